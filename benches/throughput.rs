@@ -1,0 +1,91 @@
+//! Exploration throughput, side by side with the reference in the same run.
+//!
+//! `transaction-commit` (ftcheck's BFS through the whole toolkit: catalog, checker, verdicts)
+//! against stateright's own `2pc` example (its DFS and its BFS, one thread) on the same state
+//! space: TLA+ `TwoPhase` with 8 resource managers, 1,745,408 distinct states. After the
+//! criterion groups, the ratios of the median times are printed (`ftcheck / reference`).
+//!
+//! Run: `cargo bench --bench throughput` (FTCHECK_BENCH_RMS=N for another size).
+
+mod stateright_2pc;
+
+use criterion::{BenchmarkId, Criterion};
+use ftcheck::catalog;
+use ftcheck::engine::CheckOptions;
+use stateright::{Checker, Model};
+use std::time::Duration;
+
+fn rms() -> usize {
+    std::env::var("FTCHECK_BENCH_RMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8)
+}
+
+fn bench(c: &mut Criterion) {
+    let n = rms();
+    let entry = catalog::find("transaction-commit").unwrap();
+    let model = entry.build(&entry.parse_params(&[format!("rms={n}")]).unwrap(), None);
+    let mut group = c.benchmark_group("two-phase");
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group.bench_function(BenchmarkId::new("ftcheck-bfs", n), |b| {
+        b.iter(|| {
+            let run = model.check(&CheckOptions::default(), &mut |_| {});
+            assert!(run.stopped.is_none());
+            run.stats.unique_states
+        })
+    });
+    group.bench_function(BenchmarkId::new("stateright-2pc-dfs", n), |b| {
+        b.iter(|| {
+            let checker = stateright_2pc::TwoPhaseSys { rms: 0..n }
+                .checker()
+                .spawn_dfs()
+                .join();
+            checker.unique_state_count()
+        })
+    });
+    group.bench_function(BenchmarkId::new("stateright-2pc-bfs", n), |b| {
+        b.iter(|| {
+            let checker = stateright_2pc::TwoPhaseSys { rms: 0..n }
+                .checker()
+                .spawn_bfs()
+                .join();
+            checker.unique_state_count()
+        })
+    });
+    group.finish();
+    // Same state space, checked once more outside the timing.
+    let ours = model.check(&CheckOptions::default(), &mut |_| {}).stats.unique_states;
+    let theirs = stateright_2pc::TwoPhaseSys { rms: 0..n }
+        .checker()
+        .spawn_dfs()
+        .join()
+        .unique_state_count();
+    assert_eq!(ours, theirs, "the two models must explore the same state space");
+    let _ = stateright_2pc::TwoPhaseSys { rms: 0..n }.init_states();
+}
+
+fn median_ns(id: &str) -> Option<f64> {
+    let path = format!("target/criterion/two-phase/{id}/new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    let n = rms();
+    let ours = median_ns(&format!("ftcheck-bfs/{n}"));
+    for reference in ["stateright-2pc-dfs", "stateright-2pc-bfs"] {
+        if let (Some(a), Some(b)) = (ours, median_ns(&format!("{reference}/{n}"))) {
+            println!(
+                "rms={n}: ftcheck-bfs {:.3} s, {reference} {:.3} s, ratio {:.2}",
+                a / 1e9,
+                b / 1e9,
+                a / b
+            );
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The `ftcheck` command as a user runs it: outputs, exit codes, bad input.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn ftcheck() -> Command {
+    let mut c = Command::cargo_bin("ftcheck").unwrap();
+    c.env("FTCHECK_PROGRESS_SECS", "3600");
+    c
+}
+
+fn stderr_of(args: &[&str]) -> (i32, String) {
+    let out = ftcheck().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn list_shows_every_model_with_params_variants_and_properties() {
+    let out = ftcheck().arg("list").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("two-phase-commit — "));
+    assert!(text.contains("--param participants=3 (int, 1..=8)"));
+    assert!(text.contains("--variant coordinator-forgets"));
+    assert!(text.contains("property atomicity (safety)"));
+    assert!(text.contains("property commit-reached (reachability)"));
+    assert!(text.contains("property termination (liveness)"));
+    assert!(text.contains("transaction-commit — "));
+
+    let out = ftcheck().args(["list", "--format", "json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["two-phase-commit", "transaction-commit"]);
+    assert_eq!(json[0]["params"][0]["name"], "participants");
+    assert_eq!(json[0]["params"][0]["default"], 3);
+    assert_eq!(json[0]["params"][0]["range"], "1..=8");
+    assert_eq!(json[0]["variants"].as_array().unwrap().len(), 3);
+    assert_eq!(json[1]["properties"][1]["name"], "TCConsistent");
+    assert_eq!(json[1]["properties"][1]["kind"], "safety");
+}
+
+#[test]
+fn check_exit_codes_follow_the_readme() {
+    ftcheck()
+        .args(["check", "transaction-commit", "-p", "rms=4"])
+        .assert()
+        .code(0);
+    ftcheck()
+        .args(["check", "two-phase-commit", "--variant", "ready-timeout-abort"])
+        .assert()
+        .code(12);
+    ftcheck()
+        .args(["check", "transaction-commit", "--max-states", "50"])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn check_json_reports_verdicts_and_statistics() {
+    let out = ftcheck()
+        .args(["check", "transaction-commit", "-p", "rms=3", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["stats"]["unique_states"], 288);
+    assert_eq!(r["stats"]["generated_states"], 1146);
+    assert_eq!(r["stats"]["max_depth"], 10);
+    assert_eq!(r["results"][1]["name"], "TCConsistent");
+    assert_eq!(r["results"][1]["verdict"], "holds");
+    assert_eq!(r["results"][2]["verdict"], "reached");
+    assert_eq!(r["results"][2]["trace_length"], 10);
+    assert_eq!(r["exit_code"], 0);
+}
+
+#[test]
+fn text_report_prints_the_shortest_trace_as_numbered_steps() {
+    let out = ftcheck()
+        .args(["check", "two-phase-commit", "--variant", "ready-timeout-abort"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("  atomicity              safety        violated in 12 steps"), "{text}");
+    assert!(text.contains("Counterexample: safety 'atomicity' in 12 steps:"));
+    assert!(text.contains("  1  deliver  coordinator -> participant1: VoteRequest"));
+    assert!(text.contains("timeout  participant"));
+    assert!(text.contains("fingerprint collision probability"));
+}
+
+#[test]
+fn progress_lines_go_to_stderr() {
+    let out = Command::cargo_bin("ftcheck")
+        .unwrap()
+        .env("FTCHECK_PROGRESS_SECS", "0")
+        .args(["check", "transaction-commit", "-p", "rms=6"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.lines().any(|l| l.starts_with("Progress(") && l.contains("distinct states found")), "{err}");
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["check", "two-phase-comit"], "unknown model 'two-phase-comit'; did you mean 'two-phase-commit'?"),
+        (&["check", "two-phase-commit", "-p", "partcipants=2"], "has no parameter 'partcipants'; did you mean 'participants'?"),
+        (&["check", "two-phase-commit", "-p", "participants=99"], "participants=99 of 'two-phase-commit': out of range; allowed 1..=8"),
+        (&["check", "two-phase-commit", "-p", "participants=many"], "expected an integer in 1..=8"),
+        (&["check", "two-phase-commit", "-p", "lossy=maybe"], "expected true or false"),
+        (&["check", "two-phase-commit", "-p", "participants"], "is not NAME=VALUE"),
+        (&["check", "two-phase-commit", "--variant", "no-vote-logg"], "no variant 'no-vote-logg'; did you mean 'no-vote-log'?"),
+        (&["check", "transaction-commit", "--variant", "x"], "its variants: none"),
+        (&["check", "two-phase-commit", "--threads", "0"], "--threads must be at least 1"),
+        (&["replay", "/nonexistent.trace.json"], "cannot read"),
+        (&["suite", "/nonexistent-folder"], "cannot read the suite folder"),
+    ];
+    for (args, expected) in cases {
+        let (code, err) = stderr_of(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // clap's own usage errors also exit 2.
+    let (code, _) = stderr_of(&["check"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn malformed_files_are_rejected_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_json = dir.path().join("bad.trace.json");
+    std::fs::write(&bad_json, "{ not json").unwrap();
+    let (code, err) = stderr_of(&["replay", bad_json.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not JSON"), "{err}");
+
+    let bad_manifest = dir.path().join("bad.toml");
+    std::fs::write(&bad_manifest, "model = \"transaction-commit\"\n[[case]]\nname = 3\n").unwrap();
+    let (code, err) = stderr_of(&["suite", bad_manifest.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("malformed manifest"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let bad_verdict = dir.path().join("verdict.toml");
+    std::fs::write(
+        &bad_verdict,
+        "model = \"transaction-commit\"\n[[case]]\nname = \"x\"\nexpect = { TypeOK = \"fine\" }\n",
+    )
+    .unwrap();
+    let (code, err) = stderr_of(&["suite", bad_verdict.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("expects 'fine'; write one of holds, violated"), "{err}");
+}
+
+#[test]
+fn unwritable_trace_dir_fails_before_searching_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let target = file.join("traces");
+    let (code, err) = stderr_of(&[
+        "check",
+        "two-phase-commit",
+        "--variant",
+        "ready-timeout-abort",
+        "--trace-dir",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("give a writable --trace-dir"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the file we made");
+}
+
+#[test]
+fn check_then_replay_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    ftcheck()
+        .args(["check", "two-phase-commit", "--variant", "coordinator-forgets", "--trace-dir"])
+        .arg(dir.path())
+        .assert()
+        .code(12);
+    let trace = dir
+        .path()
+        .join("two-phase-commit-coordinator-forgets-coordinator-agreement.trace.json");
+    assert!(Path::new(&trace).exists());
+    let out = ftcheck().arg("replay").arg(&trace).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "replayed 12 steps of two-phase-commit: property 'coordinator-agreement' violated at the last state, as recorded\n"
+    );
+}
+
+#[test]
+fn suite_names_every_case_that_differs_and_writes_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("tc.toml");
+    std::fs::write(
+        &manifest,
+        r#"model = "transaction-commit"
+[[case]]
+name = "right"
+params = { rms = 2 }
+unique_states = 56
+expect = { TypeOK = "holds", TCConsistent = "holds", commit-reached = "reached", abort-reached = "reached" }
+[[case]]
+name = "wrong-count"
+params = { rms = 2 }
+unique_states = 57
+expect = { TypeOK = "holds", TCConsistent = "holds", commit-reached = "reached", abort-reached = "reached" }
+"#,
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let out = ftcheck()
+        .arg("suite")
+        .arg(&manifest)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("PASS  tc/right"));
+    assert!(stdout.contains("FAIL  tc/wrong-count"));
+    assert!(stdout.contains("expected 57 unique states, got 56"));
+    assert!(stdout.contains("1 passed, 1 failed"));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("tc/wrong-count"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"<testsuite name="transaction-commit" tests="2""#), "{xml}");
+    assert!(xml.contains(r#"failures="1""#));
+    assert!(xml.contains("expected 57 unique states, got 56"));
+
+    let out = ftcheck()
+        .arg("suite")
+        .arg(&manifest)
+        .args(["--filter", "right"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

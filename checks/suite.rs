@@ -1,0 +1,342 @@
+//! The verification suite under `cargo test`: every quick case of `checks/*.toml`, plus the
+//! regression tests of the engine (each named after the stateright defect it pins) and the
+//! trace round trip.
+
+use ftcheck::catalog;
+use ftcheck::check::{self, CheckRequest};
+use ftcheck::engine::{self, CheckOptions, Engine};
+use ftcheck::runner::Verdict;
+use ftcheck::suite::{self, Selection};
+use ftcheck::trace;
+use std::path::Path;
+
+fn checks_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/checks"))
+}
+
+#[test]
+fn quick_cases_match_their_manifests() {
+    let outcomes = suite::run(
+        checks_dir(),
+        &Selection {
+            filter: None,
+            quick_only: true,
+        },
+        &mut |o| println!("{}", suite::table_line(o)),
+    )
+    .expect("manifests load");
+    assert!(outcomes.len() >= 20, "only {} quick cases ran", outcomes.len());
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(suite::table_line)
+        .collect();
+    assert!(failed.is_empty(), "cases differ from manifests:\n{}", failed.join("\n"));
+}
+
+#[test]
+fn every_variant_of_every_model_is_a_case_expected_violated() {
+    for entry in catalog::catalog() {
+        let manifest = suite::load(&checks_dir().join(format!("{}.toml", entry.name)))
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        for v in &entry.variants {
+            let refuted = manifest.cases.iter().any(|c| {
+                c.variant.as_deref() == Some(v.name)
+                    && c.expect.values().any(|e| e == "violated")
+            });
+            assert!(refuted, "{} variant {} has no case expecting a violation", entry.name, v.name);
+        }
+        for p in entry.properties() {
+            if p.kind == ftcheck::runner::PropertyKind::Reachability {
+                let reached = manifest.cases.iter().any(|c| {
+                    c.variant.is_none() && c.expect.get(&p.name).map(String::as_str) == Some("reached")
+                });
+                assert!(reached, "{} reachability {} is never expected reached", entry.name, p.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
+    let path = checks_dir().join("transaction-commit.toml");
+    let manifest = suite::load(&path).unwrap();
+    let case = manifest.cases.iter().find(|c| c.name == "rms-3").unwrap().clone();
+    let ok = suite::run_case(&manifest, &case, "rms-3".into()).unwrap();
+    assert!(ok.passed(), "{:?}", ok.problems);
+
+    let mut wrong_count = case.clone();
+    wrong_count.unique_states = Some(289);
+    let out = suite::run_case(&manifest, &wrong_count, "x".into()).unwrap();
+    assert_eq!(out.problems, vec!["expected 289 unique states, got 288".to_string()]);
+
+    let mut wrong_verdict = case.clone();
+    wrong_verdict.expect.insert("TCConsistent".into(), "violated".into());
+    let out = suite::run_case(&manifest, &wrong_verdict, "x".into()).unwrap();
+    assert_eq!(out.problems, vec!["property TCConsistent: expected violated, got holds".to_string()]);
+
+    let mut wrong_length = case.clone();
+    wrong_length.trace_lengths.insert("abort-reached".into(), 4);
+    let out = suite::run_case(&manifest, &wrong_length, "x".into()).unwrap();
+    assert_eq!(
+        out.problems,
+        vec!["property abort-reached: expected a trace of 4 steps, got 3".to_string()]
+    );
+
+    let mut missing = case;
+    missing.expect.remove("TypeOK");
+    let out = suite::run_case(&manifest, &missing, "x".into()).unwrap();
+    assert_eq!(out.problems, vec!["property TypeOK is holds but the manifest does not list it".to_string()]);
+}
+
+/// ftcheck's BFS and stateright's checkers explore the same state space.
+#[test]
+fn engine_agrees_with_stateright_on_state_counts() {
+    use ftcheck_models::{Params, Protocol};
+    use stateright::{Checker, Model};
+    for rms in 1..=6 {
+        let model = ftcheck_models::transaction_commit::TransactionCommit { rms };
+        let theirs = model.clone().checker().spawn_bfs().join().unique_state_count();
+        let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
+        assert_eq!(ours.stats.unique_states, theirs, "rms={rms}");
+        assert!(ours.stopped.is_none());
+    }
+    let entry = catalog::find("two-phase-commit").unwrap();
+    let params: Params = entry.parse_params(&["participants=2".into()]).unwrap();
+    let model = ftcheck_models::two_phase_commit::TwoPhaseCommit::build(&params, None);
+    let theirs = model.clone().checker().spawn_bfs().join().unique_state_count();
+    let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
+    assert_eq!(ours.stats.unique_states, theirs);
+    assert_eq!(theirs, 1900);
+}
+
+/// A grid walker: x and y grow to 20.
+#[derive(Clone)]
+struct Grid {
+    unsatisfiable_extra: bool,
+}
+
+impl stateright::Model for Grid {
+    type State = (u8, u8);
+    type Action = u8;
+    fn init_states(&self) -> Vec<(u8, u8)> {
+        vec![(0, 0)]
+    }
+    fn actions(&self, s: &(u8, u8), a: &mut Vec<u8>) {
+        if s.0 < 20 {
+            a.push(0);
+        }
+        if s.1 < 20 {
+            a.push(1);
+        }
+    }
+    fn next_state(&self, s: &(u8, u8), a: u8) -> Option<(u8, u8)> {
+        Some(if a == 0 { (s.0 + 1, s.1) } else { (s.0, s.1 + 1) })
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        let mut p = vec![stateright::Property::always("small", |_: &Self, s: &(u8, u8)| {
+            s.0 + s.1 < 3
+        })];
+        if self.unsatisfiable_extra {
+            p.push(stateright::Property::sometimes("never", |_: &Self, _: &(u8, u8)| false));
+        }
+        p
+    }
+}
+
+/// stateright 0.31's BFS overwrites a discovery with later states: with one extra unsatisfiable
+/// property, a 3-step violation came back as a 40-step path. ftcheck's BFS keeps the first.
+#[test]
+fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property() {
+    for extra in [false, true] {
+        let out = engine::search(
+            &Grid {
+                unsatisfiable_extra: extra,
+            },
+            None,
+            &CheckOptions::default(),
+            &mut |_| {},
+        );
+        let path = out.discoveries[0].as_ref().expect("violation found");
+        assert_eq!(path.actions.len(), 3, "extra property: {extra}");
+        let (_, steps) = engine::rebuild(&Grid { unsatisfiable_extra: extra }, path).unwrap();
+        let last = steps.last().unwrap().1;
+        assert_eq!(last.0 + last.1, 3);
+        if extra {
+            assert_eq!(out.stats.unique_states, 21 * 21, "runs on for the open property");
+            assert!(out.discoveries[1].is_none());
+        }
+    }
+}
+
+/// stateright 0.31's BFS silently ignores `symmetry()`. ftcheck's honours it.
+#[test]
+fn bfs_honours_symmetry() {
+    let entry = catalog::find("transaction-commit").unwrap();
+    let model = entry.build(&entry.parse_params(&[]).unwrap(), None);
+    let plain = model.check(&CheckOptions::default(), &mut |_| {});
+    let reduced = model.check(
+        &CheckOptions {
+            symmetry: true,
+            ..CheckOptions::default()
+        },
+        &mut |_| {},
+    );
+    assert_eq!(plain.stats.unique_states, 288);
+    assert_eq!(reduced.stats.unique_states, 80);
+}
+
+/// A simulation never proves anything: undecided properties are incomplete, never `holds`.
+#[test]
+fn simulation_never_reports_holds() {
+    let req = CheckRequest {
+        model: "transaction-commit".into(),
+        options: CheckOptions {
+            engine: Engine::Simulation,
+            max_states: Some(500),
+            ..CheckOptions::default()
+        },
+        ..CheckRequest::default()
+    };
+    let report = check::check(&req, &mut |_| {}).unwrap();
+    for r in &report.results {
+        assert_ne!(r.verdict, "holds", "{}", r.name);
+    }
+    assert_eq!(report.results[0].verdict, "incomplete");
+    assert_eq!(report.exit_code, check::EXIT_INCOMPLETE);
+}
+
+#[test]
+fn bounded_searches_are_incomplete_never_holds() {
+    for (max_states, max_depth) in [(Some(100), None), (None, Some(3))] {
+        let req = CheckRequest {
+            model: "two-phase-commit".into(),
+            options: CheckOptions {
+                max_states,
+                max_depth,
+                ..CheckOptions::default()
+            },
+            ..CheckRequest::default()
+        };
+        let report = check::check(&req, &mut |_| {}).unwrap();
+        let verdicts: Vec<&str> = report.results.iter().map(|r| r.verdict.as_str()).collect();
+        assert_eq!(
+            verdicts,
+            ["incomplete", "incomplete", "incomplete", "incomplete", "incomplete", "incomplete", "not-checked"],
+            "{max_states:?} {max_depth:?}"
+        );
+        assert_eq!(report.exit_code, check::EXIT_INCOMPLETE);
+    }
+}
+
+/// A violation is written, replayed with the same verdict; a tampered trace is rejected at the
+/// step that was changed.
+#[test]
+fn trace_round_trip_and_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = CheckRequest {
+        model: "two-phase-commit".into(),
+        variant: Some("ready-timeout-abort".into()),
+        trace_dir: Some(dir.path().to_path_buf()),
+        ..CheckRequest::default()
+    };
+    let report = check::check(&req, &mut |_| {}).unwrap();
+    assert_eq!(report.exit_code, check::EXIT_SAFETY);
+    let file = dir
+        .path()
+        .join("two-phase-commit-ready-timeout-abort-atomicity.trace.json");
+    let replayed = trace::replay(&file).expect("replays");
+    assert_eq!(replayed.verdict, Verdict::Violated);
+    assert_eq!(replayed.steps, 12);
+    let mmd = std::fs::read_to_string(dir.path().join("two-phase-commit-ready-timeout-abort-atomicity.mmd")).unwrap();
+    assert!(mmd.starts_with("sequenceDiagram\n    participant A0 as coordinator\n"));
+    assert!(mmd.contains("A0->>A1: 1. VoteRequest"));
+    assert!(mmd.trim_end().ends_with("safety property atomicity violated after 12 steps"));
+
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let tampered = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = original.clone();
+        edit(&mut v);
+        let path = dir.path().join("tampered.trace.json");
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+        trace::replay(&path).map(|_| ()).map_err(|e| e.to_string())
+    };
+    // Another action at step 5.
+    let err = tampered(&|v| {
+        let i = v["steps"][4]["action_index"].as_u64().unwrap();
+        v["steps"][4]["action_index"] = (if i == 0 { 1 } else { 0 }).into();
+    })
+    .unwrap_err();
+    assert!(err.contains("diverges at step 5"), "{err}");
+    // A recorded state changed at step 9.
+    let err = tampered(&|v| v["steps"][8]["state"]["actors"][0]["crashed"] = true.into()).unwrap_err();
+    assert!(err.contains("diverges at step 9: the resulting state differs"), "{err}");
+    // The trace cut short: the property no longer violated at its end.
+    let err = tampered(&|v| {
+        v["steps"].as_array_mut().unwrap().truncate(3);
+    })
+    .unwrap_err();
+    assert!(err.contains("replayed 3 steps, but property 'atomicity' holds"), "{err}");
+    // A trace presented as another model's.
+    let err = tampered(&|v| v["model"] = "transaction-commit".into()).unwrap_err();
+    assert!(err.contains("has no parameter 'crashes'"), "{err}");
+    // Not a trace at all.
+    let err = tampered(&|v| *v = serde_json::json!({"format": "x"})).unwrap_err();
+    assert!(err.contains("not an ftcheck trace"), "{err}");
+}
+
+/// The exit codes of the README.
+#[test]
+fn exit_code_precedence() {
+    use ftcheck::runner::{PropertyInfo, PropertyKind, PropertyResult};
+    let r = |kind, verdict| PropertyResult {
+        property: PropertyInfo {
+            name: "p".into(),
+            kind,
+        },
+        verdict,
+        trace: None,
+    };
+    let incomplete = || Verdict::Incomplete {
+        reason: "x".into(),
+    };
+    assert_eq!(check::exit_code(&[r(PropertyKind::Safety, Verdict::Holds)]), 0);
+    assert_eq!(
+        check::exit_code(&[
+            r(PropertyKind::Safety, incomplete()),
+            r(PropertyKind::Safety, Verdict::Violated)
+        ]),
+        12
+    );
+    assert_eq!(
+        check::exit_code(&[
+            r(PropertyKind::Reachability, Verdict::Unreached),
+            r(PropertyKind::Liveness, Verdict::Violated)
+        ]),
+        13
+    );
+    assert_eq!(
+        check::exit_code(&[
+            r(PropertyKind::Safety, incomplete()),
+            r(PropertyKind::Reachability, Verdict::Unreached)
+        ]),
+        14
+    );
+    assert_eq!(check::exit_code(&[r(PropertyKind::Safety, incomplete())]), 3);
+    assert_eq!(
+        check::exit_code(&[r(
+            PropertyKind::Liveness,
+            Verdict::NotChecked {
+                reason: "x".into()
+            }
+        )]),
+        0
+    );
+}
+
+#[test]
+fn mermaid_escapes_semicolons_hashes_and_end() {
+    assert_eq!(trace::mermaid_escape("a;b#c"), "a#59;b#35;c");
+    assert_eq!(trace::mermaid_escape("the end, endless"), "the (end), endless");
+}

@@ -1,0 +1,17 @@
+//! # ftcheck-models
+//!
+//! The fault-tolerance protocols that ftcheck verifies, each a [`stateright::Model`]
+//! (usually a stateright actor model) built from typed parameters.
+//!
+//! This crate is pure: no I/O, no command line, no printing. Each protocol is one module that
+//! implements [`Protocol`]: its name, its one-line summary, its parameters, its deliberately
+//! broken variants, and a builder that turns validated parameter values into a model whose
+//! `properties()` are the protocol's safety (`Always`), reachability (`Sometimes`) and
+//! liveness (`Eventually`) properties.
+
+pub mod guarded;
+pub mod protocol;
+pub mod transaction_commit;
+pub mod two_phase_commit;
+
+pub use protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};

@@ -1,0 +1,105 @@
+//! The description every protocol module gives of itself: parameters, variants, builder.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The type and allowed range of a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// An integer in `min..=max`.
+    Int {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// `true` or `false`.
+    Bool,
+}
+
+/// A parameter value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Value {
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// One parameter of a protocol.
+#[derive(Clone, Debug)]
+pub struct ParamSpec {
+    /// Name as written on the command line (`--param NAME=VALUE`).
+    pub name: &'static str,
+    /// What the parameter controls.
+    pub help: &'static str,
+    /// Type and range.
+    pub kind: ParamKind,
+    /// Value used when the parameter is not given.
+    pub default: Value,
+}
+
+/// One deliberately broken variant of a protocol, which the checker must refute.
+#[derive(Clone, Debug)]
+pub struct VariantSpec {
+    /// Name as written on the command line (`--variant NAME`).
+    pub name: &'static str,
+    /// What is broken, and which property it breaks.
+    pub summary: &'static str,
+}
+
+/// Validated parameter values, every parameter of the protocol present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(pub BTreeMap<String, Value>);
+
+impl Params {
+    /// The integer parameter `name`, as a `usize`.
+    ///
+    /// # Panics
+    /// If the parameter is missing or not an integer: parameters are validated against the
+    /// protocol's [`ParamSpec`]s before a model is built, so this is a programming error.
+    pub fn usize(&self, name: &str) -> usize {
+        match self.0.get(name) {
+            Some(Value::Int(i)) => usize::try_from(*i).expect("validated non-negative"),
+            other => panic!("parameter {name} should be a validated integer, found {other:?}"),
+        }
+    }
+
+    /// The boolean parameter `name`.
+    ///
+    /// # Panics
+    /// If the parameter is missing or not a boolean (see [`Params::usize`]).
+    pub fn bool(&self, name: &str) -> bool {
+        match self.0.get(name) {
+            Some(Value::Bool(b)) => *b,
+            other => panic!("parameter {name} should be a validated boolean, found {other:?}"),
+        }
+    }
+}
+
+/// A protocol of the catalog: what it is called, how it is parameterised, how to build it.
+pub trait Protocol {
+    /// The stateright model the protocol builds.
+    type Model: stateright::Model;
+    /// Catalog name, e.g. `two-phase-commit`.
+    const NAME: &'static str;
+    /// One-line summary.
+    const SUMMARY: &'static str;
+    /// The lecture section the model follows.
+    const SECTION: &'static str;
+    /// The parameters, in display order.
+    fn params() -> Vec<ParamSpec>;
+    /// The deliberately broken variants.
+    fn variants() -> Vec<VariantSpec>;
+    /// Builds the model from validated parameters and an optional validated variant name.
+    fn build(params: &Params, variant: Option<&str>) -> Self::Model;
+}

@@ -1,0 +1,316 @@
+//! The catalog: every protocol of `ftcheck-models`, by name, with its parameters and variants.
+//! Adding a protocol is one line in [`catalog`].
+
+use crate::describe::{Actors, Describe, Plain};
+use crate::error::{suggest, InputError};
+use crate::runner::{Bound, Checkable, PropertyInfo};
+use ftcheck_models::{
+    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind,
+    ParamSpec, Params, Protocol, Value, VariantSpec,
+};
+use serde::Serialize;
+use stateright::{Model, Representative};
+use std::hash::Hash;
+
+/// Every model, in display order.
+pub fn catalog() -> Vec<Entry> {
+    vec![
+        Entry::symmetric::<TwoPhaseCommit, Actors>(),
+        Entry::symmetric::<TransactionCommit, Plain>(),
+    ]
+}
+
+/// The entry named `name`, or an error suggesting the nearest name.
+pub fn find(name: &str) -> Result<Entry, InputError> {
+    let all = catalog();
+    let names: Vec<&'static str> = all.iter().map(|e| e.name).collect();
+    let suggestion = suggest(name, names.iter().copied());
+    all.into_iter()
+        .find(|e| e.name == name)
+        .ok_or(InputError::UnknownModel {
+            name: name.to_string(),
+            suggestion,
+        })
+}
+
+/// A protocol in the catalog.
+#[derive(Clone)]
+pub struct Entry {
+    /// Name.
+    pub name: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// The lecture section it follows.
+    pub section: &'static str,
+    /// Parameters.
+    pub params: Vec<ParamSpec>,
+    /// Deliberately broken variants.
+    pub variants: Vec<VariantSpec>,
+    build: fn(&Params, Option<&str>) -> Box<dyn Checkable>,
+}
+
+fn build_plain<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
+where
+    P: Protocol,
+    P::Model: Clone + Send + Sync + 'static,
+    <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
+    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+    D: Describe<P::Model> + Default + 'static,
+{
+    Box::new(Bound {
+        model: P::build(params, variant),
+        describe: D::default(),
+        symmetry: None,
+    })
+}
+
+fn build_symmetric<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
+where
+    P: Protocol,
+    P::Model: Clone + Send + Sync + 'static,
+    <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + Representative + 'static,
+    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+    D: Describe<P::Model> + Default + 'static,
+{
+    Box::new(Bound {
+        model: P::build(params, variant),
+        describe: D::default(),
+        symmetry: Some(<<P::Model as Model>::State as Representative>::representative),
+    })
+}
+
+impl Entry {
+    fn with<P: Protocol>(build: fn(&Params, Option<&str>) -> Box<dyn Checkable>) -> Entry {
+        Entry {
+            name: P::NAME,
+            summary: P::SUMMARY,
+            section: P::SECTION,
+            params: P::params(),
+            variants: P::variants(),
+            build,
+        }
+    }
+
+    /// An entry for a protocol without symmetry reduction.
+    pub fn plain<P, D>() -> Entry
+    where
+        P: Protocol,
+        P::Model: Clone + Send + Sync + 'static,
+        <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
+        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+        D: Describe<P::Model> + Default + 'static,
+    {
+        Self::with::<P>(build_plain::<P, D>)
+    }
+
+    /// An entry for a protocol whose states have a representative (`--symmetry`).
+    pub fn symmetric<P, D>() -> Entry
+    where
+        P: Protocol,
+        P::Model: Clone + Send + Sync + 'static,
+        <P::Model as Model>::State:
+            Hash + Clone + PartialEq + Send + Sync + Representative + 'static,
+        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+        D: Describe<P::Model> + Default + 'static,
+    {
+        Self::with::<P>(build_symmetric::<P, D>)
+    }
+
+    /// Validates `NAME=VALUE` assignments against the parameters; missing ones get defaults.
+    pub fn parse_params(&self, given: &[String]) -> Result<Params, InputError> {
+        let mut params = Params(
+            self.params
+                .iter()
+                .map(|p| (p.name.to_string(), p.default))
+                .collect(),
+        );
+        for g in given {
+            let example = self
+                .params
+                .first()
+                .map(|p| format!("{}={}", p.name, p.default))
+                .unwrap_or_else(|| "name=value".into());
+            let (name, value) = g.split_once('=').ok_or_else(|| InputError::ParamSyntax {
+                given: g.clone(),
+                example,
+            })?;
+            let (name, value) = (name.trim(), value.trim());
+            let spec = self.params.iter().find(|p| p.name == name).ok_or_else(|| {
+                InputError::UnknownParam {
+                    model: self.name.into(),
+                    name: name.into(),
+                    suggestion: suggest(name, self.params.iter().map(|p| p.name)),
+                    known: self.param_list(),
+                }
+            })?;
+            params
+                .0
+                .insert(name.to_string(), parse_value(self.name, spec, value)?);
+        }
+        Ok(params)
+    }
+
+    /// Validates a variant name.
+    pub fn parse_variant(&self, given: Option<&str>) -> Result<Option<String>, InputError> {
+        let Some(v) = given else { return Ok(None) };
+        if self.variants.iter().any(|s| s.name == v) {
+            return Ok(Some(v.to_string()));
+        }
+        Err(InputError::UnknownVariant {
+            model: self.name.into(),
+            name: v.into(),
+            suggestion: suggest(v, self.variants.iter().map(|s| s.name)),
+            known: if self.variants.is_empty() {
+                "none".into()
+            } else {
+                self.variants
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+
+    fn param_list(&self) -> String {
+        if self.params.is_empty() {
+            return "none".into();
+        }
+        self.params
+            .iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Builds the model.
+    pub fn build(&self, params: &Params, variant: Option<&str>) -> Box<dyn Checkable> {
+        (self.build)(params, variant)
+    }
+
+    /// The properties of the model with default parameters.
+    pub fn properties(&self) -> Vec<PropertyInfo> {
+        let defaults = self.parse_params(&[]).expect("defaults are valid");
+        self.build(&defaults, None).properties()
+    }
+
+    /// A description for `list --format json`.
+    pub fn info(&self) -> EntryInfo {
+        EntryInfo {
+            name: self.name,
+            summary: self.summary,
+            section: self.section,
+            params: self
+                .params
+                .iter()
+                .map(|p| ParamInfo {
+                    name: p.name,
+                    help: p.help,
+                    kind: match p.kind {
+                        ParamKind::Int { .. } => "int",
+                        ParamKind::Bool => "bool",
+                    },
+                    default: json_value(p.default),
+                    range: range_text(&p.kind),
+                })
+                .collect(),
+            variants: self
+                .variants
+                .iter()
+                .map(|v| VariantInfo {
+                    name: v.name,
+                    summary: v.summary,
+                })
+                .collect(),
+            properties: self.properties(),
+            symmetry: {
+                let defaults = self.parse_params(&[]).expect("defaults are valid");
+                self.build(&defaults, None).has_symmetry()
+            },
+        }
+    }
+}
+
+/// A parameter value as JSON.
+pub fn json_value(v: Value) -> serde_json::Value {
+    match v {
+        Value::Int(i) => i.into(),
+        Value::Bool(b) => b.into(),
+    }
+}
+
+/// `1..=8` or `true|false`.
+pub fn range_text(kind: &ParamKind) -> String {
+    match kind {
+        ParamKind::Int { min, max } => format!("{min}..={max}"),
+        ParamKind::Bool => "true|false".into(),
+    }
+}
+
+fn parse_value(model: &str, spec: &ParamSpec, value: &str) -> Result<Value, InputError> {
+    let bad = |problem: String| InputError::BadValue {
+        model: model.into(),
+        name: spec.name.into(),
+        value: value.into(),
+        problem,
+    };
+    match spec.kind {
+        ParamKind::Int { min, max } => {
+            let v: i64 = value
+                .parse()
+                .map_err(|_| bad(format!("expected an integer in {min}..={max}")))?;
+            if v < min || v > max {
+                return Err(bad(format!("out of range; allowed {min}..={max}")));
+            }
+            Ok(Value::Int(v))
+        }
+        ParamKind::Bool => match value {
+            "true" | "yes" | "1" => Ok(Value::Bool(true)),
+            "false" | "no" | "0" => Ok(Value::Bool(false)),
+            _ => Err(bad("expected true or false".into())),
+        },
+    }
+}
+
+/// `list --format json`: one model.
+#[derive(Serialize)]
+pub struct EntryInfo {
+    /// Name.
+    pub name: &'static str,
+    /// Summary.
+    pub summary: &'static str,
+    /// Lecture section.
+    pub section: &'static str,
+    /// Parameters.
+    pub params: Vec<ParamInfo>,
+    /// Variants.
+    pub variants: Vec<VariantInfo>,
+    /// Properties with kinds.
+    pub properties: Vec<PropertyInfo>,
+    /// Whether `--symmetry` applies.
+    pub symmetry: bool,
+}
+
+/// `list --format json`: one parameter.
+#[derive(Serialize)]
+pub struct ParamInfo {
+    /// Name.
+    pub name: &'static str,
+    /// Help.
+    pub help: &'static str,
+    /// `int` or `bool`.
+    pub kind: &'static str,
+    /// Default.
+    pub default: serde_json::Value,
+    /// Allowed range.
+    pub range: String,
+}
+
+/// `list --format json`: one variant.
+#[derive(Serialize)]
+pub struct VariantInfo {
+    /// Name.
+    pub name: &'static str,
+    /// What is broken.
+    pub summary: &'static str,
+}

@@ -1,0 +1,325 @@
+//! `ftcheck check`: from a model name and raw arguments to a report, trace files and an exit
+//! code.
+
+use crate::catalog::{self, json_value};
+use crate::engine::{CheckOptions, Engine, Stats};
+use crate::error::InputError;
+use crate::runner::{PropertyKind, PropertyResult, Run, Verdict};
+use crate::trace::{self, TraceFile};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Exit code: every safety property holds and every reachability property was reached.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: bad usage or input.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the search stopped early and nothing was violated.
+pub const EXIT_INCOMPLETE: i32 = 3;
+/// Exit code: a safety property is violated (as TLC).
+pub const EXIT_SAFETY: i32 = 12;
+/// Exit code: a liveness property is violated (as TLC).
+pub const EXIT_LIVENESS: i32 = 13;
+/// Exit code: a reachability property is unreached: the model may be vacuous.
+pub const EXIT_UNREACHED: i32 = 14;
+
+/// What to check.
+#[derive(Clone, Debug, Default)]
+pub struct CheckRequest {
+    /// Model name.
+    pub model: String,
+    /// `NAME=VALUE` assignments.
+    pub params: Vec<String>,
+    /// Variant name.
+    pub variant: Option<String>,
+    /// Search options.
+    pub options: CheckOptions,
+    /// Where to write traces, if anywhere.
+    pub trace_dir: Option<PathBuf>,
+}
+
+/// The result of a check, as shown (text) or printed (`--format json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// Model name.
+    pub model: String,
+    /// Every parameter with its value.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Variant.
+    pub variant: Option<String>,
+    /// Search options.
+    pub options: CheckOptions,
+    /// Counters.
+    pub stats: Stats,
+    /// Generated states per second.
+    pub states_per_sec: f64,
+    /// Estimated probability of a fingerprint collision.
+    pub collision_probability: f64,
+    /// What stopped the search early.
+    pub stopped: Option<String>,
+    /// Per property.
+    pub results: Vec<ResultRow>,
+    /// The exit code.
+    pub exit_code: i32,
+    /// The trace of each decided property (not in JSON: see `trace_files`).
+    #[serde(skip)]
+    pub traces: Vec<TraceFile>,
+}
+
+/// One property in a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResultRow {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: PropertyKind,
+    /// Verdict.
+    pub verdict: String,
+    /// Why incomplete or not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Length of the trace, for violated and reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_length: Option<usize>,
+    /// Files written for the trace.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace_files: Vec<PathBuf>,
+}
+
+/// The exit code of a set of results: 12 if a safety property is violated, else 13 if a
+/// liveness property is violated, else 14 if a reachability property is unreached, else 3 if
+/// anything is incomplete, else 0. `not checked` does not change it.
+pub fn exit_code(results: &[PropertyResult]) -> i32 {
+    let any = |f: &dyn Fn(&PropertyResult) -> bool| results.iter().any(f);
+    if any(&|r| r.verdict == Verdict::Violated && r.property.kind == PropertyKind::Safety) {
+        EXIT_SAFETY
+    } else if any(&|r| r.verdict == Verdict::Violated && r.property.kind == PropertyKind::Liveness)
+    {
+        EXIT_LIVENESS
+    } else if any(&|r| r.verdict == Verdict::Unreached) {
+        EXIT_UNREACHED
+    } else if any(&|r| matches!(r.verdict, Verdict::Incomplete { .. })) {
+        EXIT_INCOMPLETE
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Validates the request, runs the check, writes trace files, and builds the report.
+pub fn check(
+    req: &CheckRequest,
+    progress: &mut dyn FnMut(&Stats),
+) -> Result<CheckReport, InputError> {
+    let entry = catalog::find(&req.model)?;
+    let params = entry.parse_params(&req.params)?;
+    let variant = entry.parse_variant(req.variant.as_deref())?;
+    let model = entry.build(&params, variant.as_deref());
+    if req.options.symmetry && !model.has_symmetry() {
+        return Err(InputError::Usage(format!(
+            "model '{}' has no symmetry reduction; drop --symmetry",
+            entry.name
+        )));
+    }
+    if req.options.threads == 0 {
+        return Err(InputError::Usage("--threads must be at least 1".into()));
+    }
+    if let Some(dir) = &req.trace_dir {
+        trace::ensure_writable_dir(dir)?;
+    }
+    let run: Run = model.check(&req.options, progress);
+    let params_json: BTreeMap<String, serde_json::Value> = params
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), json_value(*v)))
+        .collect();
+    let traces: Vec<TraceFile> = run
+        .results
+        .iter()
+        .filter_map(|r| {
+            let t = r.trace.clone()?;
+            Some(TraceFile {
+                format: trace::FORMAT.into(),
+                version: trace::VERSION,
+                model: entry.name.into(),
+                params: params_json.clone(),
+                variant: variant.clone(),
+                property: r.property.name.clone(),
+                kind: r.property.kind,
+                verdict: r.verdict.name().into(),
+                engine: format!("{:?}", req.options.engine).to_lowercase(),
+                symmetry: req.options.symmetry,
+                trace: t,
+            })
+        })
+        .collect();
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    if let Some(dir) = &req.trace_dir {
+        for t in &traces {
+            files.insert(t.property.clone(), trace::write(t, dir)?);
+        }
+    }
+    let results = run
+        .results
+        .iter()
+        .map(|r| ResultRow {
+            name: r.property.name.clone(),
+            kind: r.property.kind,
+            verdict: r.verdict.name().into(),
+            reason: match &r.verdict {
+                Verdict::Incomplete { reason } | Verdict::NotChecked { reason } => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            },
+            trace_length: r.trace.as_ref().map(|t| t.steps.len()),
+            trace_files: files.remove(&r.property.name).unwrap_or_default(),
+        })
+        .collect();
+    Ok(CheckReport {
+        model: entry.name.into(),
+        params: params_json,
+        variant,
+        options: req.options.clone(),
+        states_per_sec: run.stats.states_per_sec(),
+        collision_probability: run.stats.collision_probability(),
+        stats: run.stats,
+        stopped: run.stopped.map(|s| s.to_string()),
+        results,
+        exit_code: exit_code(&run.results),
+        traces,
+    })
+}
+
+/// A progress line in the manner of TLC's.
+pub fn progress_line(s: &Stats) -> String {
+    format!(
+        "Progress({}): {} states generated ({:.0} s/sec), {} distinct states found, {} states left on queue. [{:.0}s]",
+        s.max_depth,
+        s.generated_states,
+        s.states_per_sec(),
+        s.unique_states,
+        s.queue,
+        s.elapsed_secs
+    )
+}
+
+fn params_text(params: &BTreeMap<String, serde_json::Value>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A trace as numbered steps.
+pub fn trace_text(t: &TraceFile) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} '{}' in {} steps:",
+        if t.kind == PropertyKind::Safety {
+            "Counterexample:"
+        } else {
+            "Example:"
+        },
+        t.kind,
+        t.property,
+        t.trace.steps.len()
+    );
+    let _ = writeln!(out, "  0  initial state");
+    for s in &t.trace.steps {
+        let e = &s.event;
+        let what = match e.kind.as_str() {
+            "deliver" | "drop" => format!(
+                "{:<8} {} -> {}: {}",
+                e.kind,
+                e.from.as_deref().unwrap_or("?"),
+                e.to.as_deref().unwrap_or("?"),
+                e.msg.as_deref().unwrap_or("")
+            ),
+            "step" => e.detail.clone().unwrap_or_default(),
+            k => format!(
+                "{:<8} {}{}",
+                k,
+                e.from.as_deref().unwrap_or(""),
+                e.detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(out, "{:>3}  {what}", s.n);
+        for c in &s.changes {
+            let _ = writeln!(out, "       {}: {}", c.lane, c.state);
+        }
+    }
+    out
+}
+
+/// The report as text: the properties, the statistics, then each trace.
+pub fn render_text(r: &CheckReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}){} — engine {:?}{}",
+        r.model,
+        params_text(&r.params),
+        r.variant
+            .as_deref()
+            .map(|v| format!(", variant {v}"))
+            .unwrap_or_default(),
+        r.options.engine,
+        if r.options.symmetry { ", symmetry" } else { "" }
+    );
+    let width = r.results.iter().map(|x| x.name.len()).max().unwrap_or(0);
+    for x in &r.results {
+        let mut verdict = x.verdict.clone();
+        if let Some(reason) = &x.reason {
+            verdict = format!("{verdict} ({reason})");
+        }
+        if let Some(n) = x.trace_length {
+            verdict = format!("{verdict} in {n} steps");
+        }
+        let _ = writeln!(out, "  {:<width$}  {:<12}  {verdict}", x.name, x.kind.to_string());
+    }
+    let s = &r.stats;
+    let _ = writeln!(
+        out,
+        "states: {} unique, {} generated, max depth {}, {:.3} s, {:.0} states/s{}",
+        s.unique_states,
+        s.generated_states,
+        s.max_depth,
+        s.elapsed_secs,
+        r.states_per_sec,
+        r.stopped
+            .as_deref()
+            .map(|b| format!("; stopped by {b}"))
+            .unwrap_or_default()
+    );
+    if r.options.engine == Engine::Bfs {
+        let _ = writeln!(
+            out,
+            "fingerprint collision probability: {:.1e} (optimistic, as TLC)",
+            r.collision_probability
+        );
+    }
+    for t in &r.traces {
+        out.push('\n');
+        out.push_str(&trace_text(t));
+        if let Some(row) = r.results.iter().find(|x| x.name == t.property) {
+            for f in &row.trace_files {
+                let _ = writeln!(out, "  written: {}", f.display());
+            }
+        }
+    }
+    out
+}
+
+/// The files of a report's traces, for messages.
+pub fn trace_paths(r: &CheckReport) -> Vec<&Path> {
+    r.results
+        .iter()
+        .flat_map(|x| x.trace_files.iter().map(PathBuf::as_path))
+        .collect()
+}

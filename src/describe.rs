@@ -1,0 +1,299 @@
+//! How a model's states and steps are shown: as JSON (trace files, replay) and as events
+//! (numbered steps, Mermaid lanes). Two describers cover every model: [`Actors`] for stateright
+//! actor models, [`Plain`] for any other model whose state is `Serialize`.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState};
+use stateright::Model;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// What happened in one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Event {
+    /// `deliver`, `drop`, `timeout`, `crash`, `recover`, `choose` (actor models) or `step`.
+    pub kind: String,
+    /// The acting (or sending) lane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The receiving lane, for `deliver` and `drop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The message, for `deliver` and `drop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// The timer, the random choice, or the action of a plain model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A lane whose local state a step changed, with its new local state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The lane (actor, or `system`).
+    pub lane: String,
+    /// Its new local state, as text.
+    pub state: String,
+}
+
+/// Shows the states and steps of models of type `M`.
+pub trait Describe<M: Model>: Send + Sync {
+    /// The lanes (one per actor; `system` for a plain model).
+    fn lanes(&self, model: &M) -> Vec<String>;
+    /// The full state as JSON, deterministic (equal states give equal JSON).
+    fn state_json(&self, model: &M, state: &M::State) -> Value;
+    /// The event of a step and the lanes it changed.
+    fn event(
+        &self,
+        model: &M,
+        before: &M::State,
+        action: &M::Action,
+        after: &M::State,
+    ) -> (Event, Vec<Change>);
+}
+
+/// Describer of any model whose state is `Serialize` and whose actions are `Debug`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Plain;
+
+impl<M> Describe<M> for Plain
+where
+    M: Model,
+    M::State: Serialize,
+    M::Action: Debug,
+{
+    fn lanes(&self, _: &M) -> Vec<String> {
+        vec!["system".into()]
+    }
+
+    fn state_json(&self, _: &M, state: &M::State) -> Value {
+        serde_json::to_value(state).unwrap_or_else(|e| json!({ "unserializable": e.to_string() }))
+    }
+
+    fn event(
+        &self,
+        model: &M,
+        before: &M::State,
+        action: &M::Action,
+        after: &M::State,
+    ) -> (Event, Vec<Change>) {
+        let (b, a) = (self.state_json(model, before), self.state_json(model, after));
+        let changed: Vec<String> = match (b, a) {
+            (Value::Object(b), Value::Object(a)) => a
+                .iter()
+                .filter(|(k, v)| b.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect(),
+            (b, a) if b != a => vec![a.to_string()],
+            _ => vec![],
+        };
+        let changes = if changed.is_empty() {
+            vec![]
+        } else {
+            vec![Change {
+                lane: "system".into(),
+                state: changed.join(", "),
+            }]
+        };
+        (
+            Event {
+                kind: "step".into(),
+                from: Some("system".into()),
+                to: None,
+                msg: None,
+                detail: Some(format!("{action:?}")),
+            },
+            changes,
+        )
+    }
+}
+
+/// Describer of stateright actor models.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Actors;
+
+fn actor_lanes<A: Actor>(actors: &[A]) -> Vec<String> {
+    let names: Vec<String> = actors.iter().map(|a| a.name()).collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let n = if n.is_empty() { "actor" } else { n.as_str() };
+            if names.iter().filter(|m| m.as_str() == n).count() == 1 {
+                n.to_string()
+            } else {
+                format!("{n}{i}")
+            }
+        })
+        .collect()
+}
+
+impl<A, C, H> Describe<ActorModel<A, C, H>> for Actors
+where
+    A: Actor + Send + Sync,
+    A::State: Serialize,
+    A::Msg: Serialize + Ord,
+    A::Timer: Ord,
+    A::Storage: Serialize,
+    A::Random: Debug,
+    C: Send + Sync,
+    H: Clone + Debug + Hash + Serialize + Send + Sync,
+{
+    fn lanes(&self, model: &ActorModel<A, C, H>) -> Vec<String> {
+        actor_lanes(&model.actors)
+    }
+
+    fn state_json(&self, model: &ActorModel<A, C, H>, state: &ActorModelState<A, H>) -> Value {
+        let lanes = actor_lanes(&model.actors);
+        let lane = |id: stateright::actor::Id| {
+            lanes
+                .get(usize::from(id))
+                .cloned()
+                .unwrap_or_else(|| format!("{id:?}"))
+        };
+        let actors: Vec<Value> = state
+            .actor_states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut timers: Vec<String> =
+                    state.timers_set[i].iter().map(|t| format!("{t:?}")).collect();
+                timers.sort();
+                let mut choices: Vec<String> = state.random_choices[i]
+                    .map
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v:?}"))
+                    .collect();
+                choices.sort();
+                json!({
+                    "id": i,
+                    "name": lanes[i],
+                    "crashed": state.crashed[i],
+                    "state": serde_json::to_value(&**s).unwrap_or(Value::Null),
+                    "storage": serde_json::to_value(&state.actor_storages[i]).unwrap_or(Value::Null),
+                    "timers": timers,
+                    "choices": choices,
+                })
+            })
+            .collect();
+        let mut network: Vec<(stateright::actor::Id, stateright::actor::Id, String, Value)> = state
+            .network
+            .iter_all()
+            .map(|e| {
+                let v = serde_json::to_value(e.msg).unwrap_or(Value::Null);
+                (e.src, e.dst, v.to_string(), v)
+            })
+            .collect();
+        network.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+        let network: Vec<Value> = network
+            .into_iter()
+            .map(|(s, d, _, m)| json!({"src": lane(s), "dst": lane(d), "msg": m}))
+            .collect();
+        json!({
+            "actors": actors,
+            "network": network,
+            "history": serde_json::to_value(&state.history).unwrap_or(Value::Null),
+        })
+    }
+
+    fn event(
+        &self,
+        model: &ActorModel<A, C, H>,
+        before: &ActorModelState<A, H>,
+        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+        after: &ActorModelState<A, H>,
+    ) -> (Event, Vec<Change>) {
+        let lanes = actor_lanes(&model.actors);
+        let lane = |id: stateright::actor::Id| {
+            lanes
+                .get(usize::from(id))
+                .cloned()
+                .unwrap_or_else(|| format!("{id:?}"))
+        };
+        let event = |kind: &str, from: Option<String>, to, msg, detail| Event {
+            kind: kind.into(),
+            from,
+            to,
+            msg,
+            detail,
+        };
+        let event = match action {
+            ActorModelAction::Deliver { src, dst, msg } => event(
+                "deliver",
+                Some(lane(*src)),
+                Some(lane(*dst)),
+                Some(format!("{msg:?}")),
+                None,
+            ),
+            ActorModelAction::Drop(env) => event(
+                "drop",
+                Some(lane(env.src)),
+                Some(lane(env.dst)),
+                Some(format!("{:?}", env.msg)),
+                None,
+            ),
+            ActorModelAction::Timeout(id, timer) => {
+                event("timeout", Some(lane(*id)), None, None, Some(format!("{timer:?}")))
+            }
+            ActorModelAction::Crash(id) => event("crash", Some(lane(*id)), None, None, None),
+            ActorModelAction::Recover(id) => event("recover", Some(lane(*id)), None, None, None),
+            ActorModelAction::SelectRandom { actor, key, random } => event(
+                "choose",
+                Some(lane(*actor)),
+                None,
+                None,
+                Some(format!("{key} = {random:?}")),
+            ),
+        };
+        let changes = (0..after.actor_states.len())
+            .filter(|&i| {
+                before.actor_states[i] != after.actor_states[i]
+                    || before.crashed[i] != after.crashed[i]
+            })
+            .map(|i| Change {
+                lane: lanes[i].clone(),
+                state: if after.crashed[i] {
+                    "crashed".to_string()
+                } else {
+                    format!("{:?}", after.actor_states[i])
+                },
+            })
+            .collect();
+        (event, changes)
+    }
+}
+
+impl<A, C, H> Describe<ftcheck_models::guarded::GuardedActors<A, C, H>> for Actors
+where
+    A: Actor + Send + Sync,
+    A::State: Serialize,
+    A::Msg: Serialize + Ord,
+    A::Timer: Ord,
+    A::Storage: Serialize,
+    A::Random: Debug,
+    C: Send + Sync,
+    H: Clone + Debug + Hash + Serialize + Send + Sync,
+{
+    fn lanes(&self, model: &ftcheck_models::guarded::GuardedActors<A, C, H>) -> Vec<String> {
+        Describe::<ActorModel<A, C, H>>::lanes(self, &model.inner)
+    }
+
+    fn state_json(
+        &self,
+        model: &ftcheck_models::guarded::GuardedActors<A, C, H>,
+        state: &ActorModelState<A, H>,
+    ) -> Value {
+        Describe::<ActorModel<A, C, H>>::state_json(self, &model.inner, state)
+    }
+
+    fn event(
+        &self,
+        model: &ftcheck_models::guarded::GuardedActors<A, C, H>,
+        before: &ActorModelState<A, H>,
+        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+        after: &ActorModelState<A, H>,
+    ) -> (Event, Vec<Change>) {
+        Describe::<ActorModel<A, C, H>>::event(self, &model.inner, before, action, after)
+    }
+}

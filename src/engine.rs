@@ -1,0 +1,466 @@
+//! Running a search over any stateright [`Model`]: ftcheck's own breadth-first search, and
+//! stateright's depth-first and simulation checkers behind the same interface.
+//!
+//! The BFS is ftcheck's own because stateright 0.31's BFS overwrites discoveries (its paths are
+//! not shortest), ignores `symmetry()`, and keeps a full state plus an action-index path per queued
+//! state. Here the visited set holds 64-bit fingerprints only, each discovered state gets a parent
+//! link and the index of the action that reached it (8 bytes), and properties are evaluated when a
+//! state is first discovered: BFS discovers states in order of depth, so the first state that
+//! violates (or satisfies) a property ends a shortest trace, and it is never replaced.
+//!
+//! Every trace, from any engine, is rebuilt by re-executing the model from its initial state by
+//! action indices ([`rebuild`]), and its last state is checked again before it is reported.
+
+use fxhash::FxHashSet;
+use serde::Serialize;
+use stateright::{Checker, Expectation, Model, UniformChooser};
+use std::collections::VecDeque;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+/// Which search to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// ftcheck's breadth-first search: exhaustive, shortest traces, symmetry, fingerprints.
+    Bfs,
+    /// stateright's depth-first search (multi-threaded); traces re-executed and re-checked.
+    Dfs,
+    /// stateright's random walks; never exhaustive, so never `holds`.
+    Simulation,
+}
+
+/// How to search.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckOptions {
+    /// The search.
+    pub engine: Engine,
+    /// Worker threads (DFS and simulation; ftcheck's BFS is single-threaded).
+    pub threads: usize,
+    /// Reduce by the model's symmetry (its representative function).
+    pub symmetry: bool,
+    /// Stop after this many unique states.
+    pub max_states: Option<usize>,
+    /// Do not explore beyond this many steps from an initial state.
+    pub max_depth: Option<usize>,
+    /// Stop after this long.
+    pub timeout: Option<Duration>,
+    /// Seed of the simulation.
+    pub seed: u64,
+    /// How often the progress callback is called.
+    #[serde(skip)]
+    pub progress_every: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            engine: Engine::Bfs,
+            threads: 1,
+            symmetry: false,
+            max_states: None,
+            max_depth: None,
+            timeout: None,
+            seed: 0,
+            progress_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The default budget of a simulation given neither `max_states` nor `timeout`.
+pub const DEFAULT_SIMULATION_STATES: usize = 100_000;
+
+/// Counters of a search, reported at the end and in progress lines.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Stats {
+    /// Distinct states found (after symmetry reduction, if on).
+    pub unique_states: usize,
+    /// States generated, counting repeats.
+    pub generated_states: usize,
+    /// Deepest state found, in steps from an initial state.
+    pub max_depth: usize,
+    /// States discovered but not yet expanded.
+    pub queue: usize,
+    /// Seconds since the search started.
+    pub elapsed_secs: f64,
+}
+
+impl Stats {
+    /// Generated states per second.
+    pub fn states_per_sec(&self) -> f64 {
+        if self.elapsed_secs > 0.0 {
+            self.generated_states as f64 / self.elapsed_secs
+        } else {
+            0.0
+        }
+    }
+
+    /// The probability that two distinct states shared a fingerprint, estimated as TLC does
+    /// ("optimistic": n * (g - n) / 2^64 for n distinct and g generated states).
+    pub fn collision_probability(&self) -> f64 {
+        let n = self.unique_states as f64;
+        let g = self.generated_states.max(self.unique_states) as f64;
+        n * (g - n) / 2f64.powi(64)
+    }
+}
+
+/// What stopped a search before it explored every reachable state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "bound", content = "limit", rename_all = "kebab-case")]
+pub enum StopReason {
+    /// `--max-states`
+    MaxStates(usize),
+    /// `--max-depth`
+    MaxDepth(usize),
+    /// `--timeout`, in seconds
+    Timeout(u64),
+    /// A simulation is never exhaustive.
+    Simulation,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::MaxStates(n) => write!(f, "max-states {n}"),
+            StopReason::MaxDepth(n) => write!(f, "max-depth {n}"),
+            StopReason::Timeout(s) => write!(f, "timeout {s}s"),
+            StopReason::Simulation => write!(f, "simulation"),
+        }
+    }
+}
+
+/// A trace as found: which initial state, then the index of each action in `actions()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexPath {
+    /// Index into `init_states()`.
+    pub init: usize,
+    /// Index into `actions()` at each step.
+    pub actions: Vec<usize>,
+}
+
+/// The raw outcome of a search, before traces are rebuilt.
+pub struct SearchOutcome {
+    /// Counters.
+    pub stats: Stats,
+    /// `None` when the search was exhaustive (or stopped only because every property was
+    /// decided).
+    pub stopped: Option<StopReason>,
+    /// For each property of `model.properties()`, in order: the trace that decides it
+    /// (violates an `Always`, satisfies a `Sometimes`), if found. `Eventually` is never here.
+    pub discoveries: Vec<Option<IndexPath>>,
+}
+
+/// The fingerprint of a state: 64 bits of a fixed-seed hash, the same in every run.
+pub fn fingerprint<T: Hash>(value: &T) -> u64 {
+    ahash::RandomState::with_seeds(0x5851_f42d_4c95_7f2d, 0x1405_7b7e_f767_814f, 7, 11)
+        .hash_one(value)
+}
+
+/// Runs the search that `opts` selects.
+pub fn search<M>(
+    model: &M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(&Stats),
+) -> SearchOutcome
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + PartialEq,
+{
+    match opts.engine {
+        Engine::Bfs => bfs(model, symmetry.filter(|_| opts.symmetry), opts, progress),
+        Engine::Dfs | Engine::Simulation => {
+            stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)
+        }
+    }
+}
+
+const ROOT: u32 = u32::MAX;
+
+/// ftcheck's breadth-first search.
+fn bfs<M>(
+    model: &M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(&Stats),
+) -> SearchOutcome
+where
+    M: Model,
+    M::State: Hash + Clone,
+{
+    let start = Instant::now();
+    let properties = model.properties();
+    let mut found: Vec<Option<u32>> = vec![None; properties.len()];
+    let mut open: Vec<usize> = (0..properties.len())
+        .filter(|&i| properties[i].expectation != Expectation::Eventually)
+        .collect();
+    // Per discovered state: its parent and the index of the action (or initial state) from it.
+    let mut parent: Vec<u32> = Vec::new();
+    let mut via: Vec<u32> = Vec::new();
+    let mut seen: FxHashSet<u64> = FxHashSet::default();
+    let mut queue: VecDeque<(M::State, u32, u32)> = VecDeque::new();
+    let mut stats = Stats::default();
+    let mut stopped = None;
+    let mut truncated = false;
+    let fp = |s: &M::State| match symmetry {
+        Some(rep) => fingerprint(&rep(s)),
+        None => fingerprint(s),
+    };
+
+    // Records a newly discovered state; returns false when the state budget is spent.
+    macro_rules! discover {
+        ($state:expr, $parent:expr, $via:expr, $depth:expr) => {{
+            let node = parent.len() as u32;
+            parent.push($parent);
+            via.push($via as u32);
+            open.retain(|&i| {
+                let p = &properties[i];
+                let holds = (p.condition)(model, &$state);
+                let decided = match p.expectation {
+                    Expectation::Always => !holds,
+                    Expectation::Sometimes => holds,
+                    Expectation::Eventually => false,
+                };
+                if decided {
+                    found[i] = Some(node);
+                }
+                !decided
+            });
+            stats.max_depth = stats.max_depth.max($depth as usize);
+            queue.push_back(($state, node, $depth));
+        }};
+    }
+
+    for (i, s) in model.init_states().into_iter().enumerate() {
+        stats.generated_states += 1;
+        if !model.within_boundary(&s) || !seen.insert(fp(&s)) {
+            continue;
+        }
+        discover!(s, ROOT, i, 0u32);
+    }
+
+    // Stop early once every property is decided (a model without any explores everything).
+    let stop_when_decided = !open.is_empty();
+    let mut actions = Vec::new();
+    let mut last_progress = Instant::now();
+    let mut expanded: u64 = 0;
+    'search: while let Some((state, node, depth)) = queue.pop_front() {
+        if stop_when_decided && open.is_empty() {
+            break;
+        }
+        expanded += 1;
+        if expanded % 512 == 0 {
+            if let Some(t) = opts.timeout {
+                if start.elapsed() >= t {
+                    stopped = Some(StopReason::Timeout(t.as_secs()));
+                    break;
+                }
+            }
+            if last_progress.elapsed() >= opts.progress_every {
+                last_progress = Instant::now();
+                stats.unique_states = seen.len();
+                stats.queue = queue.len() + 1;
+                stats.elapsed_secs = start.elapsed().as_secs_f64();
+                progress(&stats);
+            }
+        }
+        let at_depth_bound = opts.max_depth.is_some_and(|d| depth as usize >= d);
+        actions.clear();
+        model.actions(&state, &mut actions);
+        for (index, action) in actions.drain(..).enumerate() {
+            let Some(next) = model.next_state(&state, action) else {
+                continue;
+            };
+            if !model.within_boundary(&next) {
+                continue;
+            }
+            if at_depth_bound {
+                if !seen.contains(&fp(&next)) {
+                    truncated = true;
+                }
+                continue;
+            }
+            stats.generated_states += 1;
+            let f = fp(&next);
+            if seen.contains(&f) {
+                continue;
+            }
+            if opts.max_states.is_some_and(|max| seen.len() >= max) {
+                stopped = opts.max_states.map(StopReason::MaxStates);
+                break 'search;
+            }
+            seen.insert(f);
+            discover!(next, node, index, depth + 1);
+            if stop_when_decided && open.is_empty() {
+                break 'search;
+            }
+        }
+    }
+    if stopped.is_none() && truncated && !open.is_empty() {
+        stopped = opts.max_depth.map(StopReason::MaxDepth);
+    }
+    stats.unique_states = seen.len();
+    stats.queue = queue.len();
+    stats.elapsed_secs = start.elapsed().as_secs_f64();
+    let discoveries = found
+        .into_iter()
+        .map(|f| {
+            f.map(|mut n| {
+                let mut path = Vec::new();
+                while parent[n as usize] != ROOT {
+                    path.push(via[n as usize] as usize);
+                    n = parent[n as usize];
+                }
+                path.reverse();
+                IndexPath {
+                    init: via[n as usize] as usize,
+                    actions: path,
+                }
+            })
+        })
+        .collect();
+    SearchOutcome {
+        stats,
+        stopped,
+        discoveries,
+    }
+}
+
+/// stateright's DFS or simulation, with their traces translated to action indices.
+fn stateright_search<M>(
+    model: &M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(&Stats),
+) -> SearchOutcome
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + PartialEq,
+{
+    let start = Instant::now();
+    let mut builder = model.clone().checker().threads(opts.threads.max(1));
+    if let Some(rep) = symmetry {
+        builder = builder.symmetry_fn(rep);
+    }
+    let mut max_states = opts.max_states;
+    if opts.engine == Engine::Simulation && max_states.is_none() && opts.timeout.is_none() {
+        max_states = Some(DEFAULT_SIMULATION_STATES);
+    }
+    if let Some(n) = max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(d) = opts.max_depth {
+        // stateright counts the initial state as depth 1 and drops states at the target depth
+        // before evaluating them.
+        builder = builder.target_max_depth(d + 2);
+    }
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    let checker: Box<dyn Checker<M>> = match opts.engine {
+        Engine::Dfs => Box::new(builder.spawn_dfs()),
+        _ => Box::new(builder.spawn_simulation(opts.seed, UniformChooser)),
+    };
+    let mut last_progress = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(20));
+        if last_progress.elapsed() >= opts.progress_every {
+            last_progress = Instant::now();
+            progress(&Stats {
+                unique_states: checker.unique_state_count(),
+                generated_states: checker.state_count(),
+                max_depth: checker.max_depth().saturating_sub(1),
+                queue: 0,
+                elapsed_secs: start.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    let stats = Stats {
+        unique_states: checker.unique_state_count(),
+        generated_states: checker.state_count(),
+        max_depth: checker.max_depth().saturating_sub(1),
+        queue: 0,
+        elapsed_secs: start.elapsed().as_secs_f64(),
+    };
+    let stopped = if opts.engine == Engine::Simulation {
+        Some(StopReason::Simulation)
+    } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+        opts.timeout.map(|t| StopReason::Timeout(t.as_secs()))
+    } else if max_states.is_some_and(|n| stats.unique_states >= n) {
+        max_states.map(StopReason::MaxStates)
+    } else if opts.max_depth.is_some_and(|d| stats.max_depth >= d) {
+        opts.max_depth.map(StopReason::MaxDepth)
+    } else {
+        None
+    };
+    let discoveries_by_name = checker.discoveries();
+    let discoveries = model
+        .properties()
+        .iter()
+        .map(|p| {
+            if p.expectation == Expectation::Eventually {
+                return None;
+            }
+            let path = discoveries_by_name.get(p.name)?;
+            index_path(model, path.clone().into_vec())
+        })
+        .collect();
+    SearchOutcome {
+        stats,
+        stopped,
+        discoveries,
+    }
+}
+
+/// Translates a path of states and actions into action indices, or `None` if it does not
+/// follow from the model (stateright's simulation can produce such paths).
+fn index_path<M>(model: &M, steps: Vec<(M::State, Option<M::Action>)>) -> Option<IndexPath>
+where
+    M: Model,
+    M::State: PartialEq,
+    M::Action: PartialEq,
+{
+    let first = &steps.first()?.0;
+    let init = model.init_states().iter().position(|s| s == first)?;
+    let mut out = Vec::new();
+    let mut actions = Vec::new();
+    for (state, action) in &steps {
+        let Some(action) = action else { break };
+        actions.clear();
+        model.actions(state, &mut actions);
+        out.push(actions.iter().position(|a| a == action)?);
+    }
+    Some(IndexPath { init, actions: out })
+}
+
+/// Re-executes an index path from its initial state: the states and actions of every step, or
+/// the number of the first step (1-based; 0 for the initial state) that does not apply.
+#[allow(clippy::type_complexity)]
+pub fn rebuild<M: Model>(
+    model: &M,
+    path: &IndexPath,
+) -> Result<(M::State, Vec<(M::Action, M::State)>), usize>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let mut inits = model.init_states();
+    if path.init >= inits.len() {
+        return Err(0);
+    }
+    let init = inits.swap_remove(path.init);
+    let mut state = init.clone();
+    let mut steps = Vec::with_capacity(path.actions.len());
+    let mut actions = Vec::new();
+    for (n, &index) in path.actions.iter().enumerate() {
+        actions.clear();
+        model.actions(&state, &mut actions);
+        let action = actions.get(index).cloned().ok_or(n + 1)?;
+        let next = model.next_state(&state, action.clone()).ok_or(n + 1)?;
+        steps.push((action, next.clone()));
+        state = next;
+    }
+    Ok((init, steps))
+}

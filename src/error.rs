@@ -1,0 +1,82 @@
+//! Errors in what a user gave: each names the input and the fix, in one line (exit code 2).
+
+use std::path::PathBuf;
+
+/// Bad input.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// An unknown model.
+    #[error("unknown model '{name}'{suggestion}; `ftcheck list` shows all models")]
+    UnknownModel {
+        /// What was given.
+        name: String,
+        /// `; did you mean 'x'?` or empty.
+        suggestion: String,
+    },
+    /// An unknown parameter.
+    #[error("model '{model}' has no parameter '{name}'{suggestion}; its parameters: {known}")]
+    UnknownParam {
+        /// Model.
+        model: String,
+        /// What was given.
+        name: String,
+        /// Suggestion or empty.
+        suggestion: String,
+        /// The parameters it has.
+        known: String,
+    },
+    /// A parameter not in `NAME=VALUE` form.
+    #[error("--param '{given}' is not NAME=VALUE; write e.g. --param {example}")]
+    ParamSyntax {
+        /// What was given.
+        given: String,
+        /// An example.
+        example: String,
+    },
+    /// A parameter value of the wrong type or out of range.
+    #[error("parameter {name}={value} of '{model}': {problem}")]
+    BadValue {
+        /// Model.
+        model: String,
+        /// Parameter.
+        name: String,
+        /// What was given.
+        value: String,
+        /// What is expected.
+        problem: String,
+    },
+    /// An unknown variant.
+    #[error("model '{model}' has no variant '{name}'{suggestion}; its variants: {known}")]
+    UnknownVariant {
+        /// Model.
+        model: String,
+        /// What was given.
+        name: String,
+        /// Suggestion or empty.
+        suggestion: String,
+        /// Its variants.
+        known: String,
+    },
+    /// An option that does not apply.
+    #[error("{0}")]
+    Usage(String),
+    /// A file that cannot be read or parsed.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+}
+
+/// `; did you mean 'x'?` for the nearest of `known` to `given`, if it is near.
+pub fn suggest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(given, k), k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 3) && *d < k.len())
+        .min()
+        .map(|(_, k)| format!("; did you mean '{k}'?"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,16 @@
+//! # ftcheck
+//!
+//! Model checking for the protocols that make distributed systems fault tolerant. The
+//! protocols live in `ftcheck-models`; this crate is the toolkit, generic over any stateright
+//! `Model`: the [`catalog`], the search [`engine`] (ftcheck's own BFS, stateright's DFS and
+//! simulation), verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
+//! and the verification [`suite`].
+
+pub mod catalog;
+pub mod check;
+pub mod describe;
+pub mod engine;
+pub mod error;
+pub mod runner;
+pub mod suite;
+pub mod trace;

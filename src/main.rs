@@ -1,0 +1,252 @@
+//! The `ftcheck` command: parse arguments, call the library, map the outcome to an exit code.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ftcheck::catalog;
+use ftcheck::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
+use ftcheck::engine::{CheckOptions, Engine};
+use ftcheck::error::InputError;
+use ftcheck::suite;
+use ftcheck::trace;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Model checking for fault-tolerance protocols.
+///
+/// Exit codes: 0 every safety property holds and every reachability property was reached;
+/// 12 a safety property is violated; 13 a liveness property is violated; 14 a reachability
+/// property is unreached (the model may be vacuous); 3 the search stopped early (a bound, a
+/// timeout or a simulation) with nothing violated; 2 bad usage or input.
+#[derive(Parser)]
+#[command(name = "ftcheck", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every model: parameters, variants, properties.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Check a model's properties.
+    Check {
+        /// The model (see `ftcheck list`).
+        model: String,
+        /// A parameter, NAME=VALUE (repeatable).
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// A deliberately broken variant of the model.
+        #[arg(long)]
+        variant: Option<String>,
+        /// The search.
+        #[arg(long, value_enum, default_value = "bfs")]
+        engine: Engine,
+        /// Worker threads (dfs, simulation).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Reduce the state space by the model's symmetry.
+        #[arg(long)]
+        symmetry: bool,
+        /// Stop after this many unique states (verdicts become incomplete).
+        #[arg(long, value_name = "N")]
+        max_states: Option<usize>,
+        /// Explore at most this many steps from an initial state.
+        #[arg(long, value_name = "N")]
+        max_depth: Option<usize>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+        /// Seed of the simulation.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write each trace as NAME.trace.json and NAME.mmd into this folder.
+        #[arg(long, value_name = "DIR")]
+        trace_dir: Option<PathBuf>,
+    },
+    /// Re-execute a trace file and confirm its verdict.
+    Replay {
+        /// A .trace.json file written by `check --trace-dir`.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the verification suite: manifests of expected verdicts and state counts.
+    Suite {
+        /// A folder of *.toml manifests, or one manifest.
+        #[arg(default_value = "checks")]
+        path: PathBuf,
+        /// Write JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Only cases whose id (file/case) or model contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Only the quick cases (those `cargo test` runs).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn progress_every() -> Duration {
+    std::env::var("FTCHECK_PROGRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+fn run(cli: Cli) -> Result<i32, InputError> {
+    match cli.command {
+        Command::List { format } => {
+            let entries = catalog::catalog();
+            if format == Format::Json {
+                let infos: Vec<_> = entries.iter().map(|e| e.info()).collect();
+                println!("{}", serde_json::to_string_pretty(&infos).expect("serialises"));
+                return Ok(EXIT_OK);
+            }
+            for e in entries {
+                let info = e.info();
+                println!("{} — {}", info.name, info.summary);
+                println!("  lecture: {}", info.section);
+                for p in &info.params {
+                    println!(
+                        "  --param {}={} ({}, {}): {}",
+                        p.name, p.default, p.kind, p.range, p.help
+                    );
+                }
+                for v in &info.variants {
+                    println!("  --variant {}: {}", v.name, v.summary);
+                }
+                for p in &info.properties {
+                    println!("  property {} ({})", p.name, p.kind);
+                }
+                if info.symmetry {
+                    println!("  --symmetry available");
+                }
+                println!();
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Check {
+            model,
+            params,
+            variant,
+            engine,
+            threads,
+            symmetry,
+            max_states,
+            max_depth,
+            timeout,
+            seed,
+            format,
+            trace_dir,
+        } => {
+            if engine == Engine::Bfs && threads > 1 {
+                eprintln!("ftcheck: note: the bfs engine runs on one thread; --threads applies to dfs and simulation");
+            }
+            let req = CheckRequest {
+                model,
+                params,
+                variant,
+                options: CheckOptions {
+                    engine,
+                    threads,
+                    symmetry,
+                    max_states,
+                    max_depth,
+                    timeout: timeout.map(Duration::from_secs),
+                    seed,
+                    progress_every: progress_every(),
+                },
+                trace_dir,
+            };
+            let report = check::check(&req, &mut |s| {
+                eprintln!("{}", check::progress_line(s));
+            })?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialises"));
+            } else {
+                print!("{}", check::render_text(&report));
+            }
+            Ok(report.exit_code)
+        }
+        Command::Replay { file, format } => match trace::replay(&file) {
+            Ok(r) => {
+                if format == Format::Json {
+                    println!("{}", serde_json::to_string_pretty(&r).expect("serialises"));
+                } else {
+                    println!(
+                        "replayed {} steps of {}: property '{}' {} at the last state, as recorded",
+                        r.steps, r.model, r.property, r.verdict
+                    );
+                }
+                Ok(EXIT_OK)
+            }
+            Err(trace::ReplayError::Input(e)) => Err(e),
+            Err(e) => {
+                eprintln!("ftcheck: error: {e}");
+                Ok(EXIT_USAGE)
+            }
+        },
+        Command::Suite {
+            path,
+            junit,
+            filter,
+            quick,
+        } => {
+            let selection = suite::Selection {
+                filter,
+                quick_only: quick,
+            };
+            let outcomes = suite::run(&path, &selection, &mut |o| {
+                println!("{}", suite::table_line(o));
+                let _ = std::io::stdout().flush();
+            })?;
+            let failed: Vec<&str> = outcomes
+                .iter()
+                .filter(|o| !o.passed())
+                .map(|o| o.id.as_str())
+                .collect();
+            if let Some(path) = junit {
+                trace::write_atomic(&path, &suite::junit(&outcomes))?;
+            }
+            println!(
+                "{} passed, {} failed",
+                outcomes.len() - failed.len(),
+                failed.len()
+            );
+            if failed.is_empty() {
+                Ok(EXIT_OK)
+            } else {
+                eprintln!("ftcheck: unexpected results in: {}", failed.join(", "));
+                Ok(1)
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("ftcheck: error: {e}");
+            ExitCode::from(EXIT_USAGE as u8)
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The verification suite: TOML manifests of check cases with their expected verdicts, state
+//! counts and trace lengths (`checks/*.toml`), run by `ftcheck suite` and by `cargo test`.
+//!
+//! # Manifest format
+//! ```toml
+//! model = "two-phase-commit"          # every case of the file checks this model
+//!
+//! [[case]]
+//! name = "default"                    # unique within the file
+//! quick = true                        # run by `cargo test` (default false: `ftcheck suite` only)
+//! params = { participants = 3 }       # optional; missing parameters take their defaults
+//! variant = "no-vote-log"             # optional
+//! engine = "bfs"                      # optional: bfs (default), dfs, simulation
+//! symmetry = false                    # optional
+//! max_states = 100000                 # optional bounds: max_states, max_depth, timeout_secs
+//! unique_states = 1234                # optional: the exact number of distinct states
+//! expect = { atomicity = "holds", commit-reached = "reached", termination = "not-checked" }
+//! trace_lengths = { commit-reached = 9 } # optional: exact lengths of the shortest traces
+//! ```
+//! `expect` must name every property of the model, each with `holds`, `violated`, `reached`,
+//! `unreached`, `incomplete` or `not-checked`.
+
+use crate::check::{self, CheckRequest};
+use crate::engine::{CheckOptions, Engine};
+use crate::error::InputError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A manifest file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The model of every case.
+    pub model: String,
+    /// The cases.
+    #[serde(rename = "case", default)]
+    pub cases: Vec<Case>,
+}
+
+/// A check case.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Name, unique within the manifest.
+    pub name: String,
+    /// Run under `cargo test`.
+    #[serde(default)]
+    pub quick: bool,
+    /// Parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    /// Variant.
+    pub variant: Option<String>,
+    /// Engine.
+    pub engine: Option<Engine>,
+    /// Symmetry reduction.
+    #[serde(default)]
+    pub symmetry: bool,
+    /// Bound on unique states.
+    pub max_states: Option<usize>,
+    /// Bound on depth.
+    pub max_depth: Option<usize>,
+    /// Time bound.
+    pub timeout_secs: Option<u64>,
+    /// Threads.
+    pub threads: Option<usize>,
+    /// The exact number of distinct states.
+    pub unique_states: Option<usize>,
+    /// The expected verdict of every property.
+    pub expect: BTreeMap<String, String>,
+    /// Expected trace lengths.
+    #[serde(default)]
+    pub trace_lengths: BTreeMap<String, usize>,
+}
+
+/// The outcome of one case.
+#[derive(Clone, Debug)]
+pub struct CaseOutcome {
+    /// `file-stem/case-name`.
+    pub id: String,
+    /// Model.
+    pub model: String,
+    /// What differs from the manifest (empty: passed).
+    pub problems: Vec<String>,
+    /// Unique states found.
+    pub unique_states: usize,
+    /// Seconds.
+    pub elapsed: Duration,
+    /// The verdicts, `name=verdict`.
+    pub verdicts: Vec<String>,
+}
+
+impl CaseOutcome {
+    /// Whether everything matched.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+const VERDICTS: [&str; 6] = [
+    "holds",
+    "violated",
+    "reached",
+    "unreached",
+    "incomplete",
+    "not-checked",
+];
+
+/// Reads a manifest.
+pub fn load(path: &Path) -> Result<Manifest, InputError> {
+    let bad = |problem: String| InputError::File {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("cannot read manifest ({e}); give a checks/*.toml file or folder")))?;
+    let m: Manifest = toml::from_str(&text).map_err(|e| {
+        bad(format!(
+            "malformed manifest: {}; see the format in `ftcheck suite --help`",
+            e.message()
+        ))
+    })?;
+    for c in &m.cases {
+        for (p, v) in &c.expect {
+            if !VERDICTS.contains(&v.as_str()) {
+                return Err(bad(format!(
+                    "case '{}': property {p} expects '{v}'; write one of {}",
+                    c.name,
+                    VERDICTS.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// The manifests in `path`: the file itself, or every `*.toml` in the folder, sorted.
+pub fn manifests(path: &Path) -> Result<Vec<PathBuf>, InputError> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| InputError::File {
+        path: path.to_path_buf(),
+        problem: format!("cannot read the suite folder ({e}); give the checks/ folder or a manifest"),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(InputError::File {
+            path: path.to_path_buf(),
+            problem: "no *.toml manifests here; give the checks/ folder".into(),
+        });
+    }
+    Ok(files)
+}
+
+fn toml_param(k: &str, v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("{k}={s}"),
+        other => format!("{k}={other}"),
+    }
+}
+
+/// Runs one case and compares it with its expectations.
+pub fn run_case(
+    manifest: &Manifest,
+    case: &Case,
+    id: String,
+) -> Result<CaseOutcome, InputError> {
+    let request = CheckRequest {
+        model: manifest.model.clone(),
+        params: case.params.iter().map(|(k, v)| toml_param(k, v)).collect(),
+        variant: case.variant.clone(),
+        options: CheckOptions {
+            engine: case.engine.unwrap_or(Engine::Bfs),
+            threads: case.threads.unwrap_or(1),
+            symmetry: case.symmetry,
+            max_states: case.max_states,
+            max_depth: case.max_depth,
+            timeout: case.timeout_secs.map(Duration::from_secs),
+            ..CheckOptions::default()
+        },
+        trace_dir: None,
+    };
+    let start = Instant::now();
+    let report = check::check(&request, &mut |_| {}).map_err(|e| InputError::File {
+        path: PathBuf::from(&id),
+        problem: format!("{e}"),
+    })?;
+    let mut problems = Vec::new();
+    for r in &report.results {
+        match case.expect.get(&r.name) {
+            None => problems.push(format!(
+                "property {} is {} but the manifest does not list it",
+                r.name, r.verdict
+            )),
+            Some(e) if *e != r.verdict => {
+                problems.push(format!("property {}: expected {e}, got {}", r.name, r.verdict))
+            }
+            _ => {}
+        }
+        if let Some(&n) = case.trace_lengths.get(&r.name) {
+            if r.trace_length != Some(n) {
+                problems.push(format!(
+                    "property {}: expected a trace of {n} steps, got {}",
+                    r.name,
+                    r.trace_length
+                        .map(|l| l.to_string())
+                        .unwrap_or("none".into())
+                ));
+            }
+        }
+    }
+    for name in case.expect.keys().chain(case.trace_lengths.keys()) {
+        if !report.results.iter().any(|r| &r.name == name) {
+            problems.push(format!("the model has no property {name}"));
+        }
+    }
+    if let Some(n) = case.unique_states {
+        if n != report.stats.unique_states {
+            problems.push(format!(
+                "expected {n} unique states, got {}",
+                report.stats.unique_states
+            ));
+        }
+    }
+    Ok(CaseOutcome {
+        id,
+        model: manifest.model.clone(),
+        problems,
+        unique_states: report.stats.unique_states,
+        elapsed: start.elapsed(),
+        verdicts: report
+            .results
+            .iter()
+            .map(|r| format!("{}={}", r.name, r.verdict))
+            .collect(),
+    })
+}
+
+/// Which cases to run.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only cases whose id (`file/case`) or model contains this text.
+    pub filter: Option<String>,
+    /// Only cases marked `quick`.
+    pub quick_only: bool,
+}
+
+/// Runs the selected cases of every manifest in `path`, calling `each` after each case.
+pub fn run(
+    path: &Path,
+    selection: &Selection,
+    each: &mut dyn FnMut(&CaseOutcome),
+) -> Result<Vec<CaseOutcome>, InputError> {
+    let mut outcomes = Vec::new();
+    for file in manifests(path)? {
+        let manifest = load(&file)?;
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        for case in &manifest.cases {
+            let id = format!("{stem}/{}", case.name);
+            if selection.quick_only && !case.quick {
+                continue;
+            }
+            if let Some(f) = &selection.filter {
+                if !id.contains(f.as_str()) && !manifest.model.contains(f.as_str()) {
+                    continue;
+                }
+            }
+            let outcome = run_case(&manifest, case, id)?;
+            each(&outcome);
+            outcomes.push(outcome);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// One line per case: `PASS`/`FAIL`, id, unique states, seconds; problems indented below.
+pub fn table_line(o: &CaseOutcome) -> String {
+    let mut s = format!(
+        "{}  {:<48} {:>10} states {:>8.2}s",
+        if o.passed() { "PASS" } else { "FAIL" },
+        o.id,
+        o.unique_states,
+        o.elapsed.as_secs_f64()
+    );
+    for p in &o.problems {
+        s.push_str(&format!("\n      {p}"));
+    }
+    s
+}
+
+/// The outcomes as JUnit XML: a suite per model, a test case per check case.
+pub fn junit(outcomes: &[CaseOutcome]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("ftcheck");
+    let mut models: Vec<&str> = outcomes.iter().map(|o| o.model.as_str()).collect();
+    models.dedup();
+    for model in models {
+        let mut suite = TestSuite::new(model);
+        for o in outcomes.iter().filter(|o| o.model == model) {
+            let status = if o.passed() {
+                TestCaseStatus::success()
+            } else {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(o.problems.join("; "));
+                s.set_type("unexpected verdict or count");
+                s
+            };
+            let mut case = TestCase::new(o.id.clone(), status);
+            case.set_classname(model);
+            case.set_time(o.elapsed);
+            case.set_system_out(format!(
+                "unique_states={} {}",
+                o.unique_states,
+                o.verdicts.join(" ")
+            ));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().expect("JUnit serialises")
+}

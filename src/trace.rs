@@ -1,0 +1,339 @@
+//! Counterexample files: `NAME.trace.json` (versioned, replayable) and `NAME.mmd` (Mermaid
+//! `sequenceDiagram`), written atomically; and `replay`, which rebuilds the model from a trace
+//! file and re-executes it.
+//!
+//! # The trace format, version 1
+//! A JSON object with:
+//! - `format`: `"ftcheck-trace"`, `version`: `1`;
+//! - `model`, `params` (every parameter with its value), `variant` (or `null`);
+//! - `property`, `kind` (`safety` | `reachability`), `verdict` (`violated` | `reached`);
+//! - `engine`, `symmetry`: how it was found;
+//! - `lanes`: the actors (lanes of the sequence diagram);
+//! - `init_index` (which of the model's initial states) and `init_state`;
+//! - `steps`: for each step `n` (from 1), `action_index` (the index of the action among the
+//!   model's enabled actions, in their deterministic order), `action` (its `Debug` text),
+//!   `event` (`kind`: deliver, drop, timeout, crash, recover, choose or step; `from`, `to`,
+//!   `msg`, `detail`), `changes` (lanes whose local state changed, with the new local state) and
+//!   `state` (the full resulting state).
+//!
+//! Replay re-executes each `action_index`, checks the action's text and the resulting state
+//! against the file, and re-evaluates the property at the last state.
+
+use crate::catalog;
+use crate::error::InputError;
+use crate::runner::{PropertyKind, Trace, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The `format` field of a trace file.
+pub const FORMAT: &str = "ftcheck-trace";
+/// The current version of the trace format.
+pub const VERSION: u32 = 1;
+
+/// A trace file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceFile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// Model name.
+    pub model: String,
+    /// Every parameter with its value.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Variant, if any.
+    pub variant: Option<String>,
+    /// The property the trace decides.
+    pub property: String,
+    /// Its kind.
+    pub kind: PropertyKind,
+    /// `violated` or `reached`.
+    pub verdict: String,
+    /// The engine that found it.
+    pub engine: String,
+    /// Whether symmetry reduction was on.
+    pub symmetry: bool,
+    /// The trace.
+    #[serde(flatten)]
+    pub trace: Trace,
+}
+
+impl TraceFile {
+    /// The file stem: `model[-variant]-property`.
+    pub fn stem(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}-{}-{}", self.model, v, self.property),
+            None => format!("{}-{}", self.model, self.property),
+        }
+    }
+}
+
+/// Escapes text for a Mermaid message or note: `#` `;` and the word `end` break diagrams.
+pub fn mermaid_escape(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| match c {
+            '#' => "#35;".to_string(),
+            ';' => "#59;".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    // `end` as a word ends a block; `(end)` does not.
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.eq_ignore_ascii_case("end") {
+            out.push('(');
+            out.push_str(word);
+            out.push(')');
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out.replace('\n', " ")
+}
+
+/// The trace as a Mermaid `sequenceDiagram`: a lane per actor, an arrow per delivered (or
+/// dropped) message, notes for timeouts, crashes, recoveries, choices and state changes, and a
+/// final note naming the property.
+pub fn mermaid(file: &TraceFile) -> String {
+    let t = &file.trace;
+    let alias = |lane: &str| {
+        t.lanes
+            .iter()
+            .position(|l| l == lane)
+            .map(|i| format!("A{i}"))
+            .unwrap_or_else(|| "A0".into())
+    };
+    let mut out = String::from("sequenceDiagram\n");
+    for (i, lane) in t.lanes.iter().enumerate() {
+        out.push_str(&format!("    participant A{i} as {}\n", mermaid_escape(lane)));
+    }
+    let all = if t.lanes.len() > 1 {
+        format!("A0,A{}", t.lanes.len() - 1)
+    } else {
+        "A0".into()
+    };
+    let title = match &file.variant {
+        Some(v) => format!("{} (variant {v})", file.model),
+        None => file.model.clone(),
+    };
+    out.push_str(&format!(
+        "    Note over {all}: {}\n",
+        mermaid_escape(&format!("{title}: initial state"))
+    ));
+    for step in &t.steps {
+        let e = &step.event;
+        let from = e.from.as_deref().map(alias).unwrap_or_else(|| "A0".into());
+        let n = step.n;
+        match e.kind.as_str() {
+            "deliver" | "drop" => {
+                let to = e.to.as_deref().map(alias).unwrap_or_else(|| "A0".into());
+                let arrow = if e.kind == "drop" { "--x" } else { "->>" };
+                let suffix = if e.kind == "drop" { " [dropped]" } else { "" };
+                out.push_str(&format!(
+                    "    {from}{arrow}{to}: {}\n",
+                    mermaid_escape(&format!(
+                        "{n}. {}{suffix}",
+                        e.msg.as_deref().unwrap_or("")
+                    ))
+                ));
+            }
+            kind => {
+                let what = match (kind, &e.detail) {
+                    ("step", Some(d)) => d.clone(),
+                    (k, Some(d)) => format!("{k} {d}"),
+                    (k, None) => k.to_string(),
+                };
+                out.push_str(&format!(
+                    "    Note over {from}: {}\n",
+                    mermaid_escape(&format!("{n}. {what}"))
+                ));
+            }
+        }
+        for c in &step.changes {
+            out.push_str(&format!(
+                "    Note right of {}: {}\n",
+                alias(&c.lane),
+                mermaid_escape(&c.state)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "    Note over {all}: {}\n",
+        mermaid_escape(&format!(
+            "{} property {} {} after {} steps",
+            file.kind,
+            file.property,
+            file.verdict,
+            t.steps.len()
+        ))
+    ));
+    out
+}
+
+/// Checks that `dir` exists (creating it) and is writable, before a search starts.
+pub fn ensure_writable_dir(dir: &Path) -> Result<(), InputError> {
+    let problem = |e: std::io::Error| InputError::File {
+        path: dir.to_path_buf(),
+        problem: format!("cannot write traces here ({e}); give a writable --trace-dir"),
+    };
+    std::fs::create_dir_all(dir).map_err(problem)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(problem)?;
+    Ok(())
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same folder, renamed.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), InputError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let problem = |e: std::io::Error| InputError::File {
+        path: path.to_path_buf(),
+        problem: format!("cannot write ({e}); give a writable --trace-dir"),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(problem)?;
+    tmp.write_all(contents.as_bytes()).map_err(problem)?;
+    tmp.persist(path).map_err(|e| problem(e.error))?;
+    Ok(())
+}
+
+/// Writes `STEM.trace.json` and `STEM.mmd` into `dir`; returns their paths.
+pub fn write(file: &TraceFile, dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let stem = file.stem();
+    let json_path = dir.join(format!("{stem}.trace.json"));
+    let mmd_path = dir.join(format!("{stem}.mmd"));
+    let json = serde_json::to_string_pretty(file).expect("trace serialises");
+    write_atomic(&json_path, &(json + "\n"))?;
+    write_atomic(&mmd_path, &mermaid(file))?;
+    Ok(vec![json_path, mmd_path])
+}
+
+/// Reads and validates a trace file.
+pub fn load(path: &Path) -> Result<TraceFile, InputError> {
+    let bad = |problem: String| InputError::File {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("cannot read ({e}); give the path of a .trace.json file")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "not JSON ({e}); give a .trace.json file written by ftcheck check --trace-dir"
+        ))
+    })?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(bad(format!(
+            "not an ftcheck trace (its \"format\" is not \"{FORMAT}\"); give a .trace.json file written by ftcheck"
+        )));
+    }
+    if value.get("version").and_then(|v| v.as_u64()) != Some(VERSION as u64) {
+        return Err(bad(format!(
+            "trace format version {} is not supported; this ftcheck reads version {VERSION}",
+            value.get("version").map(|v| v.to_string()).unwrap_or("?".into())
+        )));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| bad(format!("malformed trace ({e}); re-create it with ftcheck check --trace-dir")))
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    /// Model name.
+    pub model: String,
+    /// Property.
+    pub property: String,
+    /// Steps re-executed.
+    pub steps: usize,
+    /// The verdict confirmed at the last state.
+    pub verdict: Verdict,
+}
+
+/// Why a replay failed: bad input (exit 2) or a trace that does not apply (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The file or its model, parameters or variant are wrong.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The trace does not apply to the model.
+    #[error("{path}: trace diverges at {divergence}")]
+    Diverges {
+        /// The file.
+        path: PathBuf,
+        /// Where and how.
+        divergence: crate::runner::Divergence,
+    },
+    /// It applies, but the property's verdict at the end is not the recorded one.
+    #[error("{path}: replayed {steps} steps, but property '{property}' {got} at the last state (the trace says {expected})")]
+    VerdictDiffers {
+        /// The file.
+        path: PathBuf,
+        /// Steps.
+        steps: usize,
+        /// Property.
+        property: String,
+        /// Verdict found.
+        got: String,
+        /// Verdict recorded.
+        expected: String,
+    },
+}
+
+/// Rebuilds the model named in the file and re-executes the trace.
+pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
+    let file = load(path)?;
+    let bad = |problem: String| InputError::File {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let entry = catalog::find(&file.model).map_err(|e| bad(format!("{e}")))?;
+    let given: Vec<String> = file
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_string).unwrap_or(v.to_string())))
+        .collect();
+    let params = entry.parse_params(&given).map_err(|e| bad(format!("{e}")))?;
+    let variant = entry
+        .parse_variant(file.variant.as_deref())
+        .map_err(|e| bad(format!("{e}")))?;
+    let model = entry.build(&params, variant.as_deref());
+    if !model.properties().iter().any(|p| p.name == file.property) {
+        return Err(bad(format!(
+            "model '{}' has no property '{}'; is this a trace of another model?",
+            file.model, file.property
+        ))
+        .into());
+    }
+    let verdict = model
+        .replay(&file.trace, &file.property)
+        .map_err(|divergence| ReplayError::Diverges {
+            path: path.to_path_buf(),
+            divergence,
+        })?;
+    if verdict.name() != file.verdict {
+        return Err(ReplayError::VerdictDiffers {
+            path: path.to_path_buf(),
+            steps: file.trace.steps.len(),
+            property: file.property.clone(),
+            got: verdict.name().into(),
+            expected: file.verdict.clone(),
+        });
+    }
+    Ok(Replayed {
+        model: file.model,
+        property: file.property,
+        steps: file.trace.steps.len(),
+        verdict,
+    })
+}
