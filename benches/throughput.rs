@@ -27,7 +27,9 @@ fn bench(c: &mut Criterion) {
     let entry = catalog::find("transaction-commit").unwrap();
     let model = entry.build(&entry.parse_params(&[format!("rms={n}")]).unwrap(), None);
     let mut group = c.benchmark_group("two-phase");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     group.bench_function(BenchmarkId::new("ftcheck-bfs", n), |b| {
         b.iter(|| {
             let run = model.check(&CheckOptions::default(), &mut |_| {});
@@ -55,13 +57,19 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     // Same state space, checked once more outside the timing.
-    let ours = model.check(&CheckOptions::default(), &mut |_| {}).stats.unique_states;
+    let ours = model
+        .check(&CheckOptions::default(), &mut |_| {})
+        .stats
+        .unique_states;
     let theirs = stateright_2pc::TwoPhaseSys { rms: 0..n }
         .checker()
         .spawn_dfs()
         .join()
         .unique_state_count();
-    assert_eq!(ours, theirs, "the two models must explore the same state space");
+    assert_eq!(
+        ours, theirs,
+        "the two models must explore the same state space"
+    );
     let _ = stateright_2pc::TwoPhaseSys { rms: 0..n }.init_states();
 }
 

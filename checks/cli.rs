@@ -30,7 +30,10 @@ fn list_shows_every_model_with_params_variants_and_properties() {
     assert!(text.contains("property termination (liveness)"));
     assert!(text.contains("transaction-commit — "));
 
-    let out = ftcheck().args(["list", "--format", "json"]).output().unwrap();
+    let out = ftcheck()
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = json
         .as_array()
@@ -54,7 +57,12 @@ fn check_exit_codes_follow_the_readme() {
         .assert()
         .code(0);
     ftcheck()
-        .args(["check", "two-phase-commit", "--variant", "ready-timeout-abort"])
+        .args([
+            "check",
+            "two-phase-commit",
+            "--variant",
+            "ready-timeout-abort",
+        ])
         .assert()
         .code(12);
     ftcheck()
@@ -66,7 +74,14 @@ fn check_exit_codes_follow_the_readme() {
 #[test]
 fn check_json_reports_verdicts_and_statistics() {
     let out = ftcheck()
-        .args(["check", "transaction-commit", "-p", "rms=3", "--format", "json"])
+        .args([
+            "check",
+            "transaction-commit",
+            "-p",
+            "rms=3",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -84,11 +99,19 @@ fn check_json_reports_verdicts_and_statistics() {
 #[test]
 fn text_report_prints_the_shortest_trace_as_numbered_steps() {
     let out = ftcheck()
-        .args(["check", "two-phase-commit", "--variant", "ready-timeout-abort"])
+        .args([
+            "check",
+            "two-phase-commit",
+            "--variant",
+            "ready-timeout-abort",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("  atomicity              safety        violated in 12 steps"), "{text}");
+    assert!(
+        text.contains("  atomicity              safety        violated in 12 steps"),
+        "{text}"
+    );
     assert!(text.contains("Counterexample: safety 'atomicity' in 12 steps:"));
     assert!(text.contains("  1  deliver  coordinator -> participant1: VoteRequest"));
     assert!(text.contains("timeout  participant"));
@@ -104,23 +127,57 @@ fn progress_lines_go_to_stderr() {
         .output()
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.lines().any(|l| l.starts_with("Progress(") && l.contains("distinct states found")), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("Progress(") && l.contains("distinct states found")),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
     let cases: &[(&[&str], &str)] = &[
-        (&["check", "two-phase-comit"], "unknown model 'two-phase-comit'; did you mean 'two-phase-commit'?"),
-        (&["check", "two-phase-commit", "-p", "partcipants=2"], "has no parameter 'partcipants'; did you mean 'participants'?"),
-        (&["check", "two-phase-commit", "-p", "participants=99"], "participants=99 of 'two-phase-commit': out of range; allowed 1..=8"),
-        (&["check", "two-phase-commit", "-p", "participants=many"], "expected an integer in 1..=8"),
-        (&["check", "two-phase-commit", "-p", "lossy=maybe"], "expected true or false"),
-        (&["check", "two-phase-commit", "-p", "participants"], "is not NAME=VALUE"),
-        (&["check", "two-phase-commit", "--variant", "no-vote-logg"], "no variant 'no-vote-logg'; did you mean 'no-vote-log'?"),
-        (&["check", "transaction-commit", "--variant", "x"], "its variants: none"),
-        (&["check", "two-phase-commit", "--threads", "0"], "--threads must be at least 1"),
+        (
+            &["check", "two-phase-comit"],
+            "unknown model 'two-phase-comit'; did you mean 'two-phase-commit'?",
+        ),
+        (
+            &["check", "two-phase-commit", "-p", "partcipants=2"],
+            "has no parameter 'partcipants'; did you mean 'participants'?",
+        ),
+        (
+            &["check", "two-phase-commit", "-p", "participants=99"],
+            "participants=99 of 'two-phase-commit': out of range; allowed 1..=8",
+        ),
+        (
+            &["check", "two-phase-commit", "-p", "participants=many"],
+            "expected an integer in 1..=8",
+        ),
+        (
+            &["check", "two-phase-commit", "-p", "lossy=maybe"],
+            "expected true or false",
+        ),
+        (
+            &["check", "two-phase-commit", "-p", "participants"],
+            "is not NAME=VALUE",
+        ),
+        (
+            &["check", "two-phase-commit", "--variant", "no-vote-logg"],
+            "no variant 'no-vote-logg'; did you mean 'no-vote-log'?",
+        ),
+        (
+            &["check", "transaction-commit", "--variant", "x"],
+            "its variants: none",
+        ),
+        (
+            &["check", "two-phase-commit", "--threads", "0"],
+            "--threads must be at least 1",
+        ),
         (&["replay", "/nonexistent.trace.json"], "cannot read"),
-        (&["suite", "/nonexistent-folder"], "cannot read the suite folder"),
+        (
+            &["suite", "/nonexistent-folder"],
+            "cannot read the suite folder",
+        ),
     ];
     for (args, expected) in cases {
         let (code, err) = stderr_of(args);
@@ -144,7 +201,11 @@ fn malformed_files_are_rejected_with_exit_2() {
     assert!(err.contains("not JSON"), "{err}");
 
     let bad_manifest = dir.path().join("bad.toml");
-    std::fs::write(&bad_manifest, "model = \"transaction-commit\"\n[[case]]\nname = 3\n").unwrap();
+    std::fs::write(
+        &bad_manifest,
+        "model = \"transaction-commit\"\n[[case]]\nname = 3\n",
+    )
+    .unwrap();
     let (code, err) = stderr_of(&["suite", bad_manifest.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("malformed manifest"), "{err}");
@@ -158,7 +219,10 @@ fn malformed_files_are_rejected_with_exit_2() {
     .unwrap();
     let (code, err) = stderr_of(&["suite", bad_verdict.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(err.contains("expects 'fine'; write one of holds, violated"), "{err}");
+    assert!(
+        err.contains("expects 'fine'; write one of holds, violated"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -185,7 +249,13 @@ fn unwritable_trace_dir_fails_before_searching_and_leaves_nothing() {
 fn check_then_replay_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     ftcheck()
-        .args(["check", "two-phase-commit", "--variant", "coordinator-forgets", "--trace-dir"])
+        .args([
+            "check",
+            "two-phase-commit",
+            "--variant",
+            "coordinator-forgets",
+            "--trace-dir",
+        ])
         .arg(dir.path())
         .assert()
         .code(12);
@@ -235,9 +305,14 @@ expect = { TypeOK = "holds", TCConsistent = "holds", commit-reached = "reached",
     assert!(stdout.contains("FAIL  tc/wrong-count"));
     assert!(stdout.contains("expected 57 unique states, got 56"));
     assert!(stdout.contains("1 passed, 1 failed"));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("tc/wrong-count"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("tc/wrong-count"));
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains(r#"<testsuite name="transaction-commit" tests="2""#), "{xml}");
+    assert!(
+        xml.contains(r#"<testsuite name="transaction-commit" tests="2""#),
+        "{xml}"
+    );
     assert!(xml.contains(r#"failures="1""#));
     assert!(xml.contains("expected 57 unique states, got 56"));
 

@@ -25,13 +25,21 @@ fn quick_cases_match_their_manifests() {
         &mut |o| println!("{}", suite::table_line(o)),
     )
     .expect("manifests load");
-    assert!(outcomes.len() >= 20, "only {} quick cases ran", outcomes.len());
+    assert!(
+        outcomes.len() >= 20,
+        "only {} quick cases ran",
+        outcomes.len()
+    );
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed())
         .map(suite::table_line)
         .collect();
-    assert!(failed.is_empty(), "cases differ from manifests:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "cases differ from manifests:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -41,17 +49,25 @@ fn every_variant_of_every_model_is_a_case_expected_violated() {
             .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         for v in &entry.variants {
             let refuted = manifest.cases.iter().any(|c| {
-                c.variant.as_deref() == Some(v.name)
-                    && c.expect.values().any(|e| e == "violated")
+                c.variant.as_deref() == Some(v.name) && c.expect.values().any(|e| e == "violated")
             });
-            assert!(refuted, "{} variant {} has no case expecting a violation", entry.name, v.name);
+            assert!(
+                refuted,
+                "{} variant {} has no case expecting a violation",
+                entry.name, v.name
+            );
         }
         for p in entry.properties() {
             if p.kind == ftcheck::runner::PropertyKind::Reachability {
                 let reached = manifest.cases.iter().any(|c| {
-                    c.variant.is_none() && c.expect.get(&p.name).map(String::as_str) == Some("reached")
+                    c.variant.is_none()
+                        && c.expect.get(&p.name).map(String::as_str) == Some("reached")
                 });
-                assert!(reached, "{} reachability {} is never expected reached", entry.name, p.name);
+                assert!(
+                    reached,
+                    "{} reachability {} is never expected reached",
+                    entry.name, p.name
+                );
             }
         }
     }
@@ -61,19 +77,32 @@ fn every_variant_of_every_model_is_a_case_expected_violated() {
 fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     let path = checks_dir().join("transaction-commit.toml");
     let manifest = suite::load(&path).unwrap();
-    let case = manifest.cases.iter().find(|c| c.name == "rms-3").unwrap().clone();
+    let case = manifest
+        .cases
+        .iter()
+        .find(|c| c.name == "rms-3")
+        .unwrap()
+        .clone();
     let ok = suite::run_case(&manifest, &case, "rms-3".into()).unwrap();
     assert!(ok.passed(), "{:?}", ok.problems);
 
     let mut wrong_count = case.clone();
     wrong_count.unique_states = Some(289);
     let out = suite::run_case(&manifest, &wrong_count, "x".into()).unwrap();
-    assert_eq!(out.problems, vec!["expected 289 unique states, got 288".to_string()]);
+    assert_eq!(
+        out.problems,
+        vec!["expected 289 unique states, got 288".to_string()]
+    );
 
     let mut wrong_verdict = case.clone();
-    wrong_verdict.expect.insert("TCConsistent".into(), "violated".into());
+    wrong_verdict
+        .expect
+        .insert("TCConsistent".into(), "violated".into());
     let out = suite::run_case(&manifest, &wrong_verdict, "x".into()).unwrap();
-    assert_eq!(out.problems, vec!["property TCConsistent: expected violated, got holds".to_string()]);
+    assert_eq!(
+        out.problems,
+        vec!["property TCConsistent: expected violated, got holds".to_string()]
+    );
 
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
@@ -86,7 +115,10 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     let mut missing = case;
     missing.expect.remove("TypeOK");
     let out = suite::run_case(&manifest, &missing, "x".into()).unwrap();
-    assert_eq!(out.problems, vec!["property TypeOK is holds but the manifest does not list it".to_string()]);
+    assert_eq!(
+        out.problems,
+        vec!["property TypeOK is holds but the manifest does not list it".to_string()]
+    );
 }
 
 /// ftcheck's BFS and stateright's checkers explore the same state space.
@@ -96,7 +128,12 @@ fn engine_agrees_with_stateright_on_state_counts() {
     use stateright::{Checker, Model};
     for rms in 1..=6 {
         let model = ftcheck_models::transaction_commit::TransactionCommit { rms };
-        let theirs = model.clone().checker().spawn_bfs().join().unique_state_count();
+        let theirs = model
+            .clone()
+            .checker()
+            .spawn_bfs()
+            .join()
+            .unique_state_count();
         let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
         assert_eq!(ours.stats.unique_states, theirs, "rms={rms}");
         assert!(ours.stopped.is_none());
@@ -104,7 +141,12 @@ fn engine_agrees_with_stateright_on_state_counts() {
     let entry = catalog::find("two-phase-commit").unwrap();
     let params: Params = entry.parse_params(&["participants=2".into()]).unwrap();
     let model = ftcheck_models::two_phase_commit::TwoPhaseCommit::build(&params, None);
-    let theirs = model.clone().checker().spawn_bfs().join().unique_state_count();
+    let theirs = model
+        .clone()
+        .checker()
+        .spawn_bfs()
+        .join()
+        .unique_state_count();
     let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
     assert_eq!(ours.stats.unique_states, theirs);
     assert_eq!(theirs, 1900);
@@ -131,14 +173,22 @@ impl stateright::Model for Grid {
         }
     }
     fn next_state(&self, s: &(u8, u8), a: u8) -> Option<(u8, u8)> {
-        Some(if a == 0 { (s.0 + 1, s.1) } else { (s.0, s.1 + 1) })
+        Some(if a == 0 {
+            (s.0 + 1, s.1)
+        } else {
+            (s.0, s.1 + 1)
+        })
     }
     fn properties(&self) -> Vec<stateright::Property<Self>> {
-        let mut p = vec![stateright::Property::always("small", |_: &Self, s: &(u8, u8)| {
-            s.0 + s.1 < 3
-        })];
+        let mut p = vec![stateright::Property::always(
+            "small",
+            |_: &Self, s: &(u8, u8)| s.0 + s.1 < 3,
+        )];
         if self.unsatisfiable_extra {
-            p.push(stateright::Property::sometimes("never", |_: &Self, _: &(u8, u8)| false));
+            p.push(stateright::Property::sometimes(
+                "never",
+                |_: &Self, _: &(u8, u8)| false,
+            ));
         }
         p
     }
@@ -159,11 +209,21 @@ fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property(
         );
         let path = out.discoveries[0].as_ref().expect("violation found");
         assert_eq!(path.actions.len(), 3, "extra property: {extra}");
-        let (_, steps) = engine::rebuild(&Grid { unsatisfiable_extra: extra }, path).unwrap();
+        let (_, steps) = engine::rebuild(
+            &Grid {
+                unsatisfiable_extra: extra,
+            },
+            path,
+        )
+        .unwrap();
         let last = steps.last().unwrap().1;
         assert_eq!(last.0 + last.1, 3);
         if extra {
-            assert_eq!(out.stats.unique_states, 21 * 21, "runs on for the open property");
+            assert_eq!(
+                out.stats.unique_states,
+                21 * 21,
+                "runs on for the open property"
+            );
             assert!(out.discoveries[1].is_none());
         }
     }
@@ -222,7 +282,15 @@ fn bounded_searches_are_incomplete_never_holds() {
         let verdicts: Vec<&str> = report.results.iter().map(|r| r.verdict.as_str()).collect();
         assert_eq!(
             verdicts,
-            ["incomplete", "incomplete", "incomplete", "incomplete", "incomplete", "incomplete", "not-checked"],
+            [
+                "incomplete",
+                "incomplete",
+                "incomplete",
+                "incomplete",
+                "incomplete",
+                "incomplete",
+                "not-checked"
+            ],
             "{max_states:?} {max_depth:?}"
         );
         assert_eq!(report.exit_code, check::EXIT_INCOMPLETE);
@@ -248,10 +316,16 @@ fn trace_round_trip_and_tampering() {
     let replayed = trace::replay(&file).expect("replays");
     assert_eq!(replayed.verdict, Verdict::Violated);
     assert_eq!(replayed.steps, 12);
-    let mmd = std::fs::read_to_string(dir.path().join("two-phase-commit-ready-timeout-abort-atomicity.mmd")).unwrap();
+    let mmd = std::fs::read_to_string(
+        dir.path()
+            .join("two-phase-commit-ready-timeout-abort-atomicity.mmd"),
+    )
+    .unwrap();
     assert!(mmd.starts_with("sequenceDiagram\n    participant A0 as coordinator\n"));
     assert!(mmd.contains("A0->>A1: 1. VoteRequest"));
-    assert!(mmd.trim_end().ends_with("safety property atomicity violated after 12 steps"));
+    assert!(mmd
+        .trim_end()
+        .ends_with("safety property atomicity violated after 12 steps"));
 
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -270,14 +344,21 @@ fn trace_round_trip_and_tampering() {
     .unwrap_err();
     assert!(err.contains("diverges at step 5"), "{err}");
     // A recorded state changed at step 9.
-    let err = tampered(&|v| v["steps"][8]["state"]["actors"][0]["crashed"] = true.into()).unwrap_err();
-    assert!(err.contains("diverges at step 9: the resulting state differs"), "{err}");
+    let err =
+        tampered(&|v| v["steps"][8]["state"]["actors"][0]["crashed"] = true.into()).unwrap_err();
+    assert!(
+        err.contains("diverges at step 9: the resulting state differs"),
+        "{err}"
+    );
     // The trace cut short: the property no longer violated at its end.
     let err = tampered(&|v| {
         v["steps"].as_array_mut().unwrap().truncate(3);
     })
     .unwrap_err();
-    assert!(err.contains("replayed 3 steps, but property 'atomicity' holds"), "{err}");
+    assert!(
+        err.contains("replayed 3 steps, but property 'atomicity' holds"),
+        "{err}"
+    );
     // A trace presented as another model's.
     let err = tampered(&|v| v["model"] = "transaction-commit".into()).unwrap_err();
     assert!(err.contains("has no parameter 'crashes'"), "{err}");
@@ -298,10 +379,11 @@ fn exit_code_precedence() {
         verdict,
         trace: None,
     };
-    let incomplete = || Verdict::Incomplete {
-        reason: "x".into(),
-    };
-    assert_eq!(check::exit_code(&[r(PropertyKind::Safety, Verdict::Holds)]), 0);
+    let incomplete = || Verdict::Incomplete { reason: "x".into() };
+    assert_eq!(
+        check::exit_code(&[r(PropertyKind::Safety, Verdict::Holds)]),
+        0
+    );
     assert_eq!(
         check::exit_code(&[
             r(PropertyKind::Safety, incomplete()),
@@ -323,13 +405,14 @@ fn exit_code_precedence() {
         ]),
         14
     );
-    assert_eq!(check::exit_code(&[r(PropertyKind::Safety, incomplete())]), 3);
+    assert_eq!(
+        check::exit_code(&[r(PropertyKind::Safety, incomplete())]),
+        3
+    );
     assert_eq!(
         check::exit_code(&[r(
             PropertyKind::Liveness,
-            Verdict::NotChecked {
-                reason: "x".into()
-            }
+            Verdict::NotChecked { reason: "x".into() }
         )]),
         0
     );
@@ -338,5 +421,46 @@ fn exit_code_precedence() {
 #[test]
 fn mermaid_escapes_semicolons_hashes_and_end() {
     assert_eq!(trace::mermaid_escape("a;b#c"), "a#59;b#35;c");
-    assert_eq!(trace::mermaid_escape("the end, endless"), "the (end), endless");
+    assert_eq!(
+        trace::mermaid_escape("the end, endless"),
+        "the (end), endless"
+    );
+}
+
+/// Saved counterexamples (`checks/traces/*.trace.json`) still replay with their verdict: a
+/// change to a model, to the trace format or to action order shows here.
+#[test]
+fn saved_traces_replay() {
+    let dir = checks_dir().join("traces");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".trace.json") {
+            continue;
+        }
+        let r = trace::replay(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(r.verdict, Verdict::Violated | Verdict::Reached),
+            "{}",
+            path.display()
+        );
+        // The Mermaid file beside it is what `check` writes for it today.
+        let mmd = path.with_file_name(
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".trace.json", ".mmd"),
+        );
+        if mmd.exists() {
+            let file = trace::load(&path).unwrap();
+            assert_eq!(
+                trace::mermaid(&file),
+                std::fs::read_to_string(&mmd).unwrap(),
+                "{}",
+                mmd.display()
+            );
+        }
+        replayed += 1;
+    }
+    assert_eq!(replayed, 4);
 }

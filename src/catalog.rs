@@ -5,18 +5,18 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind,
-    ParamSpec, Params, Protocol, Value, VariantSpec,
+    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec,
+    Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
-use stateright::{Model, Representative};
+use stateright::Model;
 use std::hash::Hash;
 
 /// Every model, in display order.
 pub fn catalog() -> Vec<Entry> {
     vec![
-        Entry::symmetric::<TwoPhaseCommit, Actors>(),
-        Entry::symmetric::<TransactionCommit, Plain>(),
+        Entry::of::<TwoPhaseCommit, Actors>(),
+        Entry::of::<TransactionCommit, Plain>(),
     ]
 }
 
@@ -49,7 +49,7 @@ pub struct Entry {
     build: fn(&Params, Option<&str>) -> Box<dyn Checkable>,
 }
 
-fn build_plain<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
+fn build<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
 where
     P: Protocol,
     P::Model: Clone + Send + Sync + 'static,
@@ -60,39 +60,13 @@ where
     Box::new(Bound {
         model: P::build(params, variant),
         describe: D::default(),
-        symmetry: None,
-    })
-}
-
-fn build_symmetric<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
-where
-    P: Protocol,
-    P::Model: Clone + Send + Sync + 'static,
-    <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + Representative + 'static,
-    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
-    D: Describe<P::Model> + Default + 'static,
-{
-    Box::new(Bound {
-        model: P::build(params, variant),
-        describe: D::default(),
-        symmetry: Some(<<P::Model as Model>::State as Representative>::representative),
+        symmetry: P::symmetry(),
     })
 }
 
 impl Entry {
-    fn with<P: Protocol>(build: fn(&Params, Option<&str>) -> Box<dyn Checkable>) -> Entry {
-        Entry {
-            name: P::NAME,
-            summary: P::SUMMARY,
-            section: P::SECTION,
-            params: P::params(),
-            variants: P::variants(),
-            build,
-        }
-    }
-
-    /// An entry for a protocol without symmetry reduction.
-    pub fn plain<P, D>() -> Entry
+    /// The entry of protocol `P`, shown by describer `D`.
+    pub fn of<P, D>() -> Entry
     where
         P: Protocol,
         P::Model: Clone + Send + Sync + 'static,
@@ -100,20 +74,14 @@ impl Entry {
         <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
         D: Describe<P::Model> + Default + 'static,
     {
-        Self::with::<P>(build_plain::<P, D>)
-    }
-
-    /// An entry for a protocol whose states have a representative (`--symmetry`).
-    pub fn symmetric<P, D>() -> Entry
-    where
-        P: Protocol,
-        P::Model: Clone + Send + Sync + 'static,
-        <P::Model as Model>::State:
-            Hash + Clone + PartialEq + Send + Sync + Representative + 'static,
-        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
-        D: Describe<P::Model> + Default + 'static,
-    {
-        Self::with::<P>(build_symmetric::<P, D>)
+        Entry {
+            name: P::NAME,
+            summary: P::SUMMARY,
+            section: P::SECTION,
+            params: P::params(),
+            variants: P::variants(),
+            build: build::<P, D>,
+        }
     }
 
     /// Validates `NAME=VALUE` assignments against the parameters; missing ones get defaults.

@@ -281,7 +281,12 @@ pub fn render_text(r: &CheckReport) -> String {
         if let Some(n) = x.trace_length {
             verdict = format!("{verdict} in {n} steps");
         }
-        let _ = writeln!(out, "  {:<width$}  {:<12}  {verdict}", x.name, x.kind.to_string());
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<12}  {verdict}",
+            x.name,
+            x.kind.to_string()
+        );
     }
     let s = &r.stats;
     let _ = writeln!(

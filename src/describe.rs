@@ -78,7 +78,10 @@ where
         action: &M::Action,
         after: &M::State,
     ) -> (Event, Vec<Change>) {
-        let (b, a) = (self.state_json(model, before), self.state_json(model, after));
+        let (b, a) = (
+            self.state_json(model, before),
+            self.state_json(model, after),
+        );
         let changed: Vec<String> = match (b, a) {
             (Value::Object(b), Value::Object(a)) => a
                 .iter()
@@ -233,9 +236,13 @@ where
                 Some(format!("{:?}", env.msg)),
                 None,
             ),
-            ActorModelAction::Timeout(id, timer) => {
-                event("timeout", Some(lane(*id)), None, None, Some(format!("{timer:?}")))
-            }
+            ActorModelAction::Timeout(id, timer) => event(
+                "timeout",
+                Some(lane(*id)),
+                None,
+                None,
+                Some(format!("{timer:?}")),
+            ),
             ActorModelAction::Crash(id) => event("crash", Some(lane(*id)), None, None, None),
             ActorModelAction::Recover(id) => event("recover", Some(lane(*id)), None, None, None),
             ActorModelAction::SelectRandom { actor, key, random } => event(

@@ -156,10 +156,14 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
         .hash_one(value)
 }
 
+/// A model's representative function (symmetry reduction): equal for states that differ only
+/// by a permutation of interchangeable processes.
+pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
+
 /// Runs the search that `opts` selects.
 pub fn search<M>(
     model: &M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
     progress: &mut dyn FnMut(&Stats),
 ) -> SearchOutcome
@@ -181,7 +185,7 @@ const ROOT: u32 = u32::MAX;
 /// ftcheck's breadth-first search.
 fn bfs<M>(
     model: &M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
     progress: &mut dyn FnMut(&Stats),
 ) -> SearchOutcome
@@ -250,7 +254,7 @@ where
             break;
         }
         expanded += 1;
-        if expanded % 512 == 0 {
+        if expanded.is_multiple_of(512) {
             if let Some(t) = opts.timeout {
                 if start.elapsed() >= t {
                     stopped = Some(StopReason::Timeout(t.as_secs()));
@@ -330,7 +334,7 @@ where
 /// stateright's DFS or simulation, with their traces translated to action indices.
 fn stateright_search<M>(
     model: &M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
     progress: &mut dyn FnMut(&Stats),
 ) -> SearchOutcome

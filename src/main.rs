@@ -116,7 +116,10 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             let entries = catalog::catalog();
             if format == Format::Json {
                 let infos: Vec<_> = entries.iter().map(|e| e.info()).collect();
-                println!("{}", serde_json::to_string_pretty(&infos).expect("serialises"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&infos).expect("serialises")
+                );
                 return Ok(EXIT_OK);
             }
             for e in entries {
@@ -179,7 +182,10 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 eprintln!("{}", check::progress_line(s));
             })?;
             if format == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("serialises"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("serialises")
+                );
             } else {
                 print!("{}", check::render_text(&report));
             }

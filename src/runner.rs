@@ -183,7 +183,7 @@ pub struct Bound<M: Model, D> {
     /// Its describer.
     pub describe: D,
     /// Its representative function, if it has a symmetry.
-    pub symmetry: Option<fn(&M::State) -> M::State>,
+    pub symmetry: Option<engine::Representative<M>>,
 }
 
 impl<M, D> Bound<M, D>
@@ -341,7 +341,10 @@ where
             if text != step.action {
                 return Err(diverge(
                     n,
-                    format!("recorded action `{}` but the model's is `{text}`", step.action),
+                    format!(
+                        "recorded action `{}` but the model's is `{text}`",
+                        step.action
+                    ),
                 ));
             }
             let Some(next) = self.model.next_state(&state, action) else {

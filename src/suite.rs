@@ -114,8 +114,11 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read manifest ({e}); give a checks/*.toml file or folder")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read manifest ({e}); give a checks/*.toml file or folder"
+        ))
+    })?;
     let m: Manifest = toml::from_str(&text).map_err(|e| {
         bad(format!(
             "malformed manifest: {}; see the format in `ftcheck suite --help`",
@@ -143,7 +146,9 @@ pub fn manifests(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     }
     let entries = std::fs::read_dir(path).map_err(|e| InputError::File {
         path: path.to_path_buf(),
-        problem: format!("cannot read the suite folder ({e}); give the checks/ folder or a manifest"),
+        problem: format!(
+            "cannot read the suite folder ({e}); give the checks/ folder or a manifest"
+        ),
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -167,11 +172,7 @@ fn toml_param(k: &str, v: &toml::Value) -> String {
 }
 
 /// Runs one case and compares it with its expectations.
-pub fn run_case(
-    manifest: &Manifest,
-    case: &Case,
-    id: String,
-) -> Result<CaseOutcome, InputError> {
+pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
     let request = CheckRequest {
         model: manifest.model.clone(),
         params: case.params.iter().map(|(k, v)| toml_param(k, v)).collect(),
@@ -199,9 +200,10 @@ pub fn run_case(
                 "property {} is {} but the manifest does not list it",
                 r.name, r.verdict
             )),
-            Some(e) if *e != r.verdict => {
-                problems.push(format!("property {}: expected {e}, got {}", r.name, r.verdict))
-            }
+            Some(e) if *e != r.verdict => problems.push(format!(
+                "property {}: expected {e}, got {}",
+                r.name, r.verdict
+            )),
             _ => {}
         }
         if let Some(&n) = case.trace_lengths.get(&r.name) {

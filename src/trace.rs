@@ -71,6 +71,10 @@ impl TraceFile {
 }
 
 /// Escapes text for a Mermaid message or note: `#` `;` and the word `end` break diagrams.
+///
+/// ```
+/// assert_eq!(ftcheck::trace::mermaid_escape("x;#end"), "x#59;#35;(end)");
+/// ```
 pub fn mermaid_escape(text: &str) -> String {
     let s: String = text
         .chars()
@@ -119,7 +123,10 @@ pub fn mermaid(file: &TraceFile) -> String {
     };
     let mut out = String::from("sequenceDiagram\n");
     for (i, lane) in t.lanes.iter().enumerate() {
-        out.push_str(&format!("    participant A{i} as {}\n", mermaid_escape(lane)));
+        out.push_str(&format!(
+            "    participant A{i} as {}\n",
+            mermaid_escape(lane)
+        ));
     }
     let all = if t.lanes.len() > 1 {
         format!("A0,A{}", t.lanes.len() - 1)
@@ -145,10 +152,7 @@ pub fn mermaid(file: &TraceFile) -> String {
                 let suffix = if e.kind == "drop" { " [dropped]" } else { "" };
                 out.push_str(&format!(
                     "    {from}{arrow}{to}: {}\n",
-                    mermaid_escape(&format!(
-                        "{n}. {}{suffix}",
-                        e.msg.as_deref().unwrap_or("")
-                    ))
+                    mermaid_escape(&format!("{n}. {}{suffix}", e.msg.as_deref().unwrap_or("")))
                 ));
             }
             kind => {
@@ -225,8 +229,11 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read ({e}); give the path of a .trace.json file")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read ({e}); give the path of a .trace.json file"
+        ))
+    })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad(format!(
             "not JSON ({e}); give a .trace.json file written by ftcheck check --trace-dir"
@@ -240,11 +247,17 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
     if value.get("version").and_then(|v| v.as_u64()) != Some(VERSION as u64) {
         return Err(bad(format!(
             "trace format version {} is not supported; this ftcheck reads version {VERSION}",
-            value.get("version").map(|v| v.to_string()).unwrap_or("?".into())
+            value
+                .get("version")
+                .map(|v| v.to_string())
+                .unwrap_or("?".into())
         )));
     }
-    serde_json::from_value(value)
-        .map_err(|e| bad(format!("malformed trace ({e}); re-create it with ftcheck check --trace-dir")))
+    serde_json::from_value(value).map_err(|e| {
+        bad(format!(
+            "malformed trace ({e}); re-create it with ftcheck check --trace-dir"
+        ))
+    })
 }
 
 /// The outcome of a replay.
@@ -301,9 +314,16 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
     let given: Vec<String> = file
         .params
         .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_string).unwrap_or(v.to_string())))
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.as_str().map(str::to_string).unwrap_or(v.to_string())
+            )
+        })
         .collect();
-    let params = entry.parse_params(&given).map_err(|e| bad(format!("{e}")))?;
+    let params = entry
+        .parse_params(&given)
+        .map_err(|e| bad(format!("{e}")))?;
     let variant = entry
         .parse_variant(file.variant.as_deref())
         .map_err(|e| bad(format!("{e}")))?;

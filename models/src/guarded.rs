@@ -9,13 +9,15 @@
 //! asynchrony.
 
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
-use stateright::{Model, Property};
+use stateright::{Model, Property, Rewrite, RewritePlan};
 use std::fmt::Debug;
 use std::hash::Hash;
 
 /// May actor `Id`'s `Timer` fire in this state?
-pub type TimerGuard<A, C, H> =
-    fn(&C, &ActorModelState<A, H>, Id, &<A as Actor>::Timer) -> bool;
+pub type TimerGuard<A, C, H> = fn(&C, &ActorModelState<A, H>, Id, &<A as Actor>::Timer) -> bool;
+
+/// What a crash leaves of an actor's volatile state.
+pub type Wipe<A> = fn(&<A as Actor>::State) -> <A as Actor>::State;
 
 /// An actor model with guarded timeouts and its own properties.
 pub struct GuardedActors<A, C, H>
@@ -33,7 +35,7 @@ where
     /// last state until it recovers (when `on_start` rebuilds it from storage alone), so states
     /// that differ only in the memory of a crashed actor are distinct; mapping that memory to a
     /// canonical value merges them. `None` keeps stateright's behaviour.
-    pub on_crash: Option<fn(&A::State) -> A::State>,
+    pub on_crash: Option<Wipe<A>>,
     /// The properties, over this model.
     pub properties: Vec<Property<Self>>,
 }
@@ -82,7 +84,7 @@ where
     }
 
     /// Sets what a crash leaves of an actor's volatile state (see [`GuardedActors::on_crash`]).
-    pub fn on_crash(mut self, wipe: fn(&A::State) -> A::State) -> Self {
+    pub fn on_crash(mut self, wipe: Wipe<A>) -> Self {
         self.on_crash = Some(wipe);
         self
     }
@@ -156,5 +158,37 @@ where
 
     fn within_boundary(&self, state: &Self::State) -> bool {
         Model::within_boundary(&self.inner, state)
+    }
+}
+
+/// The state with its actors permuted so that their `key`s are sorted: every per-actor vector
+/// is reindexed and every actor id inside states, messages, storage and history rewritten, as
+/// stateright's own `Representative` does, but ordered by a key the protocol chooses. A key
+/// that sees an actor's whole local view (state, storage, timers, pending choices, messages in
+/// flight) makes more states of one orbit meet at the same representative than sorting by the
+/// actor state alone; actors whose keys are equal are left in place (still sound: every
+/// representative is a permutation of the state).
+pub fn sorted_by_key<A, H, K: Ord>(
+    state: &ActorModelState<A, H>,
+    key: impl Fn(usize) -> K,
+) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::Msg: Rewrite<Id>,
+    A::State: Rewrite<Id>,
+    A::Random: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    H: Rewrite<Id> + Clone + Debug + Hash,
+{
+    let keys: Vec<K> = (0..state.actor_states.len()).map(key).collect();
+    let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
+    ActorModelState {
+        actor_states: plan.reindex(&state.actor_states),
+        network: state.network.rewrite(&plan),
+        timers_set: plan.reindex(&state.timers_set),
+        random_choices: plan.reindex(&state.random_choices),
+        crashed: plan.reindex(&state.crashed),
+        actor_storages: plan.reindex(&state.actor_storages),
+        history: state.history.rewrite(&plan),
     }
 }

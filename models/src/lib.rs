@@ -14,4 +14,4 @@ pub mod protocol;
 pub mod transaction_commit;
 pub mod two_phase_commit;
 
-pub use protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+pub use protocol::{ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec};

@@ -64,6 +64,13 @@ pub struct Params(pub BTreeMap<String, Value>);
 impl Params {
     /// The integer parameter `name`, as a `usize`.
     ///
+    /// ```
+    /// use ftcheck_models::{Params, Value};
+    /// let mut p = Params::default();
+    /// p.0.insert("participants".into(), Value::Int(3));
+    /// assert_eq!(p.usize("participants"), 3);
+    /// ```
+    ///
     /// # Panics
     /// If the parameter is missing or not an integer: parameters are validated against the
     /// protocol's [`ParamSpec`]s before a model is built, so this is a programming error.
@@ -102,4 +109,13 @@ pub trait Protocol {
     fn variants() -> Vec<VariantSpec>;
     /// Builds the model from validated parameters and an optional validated variant name.
     fn build(params: &Params, variant: Option<&str>) -> Self::Model;
+    /// The symmetry reduction (`--symmetry`), if the model has one: a function mapping each
+    /// state to a representative of its orbit under permutations of interchangeable processes.
+    fn symmetry() -> Option<Symmetry<Self::Model>> {
+        None
+    }
 }
+
+/// A representative function: equal results for states that differ only by a permutation of
+/// interchangeable processes, and always a permutation of its argument.
+pub type Symmetry<M> = fn(&<M as stateright::Model>::State) -> <M as stateright::Model>::State;

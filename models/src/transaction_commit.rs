@@ -378,6 +378,10 @@ impl Protocol for TransactionCommit {
             rms: params.usize("rms"),
         }
     }
+
+    fn symmetry() -> Option<crate::Symmetry<TransactionCommit>> {
+        Some(TcState::representative)
+    }
 }
 
 #[cfg(test)]

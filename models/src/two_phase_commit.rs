@@ -336,10 +336,7 @@ impl TpcActor {
         decision: CoordPhase,
         o: &mut Out<Self>,
     ) {
-        if let TpcState::Coordinator {
-            phase, durable, ..
-        } = state.to_mut()
-        {
+        if let TpcState::Coordinator { phase, durable, .. } = state.to_mut() {
             *phase = decision;
             if !bugs.coordinator_forgets {
                 if let Durable::Coordinator { log, .. } = durable {
@@ -575,14 +572,7 @@ impl Actor for TpcActor {
         }
     }
 
-    fn on_msg(
-        &self,
-        _id: Id,
-        state: &mut Cow<TpcState>,
-        src: Id,
-        msg: Msg,
-        o: &mut Out<Self>,
-    ) {
+    fn on_msg(&self, _id: Id, state: &mut Cow<TpcState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         // Every delivered message is consumed, even one that changes nothing (a stale vote, a
         // repeated decision): stateright leaves a no-op delivery in the network, where it would
         // multiply the states by the stale messages lying around.
@@ -602,7 +592,13 @@ impl Actor for TpcActor {
                         let mut votes = votes;
                         votes.insert(src);
                         if votes.len() == participants.len() {
-                            Self::coordinator_decide(participants, *bugs, state, CoordPhase::Commit, o);
+                            Self::coordinator_decide(
+                                participants,
+                                *bugs,
+                                state,
+                                CoordPhase::Commit,
+                                o,
+                            );
                         }
                         if let TpcState::Coordinator { votes: v, .. } = state.to_mut() {
                             *v = votes;
@@ -645,7 +641,9 @@ impl Actor for TpcActor {
                     (Msg::DecisionRequest, p) => o.send(src, Msg::DecisionReply(p)),
                     (Msg::DecisionReply(theirs), Phase::Ready) => {
                         match theirs {
-                            Phase::Commit => Self::participant_enter(*bugs, state, Phase::Commit, o),
+                            Phase::Commit => {
+                                Self::participant_enter(*bugs, state, Phase::Commit, o)
+                            }
                             Phase::Abort | Phase::Init => {
                                 Self::participant_enter(*bugs, state, Phase::Abort, o)
                             }
@@ -761,10 +759,13 @@ fn coordinator_decision(state: &TwoPhaseCommitState) -> Option<Phase> {
         CoordPhase::Abort => Some(Phase::Abort),
     };
     match (*state.actor_states[0], state.actor_storages[0]) {
-        (_, Some(Durable::Coordinator {
-            log: CoordLog::Decided(d),
-            ..
-        })) => as_phase(d),
+        (
+            _,
+            Some(Durable::Coordinator {
+                log: CoordLog::Decided(d),
+                ..
+            }),
+        ) => as_phase(d),
         (TpcState::Coordinator { phase, .. }, _) => as_phase(phase),
         _ => None,
     }
@@ -836,6 +837,42 @@ fn timeout_guard(_: &TpcConfig, state: &TwoPhaseCommitState, id: Id, timer: &Tim
     }
 }
 
+/// Participants are interchangeable: sort them by their whole local view (state, log, crash,
+/// timers, a vote being chosen, and the messages to and from them). The coordinator sorts first.
+fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
+    crate::guarded::sorted_by_key(state, |i| {
+        let mut timers: Vec<Timer> = state.timers_set[i].iter().copied().collect();
+        timers.sort();
+        let mut with_coordinator: Vec<(bool, Msg)> = Vec::new();
+        let mut with_peers: Vec<(bool, Msg)> = Vec::new();
+        for e in state.network.iter_all() {
+            let (src, dst) = (usize::from(e.src), usize::from(e.dst));
+            if src != i && dst != i {
+                continue;
+            }
+            let other = if src == i { dst } else { src };
+            let entry = (src == i, *e.msg);
+            if other == 0 {
+                with_coordinator.push(entry);
+            } else {
+                with_peers.push(entry);
+            }
+        }
+        with_coordinator.sort();
+        with_peers.sort();
+        (
+            i != 0,
+            *state.actor_states[i],
+            state.actor_storages[i],
+            state.crashed[i],
+            timers,
+            choosing(state, i),
+            with_coordinator,
+            with_peers,
+        )
+    })
+}
+
 /// `two-phase-commit` in the catalog.
 pub struct TwoPhaseCommit;
 
@@ -844,7 +881,8 @@ impl Protocol for TwoPhaseCommit {
     const NAME: &'static str = "two-phase-commit";
     const SUMMARY: &'static str =
         "2PC with crashes, durable logs, timeouts and cooperative termination";
-    const SECTION: &'static str = "Distributed Commit: 2PC, Failing Participant, Failing Coordinator";
+    const SECTION: &'static str =
+        "Distributed Commit: 2PC, Failing Participant, Failing Coordinator";
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -885,7 +923,8 @@ impl Protocol for TwoPhaseCommit {
         vec![
             VariantSpec {
                 name: "no-vote-log",
-                summary: "a participant does not log its READY vote and aborts on recovery (atomicity)",
+                summary:
+                    "a participant does not log its READY vote and aborts on recovery (atomicity)",
             },
             VariantSpec {
                 name: "ready-timeout-abort",
@@ -896,6 +935,10 @@ impl Protocol for TwoPhaseCommit {
                 summary: "the decision is not logged and is taken anew after recovery (agreement)",
             },
         ]
+    }
+
+    fn symmetry() -> Option<crate::Symmetry<TwoPhaseCommitModel>> {
+        Some(representative)
     }
 
     fn build(params: &Params, variant: Option<&str>) -> TwoPhaseCommitModel {
@@ -992,10 +1035,128 @@ impl Protocol for TwoPhaseCommit {
 
 /// The durable record of actor `i` in `state`, if it saved one.
 pub fn durable(state: &TwoPhaseCommitState, i: usize) -> Option<Durable> {
-    state.actor_storages.get(i).copied().flatten().or_else(|| {
-        state
-            .actor_states
-            .get(i)
-            .map(|s| durable_of(s))
-    })
+    state
+        .actor_storages
+        .get(i)
+        .copied()
+        .flatten()
+        .or_else(|| state.actor_states.get(i).map(|s| durable_of(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::actor::ActorModelAction;
+    use stateright::Model;
+
+    fn model(spurious: bool) -> TwoPhaseCommitModel {
+        let mut p = Params::default();
+        p.0.insert("participants".into(), Value::Int(3));
+        p.0.insert("crashes".into(), Value::Int(1));
+        p.0.insert("lossy".into(), Value::Bool(false));
+        p.0.insert("resend-vote-request".into(), Value::Bool(false));
+        p.0.insert("spurious-timeouts".into(), Value::Bool(spurious));
+        TwoPhaseCommit::build(&p, None)
+    }
+
+    fn actions(m: &TwoPhaseCommitModel, s: &TwoPhaseCommitState) -> Vec<String> {
+        let mut a = Vec::new();
+        m.actions(s, &mut a);
+        a.iter().map(|a| format!("{a:?}")).collect()
+    }
+
+    #[test]
+    fn timeouts_wait_for_a_failure_unless_spurious() {
+        let accurate = model(false);
+        let init = &accurate.init_states()[0];
+        assert!(!actions(&accurate, init)
+            .iter()
+            .any(|a| a.starts_with("Timeout")));
+        let crashed = accurate
+            .next_state(init, ActorModelAction::Crash(Id::from(0)))
+            .unwrap();
+        let after_crash = actions(&accurate, &crashed);
+        assert_eq!(
+            after_crash
+                .iter()
+                .filter(|a| a.starts_with("Timeout"))
+                .count(),
+            3,
+            "every participant's INIT timeout: {after_crash:?}"
+        );
+        let spurious = model(true);
+        let timeouts = actions(&spurious, &spurious.init_states()[0])
+            .into_iter()
+            .filter(|a| a.starts_with("Timeout"))
+            .count();
+        assert_eq!(timeouts, 4, "WAIT and three INIT timeouts");
+    }
+
+    #[test]
+    fn a_crash_keeps_only_the_durable_record() {
+        let m = model(false);
+        let init = &m.init_states()[0];
+        let s = m
+            .next_state(
+                init,
+                ActorModelAction::Deliver {
+                    src: Id::from(0),
+                    dst: Id::from(1),
+                    msg: Msg::VoteRequest,
+                },
+            )
+            .unwrap();
+        let s = m
+            .next_state(
+                &s,
+                ActorModelAction::SelectRandom {
+                    actor: Id::from(1),
+                    key: "vote".into(),
+                    random: Vote::Commit,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", s.actor_states[1]),
+            "READY (log READY, voted commit)"
+        );
+        let s = m
+            .next_state(&s, ActorModelAction::Crash(Id::from(1)))
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", s.actor_states[1]),
+            "INIT (log READY, voted commit)"
+        );
+        let s = m
+            .next_state(&s, ActorModelAction::Recover(Id::from(1)))
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", s.actor_states[1]),
+            "READY (log READY, voted commit, restarts 1)"
+        );
+    }
+
+    #[test]
+    fn symmetry_keeps_the_coordinator_first_and_merges_participants() {
+        let m = model(false);
+        let init = &m.init_states()[0];
+        let to = |p: usize| {
+            m.next_state(
+                init,
+                ActorModelAction::Deliver {
+                    src: Id::from(0),
+                    dst: Id::from(p),
+                    msg: Msg::VoteRequest,
+                },
+            )
+            .unwrap()
+        };
+        let (a, b) = (to(1), to(3));
+        assert_ne!(a, b);
+        assert_eq!(representative(&a), representative(&b));
+        assert!(matches!(
+            *representative(&a).actor_states[0],
+            TpcState::Coordinator { .. }
+        ));
+    }
 }
