@@ -44,7 +44,12 @@ fn list_shows_every_model_with_params_variants_and_properties() {
     assert_eq!(names, ["two-phase-commit", "transaction-commit"]);
     assert_eq!(json[0]["params"][0]["name"], "participants");
     assert_eq!(json[0]["params"][0]["default"], 3);
-    assert_eq!(json[0]["params"][0]["range"], "1..=8");
+    assert_eq!(json[0]["params"][0]["type"], "int");
+    assert_eq!(json[0]["params"][0]["min"], 1);
+    assert_eq!(json[0]["params"][0]["max"], 8);
+    assert_eq!(json[0]["params"][2]["type"], "bool");
+    assert_eq!(json[0]["params"][2]["default"], false);
+    assert_eq!(json[0]["symmetry"], true);
     assert_eq!(json[0]["variants"].as_array().unwrap().len(), 3);
     assert_eq!(json[1]["properties"][1]["name"], "TCConsistent");
     assert_eq!(json[1]["properties"][1]["kind"], "safety");

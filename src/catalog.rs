@@ -34,7 +34,7 @@ pub fn find(name: &str) -> Result<Entry, InputError> {
 }
 
 /// A protocol in the catalog.
-#[derive(Clone)]
+#[derive(Clone, Serialize)]
 pub struct Entry {
     /// Name.
     pub name: &'static str,
@@ -46,6 +46,7 @@ pub struct Entry {
     pub params: Vec<ParamSpec>,
     /// Deliberately broken variants.
     pub variants: Vec<VariantSpec>,
+    #[serde(skip)]
     build: fn(&Params, Option<&str>) -> Box<dyn Checkable>,
 }
 
@@ -162,48 +163,16 @@ impl Entry {
         self.build(&defaults, None).properties()
     }
 
-    /// A description for `list --format json`.
-    pub fn info(&self) -> EntryInfo {
+    /// A description for `list --format json`: the entry, its properties, and whether
+    /// `--symmetry` applies.
+    pub fn info(&self) -> EntryInfo<'_> {
+        let defaults = self.parse_params(&[]).expect("defaults are valid");
+        let model = self.build(&defaults, None);
         EntryInfo {
-            name: self.name,
-            summary: self.summary,
-            section: self.section,
-            params: self
-                .params
-                .iter()
-                .map(|p| ParamInfo {
-                    name: p.name,
-                    help: p.help,
-                    kind: match p.kind {
-                        ParamKind::Int { .. } => "int",
-                        ParamKind::Bool => "bool",
-                    },
-                    default: json_value(p.default),
-                    range: range_text(&p.kind),
-                })
-                .collect(),
-            variants: self
-                .variants
-                .iter()
-                .map(|v| VariantInfo {
-                    name: v.name,
-                    summary: v.summary,
-                })
-                .collect(),
-            properties: self.properties(),
-            symmetry: {
-                let defaults = self.parse_params(&[]).expect("defaults are valid");
-                self.build(&defaults, None).has_symmetry()
-            },
+            entry: self,
+            properties: model.properties(),
+            symmetry: model.has_symmetry(),
         }
-    }
-}
-
-/// A parameter value as JSON.
-pub fn json_value(v: Value) -> serde_json::Value {
-    match v {
-        Value::Int(i) => i.into(),
-        Value::Bool(b) => b.into(),
     }
 }
 
@@ -242,43 +211,12 @@ fn parse_value(model: &str, spec: &ParamSpec, value: &str) -> Result<Value, Inpu
 
 /// `list --format json`: one model.
 #[derive(Serialize)]
-pub struct EntryInfo {
-    /// Name.
-    pub name: &'static str,
-    /// Summary.
-    pub summary: &'static str,
-    /// Lecture section.
-    pub section: &'static str,
-    /// Parameters.
-    pub params: Vec<ParamInfo>,
-    /// Variants.
-    pub variants: Vec<VariantInfo>,
+pub struct EntryInfo<'a> {
+    /// Name, summary, section, parameters, variants.
+    #[serde(flatten)]
+    pub entry: &'a Entry,
     /// Properties with kinds.
     pub properties: Vec<PropertyInfo>,
     /// Whether `--symmetry` applies.
     pub symmetry: bool,
-}
-
-/// `list --format json`: one parameter.
-#[derive(Serialize)]
-pub struct ParamInfo {
-    /// Name.
-    pub name: &'static str,
-    /// Help.
-    pub help: &'static str,
-    /// `int` or `bool`.
-    pub kind: &'static str,
-    /// Default.
-    pub default: serde_json::Value,
-    /// Allowed range.
-    pub range: String,
-}
-
-/// `list --format json`: one variant.
-#[derive(Serialize)]
-pub struct VariantInfo {
-    /// Name.
-    pub name: &'static str,
-    /// What is broken.
-    pub summary: &'static str,
 }

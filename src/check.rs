@@ -1,7 +1,7 @@
 //! `ftcheck check`: from a model name and raw arguments to a report, trace files and an exit
 //! code.
 
-use crate::catalog::{self, json_value};
+use crate::catalog;
 use crate::engine::{CheckOptions, Engine, Stats};
 use crate::error::InputError;
 use crate::runner::{PropertyKind, PropertyResult, Run, Verdict};
@@ -131,7 +131,12 @@ pub fn check(
     let params_json: BTreeMap<String, serde_json::Value> = params
         .0
         .iter()
-        .map(|(k, v)| (k.clone(), json_value(*v)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::to_value(v).expect("a value serialises"),
+            )
+        })
         .collect();
     let traces: Vec<TraceFile> = run
         .results

@@ -2,9 +2,10 @@
 //! (numbered steps, Mermaid lanes). Two describers cover every model: [`Actors`] for stateright
 //! actor models, [`Plain`] for any other model whose state is `Serialize`.
 
+use ftcheck_models::guarded::GuardedActors;
 use serde::Serialize;
 use serde_json::{json, Value};
-use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState};
+use stateright::actor::{Actor, ActorModelAction, ActorModelState};
 use stateright::Model;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -112,7 +113,8 @@ where
     }
 }
 
-/// Describer of stateright actor models.
+/// Describer of stateright actor models (as every actor protocol is built: a
+/// [`GuardedActors`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Actors;
 
@@ -132,7 +134,7 @@ fn actor_lanes<A: Actor>(actors: &[A]) -> Vec<String> {
         .collect()
 }
 
-impl<A, C, H> Describe<ActorModel<A, C, H>> for Actors
+impl<A, C, H> Describe<GuardedActors<A, C, H>> for Actors
 where
     A: Actor + Send + Sync,
     A::State: Serialize,
@@ -143,12 +145,12 @@ where
     C: Send + Sync,
     H: Clone + Debug + Hash + Serialize + Send + Sync,
 {
-    fn lanes(&self, model: &ActorModel<A, C, H>) -> Vec<String> {
-        actor_lanes(&model.actors)
+    fn lanes(&self, model: &GuardedActors<A, C, H>) -> Vec<String> {
+        actor_lanes(&model.inner.actors)
     }
 
-    fn state_json(&self, model: &ActorModel<A, C, H>, state: &ActorModelState<A, H>) -> Value {
-        let lanes = actor_lanes(&model.actors);
+    fn state_json(&self, model: &GuardedActors<A, C, H>, state: &ActorModelState<A, H>) -> Value {
+        let lanes = actor_lanes(&model.inner.actors);
         let lane = |id: stateright::actor::Id| {
             lanes
                 .get(usize::from(id))
@@ -202,12 +204,12 @@ where
 
     fn event(
         &self,
-        model: &ActorModel<A, C, H>,
+        model: &GuardedActors<A, C, H>,
         before: &ActorModelState<A, H>,
         action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
         after: &ActorModelState<A, H>,
     ) -> (Event, Vec<Change>) {
-        let lanes = actor_lanes(&model.actors);
+        let lanes = actor_lanes(&model.inner.actors);
         let lane = |id: stateright::actor::Id| {
             lanes
                 .get(usize::from(id))
@@ -268,39 +270,5 @@ where
             })
             .collect();
         (event, changes)
-    }
-}
-
-impl<A, C, H> Describe<ftcheck_models::guarded::GuardedActors<A, C, H>> for Actors
-where
-    A: Actor + Send + Sync,
-    A::State: Serialize,
-    A::Msg: Serialize + Ord,
-    A::Timer: Ord,
-    A::Storage: Serialize,
-    A::Random: Debug,
-    C: Send + Sync,
-    H: Clone + Debug + Hash + Serialize + Send + Sync,
-{
-    fn lanes(&self, model: &ftcheck_models::guarded::GuardedActors<A, C, H>) -> Vec<String> {
-        Describe::<ActorModel<A, C, H>>::lanes(self, &model.inner)
-    }
-
-    fn state_json(
-        &self,
-        model: &ftcheck_models::guarded::GuardedActors<A, C, H>,
-        state: &ActorModelState<A, H>,
-    ) -> Value {
-        Describe::<ActorModel<A, C, H>>::state_json(self, &model.inner, state)
-    }
-
-    fn event(
-        &self,
-        model: &ftcheck_models::guarded::GuardedActors<A, C, H>,
-        before: &ActorModelState<A, H>,
-        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
-        after: &ActorModelState<A, H>,
-    ) -> (Event, Vec<Change>) {
-        Describe::<ActorModel<A, C, H>>::event(self, &model.inner, before, action, after)
     }
 }

@@ -7,6 +7,7 @@ use ftcheck::engine::{CheckOptions, Engine};
 use ftcheck::error::InputError;
 use ftcheck::suite;
 use ftcheck::trace;
+use ftcheck_models::ParamKind;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -124,15 +125,22 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             }
             for e in entries {
                 let info = e.info();
-                println!("{} — {}", info.name, info.summary);
-                println!("  lecture: {}", info.section);
-                for p in &info.params {
+                println!("{} — {}", e.name, e.summary);
+                println!("  lecture: {}", e.section);
+                for p in &e.params {
+                    let kind = match p.kind {
+                        ParamKind::Int { .. } => "int",
+                        ParamKind::Bool => "bool",
+                    };
                     println!(
-                        "  --param {}={} ({}, {}): {}",
-                        p.name, p.default, p.kind, p.range, p.help
+                        "  --param {}={} ({kind}, {}): {}",
+                        p.name,
+                        p.default,
+                        catalog::range_text(&p.kind),
+                        p.help
                     );
                 }
-                for v in &info.variants {
+                for v in &e.variants {
                     println!("  --variant {}: {}", v.name, v.summary);
                 }
                 for p in &info.properties {

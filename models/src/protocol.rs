@@ -1,10 +1,12 @@
 //! The description every protocol module gives of itself: parameters, variants, builder.
 
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The type and allowed range of a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum ParamKind {
     /// An integer in `min..=max`.
     Int {
@@ -18,7 +20,8 @@ pub enum ParamKind {
 }
 
 /// A parameter value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
 pub enum Value {
     /// An integer.
     Int(i64),
@@ -36,20 +39,21 @@ impl fmt::Display for Value {
 }
 
 /// One parameter of a protocol.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ParamSpec {
     /// Name as written on the command line (`--param NAME=VALUE`).
     pub name: &'static str,
     /// What the parameter controls.
     pub help: &'static str,
     /// Type and range.
+    #[serde(flatten)]
     pub kind: ParamKind,
     /// Value used when the parameter is not given.
     pub default: Value,
 }
 
 /// One deliberately broken variant of a protocol, which the checker must refute.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct VariantSpec {
     /// Name as written on the command line (`--variant NAME`).
     pub name: &'static str,
