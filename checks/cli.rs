@@ -74,6 +74,23 @@ fn check_exit_codes_follow_the_readme() {
         .args(["check", "transaction-commit", "--max-states", "50"])
         .assert()
         .code(3);
+    let out = ftcheck()
+        .args([
+            "check",
+            "transaction-commit",
+            "-p",
+            "rms=8",
+            "--timeout",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("TCConsistent    safety        incomplete (timeout 0s)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -464,3 +464,64 @@ fn saved_traces_replay() {
     }
     assert_eq!(replayed, 4);
 }
+
+/// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt
+/// most counterexamples into paths whose last state does not violate the property.
+#[derive(Clone)]
+struct Counter;
+
+impl stateright::Model for Counter {
+    type State = u8;
+    type Action = u8;
+    fn init_states(&self) -> Vec<u8> {
+        vec![0]
+    }
+    fn actions(&self, s: &u8, a: &mut Vec<u8>) {
+        if *s < 10 {
+            a.extend([0, 1, 2]);
+        }
+    }
+    fn next_state(&self, s: &u8, a: u8) -> Option<u8> {
+        match a {
+            0 => None, // ignored
+            1 => Some(s + 1),
+            _ => Some(s + 2),
+        }
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        vec![stateright::Property::always(
+            "below-7",
+            |_: &Self, s: &u8| *s < 7,
+        )]
+    }
+}
+
+/// Every trace a simulation reports is re-executed, and its last state violates the property.
+#[test]
+fn simulation_traces_are_rechecked_before_they_are_reported() {
+    let mut violated = 0;
+    for seed in 0..40 {
+        let out = engine::search(
+            &Counter,
+            None,
+            &CheckOptions {
+                engine: Engine::Simulation,
+                max_states: Some(200),
+                seed,
+                ..CheckOptions::default()
+            },
+            &mut |_| {},
+        );
+        assert_eq!(out.stopped, Some(engine::StopReason::Simulation));
+        if let Some(path) = &out.discoveries[0] {
+            let (init, steps) = engine::rebuild(&Counter, path).expect("the trace replays");
+            let last = steps.last().map(|s| s.1).unwrap_or(init);
+            assert!(last >= 7, "seed {seed}: reported a trace ending in {last}");
+            violated += 1;
+        }
+    }
+    assert!(
+        violated > 0,
+        "the simulation found the violation at least once"
+    );
+}

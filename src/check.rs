@@ -62,8 +62,7 @@ pub struct CheckReport {
     pub results: Vec<ResultRow>,
     /// The exit code.
     pub exit_code: i32,
-    /// The trace of each decided property (not in JSON: see `trace_files`).
-    #[serde(skip)]
+    /// The trace of each decided property, as in the trace files.
     pub traces: Vec<TraceFile>,
 }
 

@@ -408,7 +408,17 @@ where
                 return None;
             }
             let path = discoveries_by_name.get(p.name)?;
-            index_path(model, path.clone().into_vec())
+            let path = index_path(model, path.clone().into_vec())?;
+            // stateright's simulation can rebuild a path whose last state does not decide the
+            // property: keep only a path that, re-executed, ends in a state that does.
+            let (init, steps) = rebuild(model, &path).ok()?;
+            let last = steps.last().map(|(_, s)| s).unwrap_or(&init);
+            let holds = (p.condition)(model, last);
+            let decides = match p.expectation {
+                Expectation::Always => !holds,
+                _ => holds,
+            };
+            decides.then_some(path)
         })
         .collect();
     SearchOutcome {
@@ -424,7 +434,7 @@ fn index_path<M>(model: &M, steps: Vec<(M::State, Option<M::Action>)>) -> Option
 where
     M: Model,
     M::State: PartialEq,
-    M::Action: PartialEq,
+    M::Action: PartialEq + Clone,
 {
     let first = &steps.first()?.0;
     let init = model.init_states().iter().position(|s| s == first)?;
@@ -432,6 +442,11 @@ where
     let mut actions = Vec::new();
     for (state, action) in &steps {
         let Some(action) = action else { break };
+        // stateright records an ignored action (one whose `next_state` is `None`) as a step
+        // that leaves the state unchanged; it is not a step of the model.
+        if model.next_state(state, action.clone()).is_none() {
+            continue;
+        }
         actions.clear();
         model.actions(state, &mut actions);
         out.push(actions.iter().position(|a| a == action)?);
