@@ -266,14 +266,14 @@ pub fn render_text(r: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} ({}){} — engine {:?}{}",
+        "{} ({}){} — engine {}{}",
         r.model,
         params_text(&r.params),
         r.variant
             .as_deref()
             .map(|v| format!(", variant {v}"))
             .unwrap_or_default(),
-        r.options.engine,
+        format!("{:?}", r.options.engine).to_lowercase(),
         if r.options.symmetry { ", symmetry" } else { "" }
     );
     let width = r.results.iter().map(|x| x.name.len()).max().unwrap_or(0);
