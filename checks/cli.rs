@@ -41,7 +41,14 @@ fn list_shows_every_model_with_params_variants_and_properties() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["two-phase-commit", "transaction-commit"]);
+    assert_eq!(
+        names,
+        [
+            "two-phase-commit",
+            "transaction-commit",
+            "flooding-consensus"
+        ]
+    );
     assert_eq!(json[0]["params"][0]["name"], "participants");
     assert_eq!(json[0]["params"][0]["default"], 3);
     assert_eq!(json[0]["params"][0]["type"], "int");

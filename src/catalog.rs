@@ -5,8 +5,8 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec,
-    Params, Protocol, Value, VariantSpec,
+    flooding_consensus::FloodingConsensus, transaction_commit::TransactionCommit,
+    two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;
@@ -17,6 +17,7 @@ pub fn catalog() -> Vec<Entry> {
     vec![
         Entry::of::<TwoPhaseCommit, Actors>(),
         Entry::of::<TransactionCommit, Plain>(),
+        Entry::of::<FloodingConsensus, Plain>(),
     ]
 }
 

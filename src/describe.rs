@@ -83,15 +83,7 @@ where
             self.state_json(model, before),
             self.state_json(model, after),
         );
-        let changed: Vec<String> = match (b, a) {
-            (Value::Object(b), Value::Object(a)) => a
-                .iter()
-                .filter(|(k, v)| b.get(*k) != Some(*v))
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect(),
-            (b, a) if b != a => vec![a.to_string()],
-            _ => vec![],
-        };
+        let changed = changed_fields("", &b, &a);
         let changes = if changed.is_empty() {
             vec![]
         } else {
@@ -110,6 +102,32 @@ where
             },
             changes,
         )
+    }
+}
+
+/// `path = value` for each field of `after` that differs from `before`, one level into nested
+/// objects (`processes.P2 = {...}`), so a step shows what it changed rather than the whole state.
+fn changed_fields(prefix: &str, before: &Value, after: &Value) -> Vec<String> {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) if prefix.is_empty() || !prefix.contains('.') => a
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .flat_map(|(k, v)| {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match (b.get(k), v) {
+                    (Some(old @ Value::Object(_)), Value::Object(_)) if prefix.is_empty() => {
+                        changed_fields(&path, old, v)
+                    }
+                    _ => vec![format!("{path} = {v}")],
+                }
+            })
+            .collect(),
+        (b, a) if b != a => vec![format!("{prefix} = {a}")],
+        _ => vec![],
     }
 }
 

@@ -9,6 +9,7 @@
 //! `properties()` are the protocol's safety (`Always`), reachability (`Sometimes`) and
 //! liveness (`Eventually`) properties.
 
+pub mod flooding_consensus;
 pub mod guarded;
 pub mod protocol;
 pub mod transaction_commit;
