@@ -292,6 +292,26 @@ fn check_then_replay_from_the_command_line() {
         .path()
         .join("two-phase-commit-coordinator-forgets-coordinator-agreement.trace.json");
     assert!(Path::new(&trace).exists());
+    // Another configuration does not overwrite it: non-default parameters are in the name.
+    ftcheck()
+        .args([
+            "check",
+            "flooding-consensus",
+            "-p",
+            "crashes=2",
+            "--trace-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(12);
+    assert!(dir
+        .path()
+        .join("flooding-consensus-crashes=2-uniform-agreement.trace.json")
+        .exists());
+    assert!(dir
+        .path()
+        .join("flooding-consensus-crashes=2-uniform-agreement.mmd")
+        .exists());
     let out = ftcheck().arg("replay").arg(&trace).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(

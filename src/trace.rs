@@ -61,12 +61,29 @@ pub struct TraceFile {
 }
 
 impl TraceFile {
-    /// The file stem: `model[-variant]-property`.
+    /// The file stem: `model[-variant][-name=value...]-property`, naming each parameter that
+    /// differs from its default, so runs of other configurations do not overwrite each other.
     pub fn stem(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}-{}-{}", self.model, v, self.property),
-            None => format!("{}-{}", self.model, self.property),
+        let defaults: BTreeMap<String, serde_json::Value> = catalog::find(&self.model)
+            .map(|e| {
+                e.params
+                    .iter()
+                    .map(|p| {
+                        let v = serde_json::to_value(p.default).expect("a value serialises");
+                        (p.name.to_string(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut parts = vec![self.model.clone()];
+        parts.extend(self.variant.clone());
+        for (k, v) in &self.params {
+            if defaults.get(k) != Some(v) {
+                parts.push(format!("{k}={v}"));
+            }
         }
+        parts.push(self.property.clone());
+        parts.join("-")
     }
 }
 
