@@ -207,7 +207,9 @@ fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property(
             &CheckOptions::default(),
             &mut |_| {},
         );
-        let path = out.discoveries[0].as_ref().expect("violation found");
+        let Some(engine::Discovery::Trace(path)) = &out.discoveries[0] else {
+            panic!("violation found: {:?}", out.discoveries[0]);
+        };
         assert_eq!(path.actions.len(), 3, "extra property: {extra}");
         let (_, steps) = engine::rebuild(
             &Grid {
@@ -496,32 +498,54 @@ impl stateright::Model for Counter {
     }
 }
 
-/// Every trace a simulation reports is re-executed, and its last state violates the property.
+/// Every trace a simulation reports is re-executed, and its last state violates the property;
+/// a trace that does not re-check makes the property incomplete, never `holds`.
 #[test]
 fn simulation_traces_are_rechecked_before_they_are_reported() {
-    let mut violated = 0;
+    use ftcheck::runner::{Bound, Checkable};
+    let model = Bound {
+        model: Counter,
+        describe: ftcheck::describe::Plain,
+        symmetry: None,
+    };
+    let (mut violated, mut rejected) = (0, 0);
     for seed in 0..40 {
-        let out = engine::search(
-            &Counter,
-            None,
-            &CheckOptions {
-                engine: Engine::Simulation,
-                max_states: Some(200),
-                seed,
-                ..CheckOptions::default()
-            },
-            &mut |_| {},
-        );
-        assert_eq!(out.stopped, Some(engine::StopReason::Simulation));
-        if let Some(path) = &out.discoveries[0] {
-            let (init, steps) = engine::rebuild(&Counter, path).expect("the trace replays");
-            let last = steps.last().map(|s| s.1).unwrap_or(init);
-            assert!(last >= 7, "seed {seed}: reported a trace ending in {last}");
-            violated += 1;
+        let opts = CheckOptions {
+            engine: Engine::Simulation,
+            max_states: Some(200),
+            seed,
+            ..CheckOptions::default()
+        };
+        let run = model.check(&opts, &mut |_| {});
+        let below_7 = &run.results[0];
+        match &below_7.verdict {
+            Verdict::Violated => {
+                let trace = below_7.trace.as_ref().expect("a violation has a trace");
+                let last = trace
+                    .steps
+                    .last()
+                    .map(|s| &s.state)
+                    .unwrap_or(&trace.init_state);
+                assert!(
+                    last.as_u64().unwrap() >= 7,
+                    "seed {seed}: a trace ending in {last}"
+                );
+                violated += 1;
+            }
+            Verdict::Incomplete { reason } => {
+                if reason.contains("did not re-execute") {
+                    rejected += 1;
+                }
+            }
+            other => panic!("seed {seed}: {other}"),
         }
     }
     assert!(
         violated > 0,
         "the simulation found the violation at least once"
+    );
+    assert!(
+        rejected > 0,
+        "stateright's defect showed on some seed, and was caught"
     );
 }

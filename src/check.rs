@@ -9,7 +9,7 @@ use crate::trace::{self, TraceFile};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Exit code: every safety property holds and every reachability property was reached.
 pub const EXIT_OK: i32 = 0;
@@ -323,12 +323,4 @@ pub fn render_text(r: &CheckReport) -> String {
         }
     }
     out
-}
-
-/// The files of a report's traces, for messages.
-pub fn trace_paths(r: &CheckReport) -> Vec<&Path> {
-    r.results
-        .iter()
-        .flat_map(|x| x.trace_files.iter().map(PathBuf::as_path))
-        .collect()
 }

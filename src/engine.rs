@@ -145,9 +145,20 @@ pub struct SearchOutcome {
     /// `None` when the search was exhaustive (or stopped only because every property was
     /// decided).
     pub stopped: Option<StopReason>,
-    /// For each property of `model.properties()`, in order: the trace that decides it
-    /// (violates an `Always`, satisfies a `Sometimes`), if found. `Eventually` is never here.
-    pub discoveries: Vec<Option<IndexPath>>,
+    /// For each property of `model.properties()`, in order: what the search found that decides
+    /// it (violates an `Always`, satisfies a `Sometimes`), if anything. `Eventually` is never
+    /// here. Traces are not re-checked here: the runner re-executes each one (it must, to show
+    /// it) and re-checks its last state before reporting it.
+    pub discoveries: Vec<Option<Discovery>>,
+}
+
+/// A search's claim that a property is decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Discovery {
+    /// The trace, as action indices.
+    Trace(IndexPath),
+    /// The checker reported a trace that does not follow from the model.
+    Unconfirmed,
 }
 
 /// The fingerprint of a state: 64 bits of a fixed-seed hash, the same in every run.
@@ -287,14 +298,16 @@ where
             }
             stats.generated_states += 1;
             let f = fp(&next);
-            if seen.contains(&f) {
-                continue;
-            }
-            if opts.max_states.is_some_and(|max| seen.len() >= max) {
+            if opts
+                .max_states
+                .is_some_and(|max| seen.len() >= max && !seen.contains(&f))
+            {
                 stopped = opts.max_states.map(StopReason::MaxStates);
                 break 'search;
             }
-            seen.insert(f);
+            if !seen.insert(f) {
+                continue;
+            }
             discover!(next, node, index, depth + 1);
             if stop_when_decided && open.is_empty() {
                 break 'search;
@@ -317,10 +330,10 @@ where
                     n = parent[n as usize];
                 }
                 path.reverse();
-                IndexPath {
+                Discovery::Trace(IndexPath {
                     init: via[n as usize] as usize,
                     actions: path,
-                }
+                })
             })
         })
         .collect();
@@ -408,17 +421,12 @@ where
                 return None;
             }
             let path = discoveries_by_name.get(p.name)?;
-            let path = index_path(model, path.clone().into_vec())?;
-            // stateright's simulation can rebuild a path whose last state does not decide the
-            // property: keep only a path that, re-executed, ends in a state that does.
-            let (init, steps) = rebuild(model, &path).ok()?;
-            let last = steps.last().map(|(_, s)| s).unwrap_or(&init);
-            let holds = (p.condition)(model, last);
-            let decides = match p.expectation {
-                Expectation::Always => !holds,
-                _ => holds,
-            };
-            decides.then_some(path)
+            // A path that does not follow from the model (stateright's simulation can rebuild
+            // such paths) is still a discovery: the property is not known to hold.
+            Some(
+                index_path(model, path.clone().into_vec())
+                    .map_or(Discovery::Unconfirmed, Discovery::Trace),
+            )
         })
         .collect();
     SearchOutcome {

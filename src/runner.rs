@@ -2,7 +2,7 @@
 //! the toolkit (CLI, suite, reports, traces) never sees a model's types.
 
 use crate::describe::{Change, Describe, Event};
-use crate::engine::{self, CheckOptions, IndexPath, Stats, StopReason};
+use crate::engine::{self, CheckOptions, Discovery, IndexPath, Stats, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stateright::{Expectation, Model};
@@ -193,6 +193,20 @@ where
     M::Action: Clone + std::fmt::Debug,
     D: Describe<M>,
 {
+    /// The trace of a discovery, if it re-executes to a state that decides `p`.
+    fn confirm(&self, p: &stateright::Property<M>, discovery: Discovery) -> Option<Trace> {
+        let Discovery::Trace(path) = discovery else {
+            return None;
+        };
+        let (trace, last) = self.trace(&path)?;
+        let holds = (p.condition)(&self.model, &last);
+        let decides = match p.expectation {
+            Expectation::Always => !holds,
+            _ => holds,
+        };
+        decides.then_some(trace)
+    }
+
     fn trace(&self, path: &IndexPath) -> Option<(Trace, M::State)> {
         let (init, steps) = engine::rebuild(&self.model, path).ok()?;
         let mut prev = init.clone();
@@ -254,15 +268,6 @@ where
                     name: p.name.to_string(),
                     kind: PropertyKind::of(&p.expectation),
                 };
-                let undecided = || match &outcome.stopped {
-                    Some(reason) => Verdict::Incomplete {
-                        reason: reason.to_string(),
-                    },
-                    None => match p.expectation {
-                        Expectation::Always => Verdict::Holds,
-                        _ => Verdict::Unreached,
-                    },
-                };
                 if p.expectation == Expectation::Eventually {
                     return PropertyResult {
                         property,
@@ -272,30 +277,40 @@ where
                         trace: None,
                     };
                 }
-                // Re-execute the trace and re-check its last state before reporting it.
-                let confirmed = found.and_then(|path| {
-                    let (trace, last) = self.trace(&path)?;
-                    let holds = (p.condition)(&self.model, &last);
-                    let decides = match p.expectation {
-                        Expectation::Always => !holds,
-                        _ => holds,
-                    };
-                    decides.then_some(trace)
-                });
-                match confirmed {
-                    Some(trace) => PropertyResult {
-                        property,
-                        verdict: match p.expectation {
-                            Expectation::Always => Verdict::Violated,
-                            _ => Verdict::Reached,
-                        },
-                        trace: Some(trace),
+                let (verdict, trace) = match found {
+                    // Nothing decides it: holds (or unreached) only if the search was exhaustive.
+                    None => match (&outcome.stopped, &p.expectation) {
+                        (Some(reason), _) => (
+                            Verdict::Incomplete {
+                                reason: reason.to_string(),
+                            },
+                            None,
+                        ),
+                        (None, Expectation::Always) => (Verdict::Holds, None),
+                        (None, _) => (Verdict::Unreached, None),
                     },
-                    None => PropertyResult {
-                        property,
-                        verdict: undecided(),
-                        trace: None,
+                    // Re-execute the trace and re-check its last state before reporting it. A
+                    // trace that fails this is never taken for the absence of one.
+                    Some(discovery) => match self.confirm(p, discovery) {
+                        Some(trace) => (
+                            match p.expectation {
+                                Expectation::Always => Verdict::Violated,
+                                _ => Verdict::Reached,
+                            },
+                            Some(trace),
+                        ),
+                        None => (
+                            Verdict::Incomplete {
+                                reason: "the search reported a trace that did not re-execute to a state deciding the property".into(),
+                            },
+                            None,
+                        ),
                     },
+                };
+                PropertyResult {
+                    property,
+                    verdict,
+                    trace,
                 }
             })
             .collect();

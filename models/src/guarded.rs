@@ -53,15 +53,7 @@ where
             inner: self.inner.clone(),
             guard: self.guard,
             on_crash: self.on_crash,
-            properties: self
-                .properties
-                .iter()
-                .map(|p| Property {
-                    expectation: p.expectation.clone(),
-                    name: p.name,
-                    condition: p.condition,
-                })
-                .collect(),
+            properties: self.properties.clone(),
         }
     }
 }
@@ -146,14 +138,7 @@ where
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        self.properties
-            .iter()
-            .map(|p| Property {
-                expectation: p.expectation.clone(),
-                name: p.name,
-                condition: p.condition,
-            })
-            .collect()
+        self.properties.clone()
     }
 
     fn within_boundary(&self, state: &Self::State) -> bool {

@@ -316,16 +316,8 @@ pub enum TpcActor {
 /// The model's configuration, visible to properties and the boundary.
 #[derive(Clone, Debug)]
 pub struct TpcConfig {
-    /// Number of participants.
-    pub participants: usize,
     /// Crashes allowed in a run, in total.
     pub crashes: usize,
-}
-
-fn durable_of(state: &TpcState) -> Durable {
-    match state {
-        TpcState::Coordinator { durable, .. } | TpcState::Participant { durable, .. } => *durable,
-    }
 }
 
 impl TpcActor {
@@ -840,26 +832,28 @@ fn timeout_guard(_: &TpcConfig, state: &TwoPhaseCommitState, id: Id, timer: &Tim
 /// Participants are interchangeable: sort them by their whole local view (state, log, crash,
 /// timers, a vote being chosen, and the messages to and from them). The coordinator sorts first.
 fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
+    // Each actor's messages, (sent by it, message), with the coordinator and with peers: one
+    // pass over the network for all actors.
+    let n = state.actor_states.len();
+    let mut with_coordinator: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
+    let mut with_peers: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
+    for e in state.network.iter_all() {
+        let (src, dst) = (usize::from(e.src), usize::from(e.dst));
+        for (me, other) in [(src, dst), (dst, src)] {
+            let bucket = if other == 0 {
+                &mut with_coordinator
+            } else {
+                &mut with_peers
+            };
+            bucket[me].push((me == src, *e.msg));
+        }
+    }
+    for v in with_coordinator.iter_mut().chain(with_peers.iter_mut()) {
+        v.sort();
+    }
     crate::guarded::sorted_by_key(state, |i| {
         let mut timers: Vec<Timer> = state.timers_set[i].iter().copied().collect();
         timers.sort();
-        let mut with_coordinator: Vec<(bool, Msg)> = Vec::new();
-        let mut with_peers: Vec<(bool, Msg)> = Vec::new();
-        for e in state.network.iter_all() {
-            let (src, dst) = (usize::from(e.src), usize::from(e.dst));
-            if src != i && dst != i {
-                continue;
-            }
-            let other = if src == i { dst } else { src };
-            let entry = (src == i, *e.msg);
-            if other == 0 {
-                with_coordinator.push(entry);
-            } else {
-                with_peers.push(entry);
-            }
-        }
-        with_coordinator.sort();
-        with_peers.sort();
         (
             i != 0,
             *state.actor_states[i],
@@ -867,8 +861,8 @@ fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
             state.crashed[i],
             timers,
             choosing(state, i),
-            with_coordinator,
-            with_peers,
+            with_coordinator[i].clone(),
+            with_peers[i].clone(),
         )
     })
 }
@@ -950,14 +944,7 @@ impl Protocol for TwoPhaseCommit {
             coordinator_forgets: variant == Some("coordinator-forgets"),
         };
         let ids: Vec<Id> = (1..=n).map(Id::from).collect();
-        let mut actors = ActorModel::new(
-            TpcConfig {
-                participants: n,
-                crashes,
-            },
-            (),
-        )
-        .actor(TpcActor::Coordinator {
+        let mut actors = ActorModel::new(TpcConfig { crashes }, ()).actor(TpcActor::Coordinator {
             participants: ids.clone(),
             resend: params.bool("resend-vote-request"),
             bugs,
@@ -1031,16 +1018,6 @@ impl Protocol for TwoPhaseCommit {
                 participants(state).all(|(p, _)| decided(p))
             })
     }
-}
-
-/// The durable record of actor `i` in `state`, if it saved one.
-pub fn durable(state: &TwoPhaseCommitState, i: usize) -> Option<Durable> {
-    state
-        .actor_storages
-        .get(i)
-        .copied()
-        .flatten()
-        .or_else(|| state.actor_states.get(i).map(|s| durable_of(s)))
 }
 
 #[cfg(test)]
