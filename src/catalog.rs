@@ -5,7 +5,7 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    flooding_consensus::FloodingConsensus, transaction_commit::TransactionCommit,
+    flooding_consensus::FloodingConsensus, paxos::Paxos, raft::Raft, transaction_commit::TransactionCommit,
     two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
@@ -18,6 +18,8 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<TwoPhaseCommit, Actors>(),
         Entry::of::<TransactionCommit, Plain>(),
         Entry::of::<FloodingConsensus, Plain>(),
+        Entry::of::<Paxos, Plain>(),
+        Entry::of::<Raft, Plain>(),
     ]
 }
 

@@ -11,7 +11,10 @@
 
 pub mod flooding_consensus;
 pub mod guarded;
+pub mod paxos;
 pub mod protocol;
+pub mod raft;
+pub mod sorted_set;
 pub mod transaction_commit;
 pub mod two_phase_commit;
 

@@ -1,0 +1,1050 @@
+//! `raft`: the lecture's Raft, with the safety properties of the Raft paper.
+//!
+//! Lecture section: "Consensus in Faulty Systems with Crash Failures: Raft".
+//!
+//! How it maps the lecture: a fixed group of servers, each with a log of `⟨operation, term,
+//! index⟩` entries and the index of the last committed entry. A follower or candidate whose
+//! election timer expires starts an election in the next term and asks every server for its
+//! vote; a server votes at most once per term, and never for a candidate whose log is less
+//! up to date than its own (a later last term, or the same last term and a longer log). A
+//! candidate with the votes of a majority leads its term: it appends client operations to its
+//! log, replicates them with AppendEntries (one entry per message, with the index and term of
+//! the entry before it and the leader's commit index), and commits an entry of its own term
+//! once a majority stores it, together with every entry before it. Followers copy the leader's
+//! log, discarding conflicting entries, and commit up to the leader's commit index. Every
+//! message carries its term: a server that sees a later term adopts it and becomes a follower;
+//! messages of earlier terms are rejected. A crash and recovery (`restart`) keeps the durable
+//! currentTerm, votedFor and log and loses the rest (role, votes, commit index, the leader's
+//! replication state).
+//!
+//! Where it abstracts, as the TLA+ specification of Raft does: the network is the set of
+//! messages ever sent; any of them may be delivered at any time, any number of times, or never,
+//! which is loss, duplication and reordering. Terms are bounded by `max-term` (an election
+//! timeout is not offered past it) and the log by `client-ops` (the number of client operations
+//! a leader may append, `o1`, `o2`, …); timeouts are nondeterministic (a leader may be
+//! suspected while it is alive). A restart is one atomic step. Ghost variables record every
+//! entry any server applied (`applied`), every entry a leader committed with the term it was
+//! committed in (`committed`), and whether a leader ever removed or changed an entry of its
+//! own log (`leader_log_rewritten`).
+
+use crate::sorted_set::SortedSet;
+use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use serde::{Serialize, Serializer};
+use stateright::{Model, Property};
+use std::fmt;
+
+/// Largest group the model supports.
+pub const MAX_SERVERS: usize = 5;
+/// Longest log the model supports (the largest `client-ops`).
+pub const MAX_LOG: usize = 4;
+
+/// A log entry: the term it was created in and its operation (`o1`, `o2`, …).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LogEntry {
+    /// Term of the leader that appended it.
+    pub term: u8,
+    /// The operation, numbered from 1.
+    pub op: u8,
+}
+
+impl fmt::Debug for LogEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "o{}@t{}", self.op, self.term)
+    }
+}
+
+impl Serialize for LogEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{self:?}"))
+    }
+}
+
+/// A log of at most [`MAX_LOG`] entries, stored inline.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Log {
+    len: u8,
+    entries: [LogEntry; MAX_LOG],
+}
+
+impl Log {
+    /// The entries.
+    pub fn entries(&self) -> &[LogEntry] {
+        &self.entries[..self.len as usize]
+    }
+    /// The number of entries.
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The entry at 1-based `index`.
+    pub fn at(&self, index: u8) -> Option<LogEntry> {
+        (index >= 1 && index <= self.len).then(|| self.entries[index as usize - 1])
+    }
+    /// The term of the entry at 1-based `index`; 0 for index 0.
+    pub fn term_at(&self, index: u8) -> u8 {
+        self.at(index).map_or(0, |e| e.term)
+    }
+    /// The term of the last entry (0 when empty).
+    pub fn last_term(&self) -> u8 {
+        self.term_at(self.len)
+    }
+    fn push(&mut self, e: LogEntry) {
+        self.entries[self.len as usize] = e;
+        self.len += 1;
+    }
+    fn truncate(&mut self, len: u8) {
+        for e in &mut self.entries[len as usize..self.len as usize] {
+            *e = LogEntry::default();
+        }
+        self.len = self.len.min(len);
+    }
+}
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.entries()).finish()
+    }
+}
+
+impl Serialize for Log {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.entries().serialize(s)
+    }
+}
+
+/// A server's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Follows the leader of its term (or waits for one).
+    Follower,
+    /// Asks for votes in its term.
+    Candidate,
+    /// Leads its term.
+    Leader,
+}
+
+fn server_name<S: Serializer>(id: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+    id.map(|i| format!("S{}", i + 1)).serialize(s)
+}
+
+fn server_set<S: Serializer>(mask: &u8, s: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<String> = (0..8)
+        .filter(|i| mask & (1 << i) != 0)
+        .map(|i| format!("S{}", i + 1))
+        .collect();
+    names.serialize(s)
+}
+
+fn is_zero(x: &u8) -> bool {
+    *x == 0
+}
+
+fn not_leader(s: &[u8; MAX_SERVERS]) -> bool {
+    s.iter().all(|&x| x == 0)
+}
+
+fn per_server<S: Serializer>(xs: &[u8; MAX_SERVERS], s: S) -> Result<S::Ok, S::Error> {
+    let len = xs.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+    xs[..len].serialize(s)
+}
+
+/// One server. Durable: `term`, `voted_for`, `log`. The rest is lost in a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Server {
+    /// currentTerm.
+    pub term: u8,
+    /// votedFor, in `term`.
+    #[serde(serialize_with = "server_name")]
+    pub voted_for: Option<u8>,
+    /// Role.
+    pub role: Role,
+    /// The log.
+    pub log: Log,
+    /// commitIndex.
+    pub commit: u8,
+    /// A candidate's votes (bit per server).
+    #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
+    pub votes: u8,
+    /// A leader's nextIndex per server (zero otherwise).
+    #[serde(serialize_with = "per_server", skip_serializing_if = "not_leader")]
+    pub next: [u8; MAX_SERVERS],
+    /// A leader's matchIndex per server (zero otherwise).
+    #[serde(serialize_with = "per_server", skip_serializing_if = "not_leader")]
+    pub matched: [u8; MAX_SERVERS],
+}
+
+impl Server {
+    fn new() -> Self {
+        Server {
+            term: 0,
+            voted_for: None,
+            role: Role::Follower,
+            log: Log::default(),
+            commit: 0,
+            votes: 0,
+            next: [0; MAX_SERVERS],
+            matched: [0; MAX_SERVERS],
+        }
+    }
+
+    /// Adopts a later term: follower, no vote yet.
+    fn adopt(&mut self, term: u8) {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.step_down();
+        }
+    }
+
+    fn step_down(&mut self) {
+        self.role = Role::Follower;
+        self.votes = 0;
+        self.next = [0; MAX_SERVERS];
+        self.matched = [0; MAX_SERVERS];
+    }
+}
+
+/// A message. Every message carries the sender's term; `from` and `to` are 0-based.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Msg {
+    /// RequestVote.
+    VoteRequest {
+        /// Candidate's term.
+        term: u8,
+        /// Candidate.
+        from: u8,
+        /// Voter.
+        to: u8,
+        /// Term of the candidate's last entry.
+        last_term: u8,
+        /// Length of the candidate's log.
+        last_index: u8,
+    },
+    /// Reply to RequestVote.
+    VoteResponse {
+        /// Voter's term.
+        term: u8,
+        /// Voter.
+        from: u8,
+        /// Candidate.
+        to: u8,
+        /// Vote granted.
+        granted: bool,
+    },
+    /// AppendEntries with at most one entry.
+    Append {
+        /// Leader's term.
+        term: u8,
+        /// Leader.
+        from: u8,
+        /// Follower.
+        to: u8,
+        /// Index of the entry before `entry`.
+        prev_index: u8,
+        /// Its term.
+        prev_term: u8,
+        /// The entry at `prev_index + 1`, if any (none: a heartbeat).
+        entry: Option<LogEntry>,
+        /// Leader's commit index (at most `prev_index` + 1 when carrying an entry).
+        commit: u8,
+    },
+    /// Reply to AppendEntries.
+    AppendResponse {
+        /// Follower's term.
+        term: u8,
+        /// Follower.
+        from: u8,
+        /// Leader.
+        to: u8,
+        /// The follower's log matched at `prev_index`.
+        success: bool,
+        /// On success, the index up to which the follower's log matches the leader's.
+        match_index: u8,
+    },
+}
+
+impl Msg {
+    fn to(&self) -> u8 {
+        match *self {
+            Msg::VoteRequest { to, .. }
+            | Msg::VoteResponse { to, .. }
+            | Msg::Append { to, .. }
+            | Msg::AppendResponse { to, .. } => to,
+        }
+    }
+
+    fn rename(self, perm: &[u8]) -> Msg {
+        let p = |i: u8| perm[i as usize];
+        match self {
+            Msg::VoteRequest {
+                term,
+                from,
+                to,
+                last_term,
+                last_index,
+            } => Msg::VoteRequest {
+                term,
+                from: p(from),
+                to: p(to),
+                last_term,
+                last_index,
+            },
+            Msg::VoteResponse {
+                term,
+                from,
+                to,
+                granted,
+            } => Msg::VoteResponse {
+                term,
+                from: p(from),
+                to: p(to),
+                granted,
+            },
+            Msg::Append {
+                term,
+                from,
+                to,
+                prev_index,
+                prev_term,
+                entry,
+                commit,
+            } => Msg::Append {
+                term,
+                from: p(from),
+                to: p(to),
+                prev_index,
+                prev_term,
+                entry,
+                commit,
+            },
+            Msg::AppendResponse {
+                term,
+                from,
+                to,
+                success,
+                match_index,
+            } => Msg::AppendResponse {
+                term,
+                from: p(from),
+                to: p(to),
+                success,
+                match_index,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Msg::VoteRequest {
+                term,
+                from,
+                to,
+                last_term,
+                last_index,
+            } => write!(
+                f,
+                "RequestVote(t{term}, S{}→S{}, last index {last_index} term {last_term})",
+                from + 1,
+                to + 1
+            ),
+            Msg::VoteResponse {
+                term,
+                from,
+                to,
+                granted,
+            } => write!(
+                f,
+                "Vote(t{term}, S{}→S{}, {})",
+                from + 1,
+                to + 1,
+                if granted { "granted" } else { "refused" }
+            ),
+            Msg::Append {
+                term,
+                from,
+                to,
+                prev_index,
+                prev_term,
+                entry,
+                commit,
+            } => {
+                write!(
+                    f,
+                    "AppendEntries(t{term}, S{}→S{}, prev index {prev_index} term {prev_term}, ",
+                    from + 1,
+                    to + 1
+                )?;
+                match entry {
+                    Some(e) => write!(f, "[{e:?}]")?,
+                    None => write!(f, "[]")?,
+                }
+                write!(f, ", commit {commit})")
+            }
+            Msg::AppendResponse {
+                term,
+                from,
+                to,
+                success,
+                match_index,
+            } => {
+                write!(f, "AppendReply(t{term}, S{}→S{}, ", from + 1, to + 1)?;
+                if success {
+                    write!(f, "match {match_index})")
+                } else {
+                    write!(f, "mismatch)")
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for Msg {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{self:?}"))
+    }
+}
+
+fn by_name<S: Serializer>(servers: &[Server], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(servers.len()))?;
+    for (i, v) in servers.iter().enumerate() {
+        map.serialize_entry(&format!("S{}", i + 1), v)?;
+    }
+    map.end()
+}
+
+/// An entry a leader committed, with the term it was committed in.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Commit {
+    /// Log index.
+    pub index: u8,
+    /// The entry.
+    pub entry: LogEntry,
+    /// The committing leader's term.
+    pub in_term: u8,
+}
+
+impl fmt::Debug for Commit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {:?} in t{}", self.index, self.entry, self.in_term)
+    }
+}
+
+impl Serialize for Commit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{self:?}"))
+    }
+}
+
+/// A state of the whole system.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RaftState {
+    /// The servers, `S1..Sn` (serialised as a map from those names).
+    #[serde(serialize_with = "by_name")]
+    pub servers: Vec<Server>,
+    /// Every message sent so far.
+    pub network: SortedSet<Msg>,
+    /// Client operations appended so far.
+    pub ops: u8,
+    /// Ghost: every `(index, entry)` some server applied.
+    pub applied: SortedSet<(u8, LogEntry)>,
+    /// Ghost: every entry a leader committed, with the term it did so in.
+    pub committed: SortedSet<Commit>,
+    /// Ghost: a leader removed or changed an entry of its log within its term.
+    pub leader_log_rewritten: bool,
+}
+
+/// A step.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A server's election timer expires: it starts an election in the next term.
+    Timeout(u8),
+    /// A client operation reaches the leader, which appends it.
+    ClientRequest(u8),
+    /// A leader sends AppendEntries to a follower (an entry, or a heartbeat).
+    Replicate(u8, u8),
+    /// A message is delivered (again, possibly).
+    Deliver(Msg),
+    /// A server crashes and recovers from its durable state.
+    Restart(u8),
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Timeout(i) => write!(f, "S{} times out", i + 1),
+            Action::ClientRequest(i) => write!(f, "S{} appends a client operation", i + 1),
+            Action::Replicate(i, j) => write!(f, "S{} replicates to S{}", i + 1, j + 1),
+            Action::Deliver(m) => write!(f, "deliver {m:?}"),
+            Action::Restart(i) => write!(f, "S{} crashes and recovers", i + 1),
+        }
+    }
+}
+
+/// The model.
+#[derive(Clone, Debug)]
+pub struct Raft {
+    /// Number of servers.
+    pub servers: usize,
+    /// Highest term an election may start.
+    pub max_term: u8,
+    /// Client operations the leaders may append, in all.
+    pub client_ops: u8,
+    /// Crash-and-recover steps are offered.
+    pub restarts: bool,
+    /// Which variant, if any.
+    pub variant: Option<Variant>,
+}
+
+/// The broken variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// Votes are granted without the up-to-date check.
+    VoteWithoutLogCheck,
+    /// A leader commits entries of earlier terms by counting replicas.
+    CommitPreviousTerm,
+    /// votedFor is volatile: a restart forgets it.
+    ForgetVote,
+}
+
+impl Raft {
+    fn majority(&self) -> usize {
+        self.servers / 2 + 1
+    }
+
+    fn apply(next: &mut RaftState, i: usize, upto: u8) {
+        let s = next.servers[i];
+        for k in s.commit + 1..=upto {
+            if let Some(e) = s.log.at(k) {
+                next.applied.insert((k, e));
+            }
+        }
+        next.servers[i].commit = next.servers[i].commit.max(upto);
+    }
+
+    fn send(next: &mut RaftState, m: Msg) {
+        next.network.insert(m);
+    }
+
+    fn deliver(&self, next: &mut RaftState, m: Msg) {
+        let i = m.to() as usize;
+        match m {
+            Msg::VoteRequest {
+                term,
+                from,
+                last_term,
+                last_index,
+                ..
+            } => {
+                let me = &mut next.servers[i];
+                me.adopt(term);
+                let log_ok = last_term > me.log.last_term()
+                    || (last_term == me.log.last_term() && last_index >= me.log.len());
+                let granted = term == me.term
+                    && me.voted_for.is_none_or(|v| v == from)
+                    && (log_ok || self.variant == Some(Variant::VoteWithoutLogCheck));
+                if granted {
+                    me.voted_for = Some(from);
+                }
+                let reply = Msg::VoteResponse {
+                    term: me.term,
+                    from: i as u8,
+                    to: from,
+                    granted,
+                };
+                Self::send(next, reply);
+            }
+            Msg::VoteResponse {
+                term,
+                from,
+                granted,
+                ..
+            } => {
+                let majority = self.majority();
+                let me = &mut next.servers[i];
+                me.adopt(term);
+                if term == me.term && me.role == Role::Candidate && granted {
+                    me.votes |= 1 << from;
+                    if me.votes.count_ones() as usize >= majority {
+                        me.role = Role::Leader;
+                        me.votes = 0;
+                        for j in 0..self.servers {
+                            me.next[j] = me.log.len() + 1;
+                            me.matched[j] = 0;
+                        }
+                    }
+                }
+            }
+            Msg::Append {
+                term,
+                from,
+                prev_index,
+                prev_term,
+                entry,
+                commit,
+                ..
+            } => {
+                let me = &mut next.servers[i];
+                me.adopt(term);
+                if term == me.term && me.role == Role::Candidate {
+                    me.step_down();
+                }
+                if term < me.term || me.role != Role::Follower {
+                    // Stale leader (or, in a broken variant, a second leader of this term).
+                    let reply = Msg::AppendResponse {
+                        term: me.term,
+                        from: i as u8,
+                        to: from,
+                        success: false,
+                        match_index: 0,
+                    };
+                    if term < me.term {
+                        Self::send(next, reply);
+                    }
+                    return;
+                }
+                let log_ok = prev_index == 0
+                    || (prev_index <= me.log.len() && me.log.term_at(prev_index) == prev_term);
+                if !log_ok {
+                    let reply = Msg::AppendResponse {
+                        term: me.term,
+                        from: i as u8,
+                        to: from,
+                        success: false,
+                        match_index: 0,
+                    };
+                    Self::send(next, reply);
+                    return;
+                }
+                let mut matched = prev_index;
+                if let Some(e) = entry {
+                    let index = prev_index + 1;
+                    if me.log.at(index).map(|x| x.term) != Some(e.term) {
+                        me.log.truncate(prev_index);
+                        me.log.push(e);
+                    }
+                    matched = index;
+                }
+                let upto = commit.min(matched);
+                let reply = Msg::AppendResponse {
+                    term: me.term,
+                    from: i as u8,
+                    to: from,
+                    success: true,
+                    match_index: matched,
+                };
+                if upto > me.commit {
+                    Self::apply(next, i, upto);
+                }
+                Self::send(next, reply);
+            }
+            Msg::AppendResponse {
+                term,
+                from,
+                success,
+                match_index,
+                ..
+            } => {
+                let me = &mut next.servers[i];
+                me.adopt(term);
+                if term != me.term || me.role != Role::Leader {
+                    return;
+                }
+                let j = from as usize;
+                if success {
+                    me.matched[j] = me.matched[j].max(match_index);
+                }
+                // On a mismatch, back up to just after the last index known to match (one of
+                // the decrement strategies Raft allows).
+                me.next[j] = me.matched[j] + 1;
+                self.advance_commit(next, i);
+            }
+        }
+    }
+
+    /// The leader `i` commits the longest prefix a majority stores (the last entry of it from
+    /// its own term, unless the variant counts replicas of earlier terms' entries).
+    fn advance_commit(&self, next: &mut RaftState, i: usize) {
+        let me = next.servers[i];
+        let mut upto = me.commit;
+        for n in (me.commit + 1..=me.log.len()).rev() {
+            let replicas = (0..self.servers)
+                .filter(|&j| j == i || me.matched[j] >= n)
+                .count();
+            if replicas >= self.majority()
+                && (me.log.term_at(n) == me.term
+                    || self.variant == Some(Variant::CommitPreviousTerm))
+            {
+                upto = n;
+                break;
+            }
+        }
+        if upto > me.commit {
+            for k in me.commit + 1..=upto {
+                next.committed.insert(Commit {
+                    index: k,
+                    entry: me.log.at(k).expect("within the log"),
+                    in_term: me.term,
+                });
+            }
+            Self::apply(next, i, upto);
+        }
+    }
+
+    /// Removes the replies whose delivery can no longer change anything, now or later: the
+    /// network stays the set of messages that may still matter, and states that differ only in
+    /// spent replies are one state. Terms never decrease and a server leaves candidacy or
+    /// leadership of a term for good, so these stay inert: a reply of an earlier term than its
+    /// receiver's; a refused, already counted or too late vote; an AppendEntries reply to a
+    /// follower of the reply's term (it cannot lead that term any more), or one its leader has
+    /// already taken in (`matched` only grows within a term, and once `next` is `matched + 1`
+    /// it stays so).
+    fn collect_garbage(next: &mut RaftState) {
+        let servers = &next.servers;
+        let inert = |m: &Msg| match *m {
+            Msg::VoteResponse {
+                term,
+                from,
+                to,
+                granted,
+            } => {
+                let r = &servers[to as usize];
+                term < r.term
+                    || (term == r.term
+                        && (r.role != Role::Candidate || !granted || r.votes & (1 << from) != 0))
+            }
+            Msg::AppendResponse {
+                term,
+                from,
+                to,
+                success,
+                match_index,
+            } => {
+                let r = &servers[to as usize];
+                let f = from as usize;
+                term < r.term
+                    || (term == r.term
+                        && (r.role == Role::Follower
+                            || (r.role == Role::Leader
+                                && r.next[f] == r.matched[f] + 1
+                                && (!success || r.matched[f] >= match_index))))
+            }
+            _ => false,
+        };
+        let mut network = std::mem::take(&mut next.network);
+        network.retain(|m| !inert(m));
+        next.network = network;
+    }
+
+    /// The state with servers renamed: server `i` becomes `perm[i]`.
+    fn renamed(s: &RaftState, perm: &[u8]) -> RaftState {
+        RaftState {
+            servers: renamed_servers(&s.servers, perm),
+            network: s.network.iter().map(|m| m.rename(perm)).collect(),
+            ops: s.ops,
+            applied: s.applied.clone(),
+            committed: s.committed.clone(),
+            leader_log_rewritten: s.leader_log_rewritten,
+        }
+    }
+}
+
+/// The servers renamed: server `i` becomes `perm[i]`, and so do the ids they hold.
+fn renamed_servers(servers: &[Server], perm: &[u8]) -> Vec<Server> {
+    let n = servers.len();
+    let mut out = servers.to_vec();
+    for (i, old) in servers.iter().enumerate() {
+        let mut v = *old;
+        v.voted_for = old.voted_for.map(|x| perm[x as usize]);
+        v.votes = (0..n)
+            .filter(|&j| old.votes & (1 << j) != 0)
+            .fold(0, |m, j| m | (1 << perm[j]));
+        for j in 0..n {
+            v.next[perm[j] as usize] = old.next[j];
+            v.matched[perm[j] as usize] = old.matched[j];
+        }
+        out[perm[i] as usize] = v;
+    }
+    out
+}
+
+/// Every permutation of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<u8>> {
+    fn go(k: usize, p: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
+        if k == p.len() {
+            out.push(p.clone());
+            return;
+        }
+        for i in k..p.len() {
+            p.swap(k, i);
+            go(k + 1, p, out);
+            p.swap(k, i);
+        }
+    }
+    let mut out = vec![];
+    go(0, &mut (0..n as u8).collect(), &mut out);
+    out
+}
+
+/// The least renaming of the state: servers are interchangeable in Raft (no server is
+/// distinguished by its id), so every state of an orbit has the same representative. The
+/// servers' own fields are compared first; the network is renamed only for the permutations
+/// that tie on them.
+pub fn representative(s: &RaftState) -> RaftState {
+    let keyed: Vec<(Vec<Server>, Vec<u8>)> = permutations(s.servers.len())
+        .into_iter()
+        .map(|p| (renamed_servers(&s.servers, &p), p))
+        .collect();
+    let least = keyed.iter().map(|(k, _)| k).min().expect("servers >= 1");
+    keyed
+        .iter()
+        .filter(|(k, _)| k == least)
+        .map(|(_, p)| Raft::renamed(s, p))
+        .min()
+        .expect("one candidate at least")
+}
+
+impl Model for Raft {
+    type State = RaftState;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<RaftState> {
+        vec![RaftState {
+            servers: vec![Server::new(); self.servers],
+            network: SortedSet::new(),
+            ops: 0,
+            applied: SortedSet::new(),
+            committed: SortedSet::new(),
+            leader_log_rewritten: false,
+        }]
+    }
+
+    fn actions(&self, s: &RaftState, actions: &mut Vec<Action>) {
+        for (i, me) in s.servers.iter().enumerate() {
+            let id = i as u8;
+            if me.role != Role::Leader && me.term < self.max_term {
+                actions.push(Action::Timeout(id));
+            }
+            if me.role == Role::Leader {
+                if s.ops < self.client_ops {
+                    actions.push(Action::ClientRequest(id));
+                }
+                for j in 0..self.servers as u8 {
+                    if j != id {
+                        actions.push(Action::Replicate(id, j));
+                    }
+                }
+            }
+            if self.restarts {
+                actions.push(Action::Restart(id));
+            }
+        }
+        actions.extend(s.network.iter().map(|m| Action::Deliver(*m)));
+    }
+
+    fn next_state(&self, s: &RaftState, action: Action) -> Option<RaftState> {
+        let mut next = s.clone();
+        match action {
+            Action::Timeout(i) => {
+                let me = &mut next.servers[i as usize];
+                me.term += 1;
+                me.role = Role::Candidate;
+                me.voted_for = Some(i);
+                me.votes = 1 << i;
+                let (term, last_term, last_index) = (me.term, me.log.last_term(), me.log.len());
+                for j in 0..self.servers as u8 {
+                    if j != i {
+                        Self::send(
+                            &mut next,
+                            Msg::VoteRequest {
+                                term,
+                                from: i,
+                                to: j,
+                                last_term,
+                                last_index,
+                            },
+                        );
+                    }
+                }
+            }
+            Action::ClientRequest(i) => {
+                next.ops += 1;
+                let me = &mut next.servers[i as usize];
+                let term = me.term;
+                me.log.push(LogEntry { term, op: next.ops });
+            }
+            Action::Replicate(i, j) => {
+                let me = &s.servers[i as usize];
+                let prev_index = me.next[j as usize] - 1;
+                let entry = me.log.at(prev_index + 1);
+                let m = Msg::Append {
+                    term: me.term,
+                    from: i,
+                    to: j,
+                    prev_index,
+                    prev_term: me.log.term_at(prev_index),
+                    entry,
+                    commit: me.commit.min(prev_index + u8::from(entry.is_some())),
+                };
+                Self::send(&mut next, m);
+            }
+            Action::Deliver(m) => self.deliver(&mut next, m),
+            Action::Restart(i) => {
+                let me = &mut next.servers[i as usize];
+                me.step_down();
+                me.commit = 0;
+                if self.variant == Some(Variant::ForgetVote) {
+                    me.voted_for = None;
+                }
+            }
+        }
+        for (old, new) in s.servers.iter().zip(&next.servers) {
+            if old.role == Role::Leader
+                && new.role == Role::Leader
+                && old.term == new.term
+                && !new.log.entries().starts_with(old.log.entries())
+            {
+                next.leader_log_rewritten = true;
+            }
+        }
+        Self::collect_garbage(&mut next);
+        (next != *s).then_some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always("election-safety", |_: &Self, s: &RaftState| {
+                let leaders = s.servers.iter().filter(|v| v.role == Role::Leader);
+                leaders
+                    .clone()
+                    .all(|a| leaders.clone().filter(|b| b.term == a.term).count() == 1)
+            }),
+            Property::always("leader-append-only", |_: &Self, s: &RaftState| {
+                !s.leader_log_rewritten
+            }),
+            Property::always("log-matching", |_: &Self, s: &RaftState| {
+                s.servers.iter().all(|a| {
+                    s.servers.iter().all(|b| {
+                        let (x, y) = (a.log.entries(), b.log.entries());
+                        (0..x.len().min(y.len()))
+                            .all(|k| x[k].term != y[k].term || x[..=k] == y[..=k])
+                    })
+                })
+            }),
+            Property::always("leader-completeness", |_: &Self, s: &RaftState| {
+                s.servers
+                    .iter()
+                    .filter(|v| v.role == Role::Leader)
+                    .all(|l| {
+                        s.committed
+                            .iter()
+                            .filter(|c| c.in_term < l.term)
+                            .all(|c| l.log.at(c.index) == Some(c.entry))
+                    })
+            }),
+            Property::always("state-machine-safety", |_: &Self, s: &RaftState| {
+                let mut last: Option<(u8, LogEntry)> = None;
+                s.applied.iter().all(|&(k, e)| {
+                    let ok = last.is_none_or(|(lk, le)| lk != k || le == e);
+                    last = Some((k, e));
+                    ok
+                })
+            }),
+            Property::sometimes("leader-elected", |_: &Self, s: &RaftState| {
+                s.servers.iter().any(|v| v.role == Role::Leader)
+            }),
+            Property::sometimes("entry-committed", |_: &Self, s: &RaftState| {
+                !s.committed.is_empty()
+            }),
+            Property::eventually("leader-eventually", |_: &Self, s: &RaftState| {
+                s.servers.iter().any(|v| v.role == Role::Leader)
+            }),
+        ]
+    }
+}
+
+impl Protocol for Raft {
+    type Model = Raft;
+    const NAME: &'static str = "raft";
+    const SUMMARY: &'static str =
+        "Raft leader election and log replication over a lossy, duplicating, reordering network";
+    const SECTION: &'static str = "Consensus in Faulty Systems with Crash Failures: Raft";
+
+    fn params() -> Vec<ParamSpec> {
+        vec![
+            ParamSpec {
+                name: "servers",
+                help: "number of servers",
+                kind: ParamKind::Int {
+                    min: 3,
+                    max: MAX_SERVERS as i64,
+                },
+                default: Value::Int(3),
+            },
+            ParamSpec {
+                name: "max-term",
+                help: "highest term an election may start in",
+                kind: ParamKind::Int { min: 1, max: 8 },
+                default: Value::Int(2),
+            },
+            ParamSpec {
+                name: "client-ops",
+                help: "client operations the leaders may append, in all",
+                kind: ParamKind::Int {
+                    min: 0,
+                    max: MAX_LOG as i64,
+                },
+                default: Value::Int(1),
+            },
+            ParamSpec {
+                name: "restarts",
+                help: "servers may crash and recover from their durable state",
+                kind: ParamKind::Bool,
+                default: Value::Bool(true),
+            },
+        ]
+    }
+
+    fn variants() -> Vec<VariantSpec> {
+        vec![
+            VariantSpec {
+                name: "vote-without-log-check",
+                summary: "grant votes without the up-to-date check (leader-completeness)",
+            },
+            VariantSpec {
+                name: "commit-previous-term",
+                summary: "commit earlier terms' entries by counting replicas, the Raft paper's \
+                          figure 8 (state-machine-safety; needs max-term=4, client-ops=2)",
+            },
+            VariantSpec {
+                name: "forget-vote",
+                summary: "votedFor is not durable: a restart forgets it (election-safety)",
+            },
+        ]
+    }
+
+    fn build(params: &Params, variant: Option<&str>) -> Raft {
+        Raft {
+            servers: params.usize("servers"),
+            max_term: params.usize("max-term") as u8,
+            client_ops: params.usize("client-ops") as u8,
+            restarts: params.bool("restarts"),
+            variant: match variant {
+                Some("vote-without-log-check") => Some(Variant::VoteWithoutLogCheck),
+                Some("commit-previous-term") => Some(Variant::CommitPreviousTerm),
+                Some("forget-vote") => Some(Variant::ForgetVote),
+                _ => None,
+            },
+        }
+    }
+
+    fn symmetry() -> Option<crate::Symmetry<Raft>> {
+        Some(representative)
+    }
+}
