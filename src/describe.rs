@@ -122,6 +122,9 @@ fn changed_fields(prefix: &str, before: &Value, after: &Value) -> Vec<String> {
                     (Some(old @ Value::Object(_)), Value::Object(_)) if prefix.is_empty() => {
                         changed_fields(&path, old, v)
                     }
+                    (Some(Value::Array(old)), Value::Array(new)) if is_set_like(old, new) => {
+                        set_changes(&path, old, new)
+                    }
                     _ => vec![format!("{path} = {v}")],
                 }
             })
@@ -129,6 +132,29 @@ fn changed_fields(prefix: &str, before: &Value, after: &Value) -> Vec<String> {
         (b, a) if b != a => vec![format!("{prefix} = {a}")],
         _ => vec![],
     }
+}
+
+/// Two arrays of distinct elements (the sets a model serialises as lists, such as a network
+/// of messages), shown as what was added and removed rather than in full.
+fn is_set_like(old: &[Value], new: &[Value]) -> bool {
+    let distinct = |xs: &[Value]| xs.iter().enumerate().all(|(i, x)| !xs[..i].contains(x));
+    !old.is_empty() && distinct(old) && distinct(new)
+}
+
+fn set_changes(path: &str, old: &[Value], new: &[Value]) -> Vec<String> {
+    let added: Vec<&Value> = new.iter().filter(|x| !old.contains(x)).collect();
+    let removed: Vec<&Value> = old.iter().filter(|x| !new.contains(x)).collect();
+    let mut out = vec![];
+    if !added.is_empty() {
+        out.push(format!("{path} += {}", json!(added)));
+    }
+    if !removed.is_empty() {
+        out.push(format!("{path} -= {}", json!(removed)));
+    }
+    if out.is_empty() {
+        out.push(format!("{path} = {}", json!(new))); // reordered
+    }
+    out
 }
 
 /// Describer of stateright actor models (as every actor protocol is built: a

@@ -22,7 +22,9 @@
 //! which is loss, duplication and reordering. Terms are bounded by `max-term` (an election
 //! timeout is not offered past it) and the log by `client-ops` (the number of client operations
 //! a leader may append, `o1`, `o2`, …); timeouts are nondeterministic (a leader may be
-//! suspected while it is alive). A restart is one atomic step. Ghost variables record every
+//! suspected while it is alive). A restart is one atomic step, and `restarts` bounds how many
+//! a run may have (a crashed server that stays down is a server whose messages are never
+//! delivered and whose timers never fire, which the network and scheduling already allow). Ghost variables record every
 //! entry any server applied (`applied`), every entry a leader committed with the term it was
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
@@ -143,7 +145,7 @@ fn is_zero(x: &u8) -> bool {
     *x == 0
 }
 
-fn not_leader(s: &[u8; MAX_SERVERS]) -> bool {
+fn all_zero(s: &[u8; MAX_SERVERS]) -> bool {
     s.iter().all(|&x| x == 0)
 }
 
@@ -169,24 +171,28 @@ pub struct Server {
     /// A candidate's votes (bit per server).
     #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
     pub votes: u8,
-    /// A leader's nextIndex per server (zero otherwise).
-    #[serde(serialize_with = "per_server", skip_serializing_if = "not_leader")]
-    pub next: [u8; MAX_SERVERS],
-    /// A leader's matchIndex per server (zero otherwise).
-    #[serde(serialize_with = "per_server", skip_serializing_if = "not_leader")]
+    /// A leader's matchIndex per server (zero otherwise). Its nextIndex for a server is
+    /// always `matched + 1`: a new leader starts each follower at the beginning of the log
+    /// and moves on as the follower confirms (Raft allows any nextIndex above matchIndex; the
+    /// paper's `len + 1` only saves messages when logs already agree).
+    #[serde(serialize_with = "per_server", skip_serializing_if = "all_zero")]
     pub matched: [u8; MAX_SERVERS],
+    /// Constant: its election timer may fire (see the `candidates` parameter). Kept in the
+    /// server, not looked up by its number, so renaming servers is still a symmetry.
+    #[serde(skip)]
+    pub may_campaign: bool,
 }
 
 impl Server {
-    fn new() -> Self {
+    fn new(may_campaign: bool) -> Self {
         Server {
+            may_campaign,
             term: 0,
             voted_for: None,
             role: Role::Follower,
             log: Log::default(),
             commit: 0,
             votes: 0,
-            next: [0; MAX_SERVERS],
             matched: [0; MAX_SERVERS],
         }
     }
@@ -203,7 +209,6 @@ impl Server {
     fn step_down(&mut self) {
         self.role = Role::Follower;
         self.votes = 0;
-        self.next = [0; MAX_SERVERS];
         self.matched = [0; MAX_SERVERS];
     }
 }
@@ -452,6 +457,8 @@ pub struct RaftState {
     pub network: SortedSet<Msg>,
     /// Client operations appended so far.
     pub ops: u8,
+    /// Crash-and-recover steps so far.
+    pub restarts: u8,
     /// Ghost: every `(index, entry)` some server applied.
     pub applied: SortedSet<(u8, LogEntry)>,
     /// Ghost: every entry a leader committed, with the term it did so in.
@@ -467,8 +474,10 @@ pub enum Action {
     Timeout(u8),
     /// A client operation reaches the leader, which appends it.
     ClientRequest(u8),
-    /// A leader sends AppendEntries to a follower (an entry, or a heartbeat).
-    Replicate(u8, u8),
+    /// A leader sends AppendEntries to every follower (the entry at its next index, or a
+    /// heartbeat). One step for all: sending to some and not others is the same as sending
+    /// to all and some messages never arriving, which the network allows.
+    Replicate(u8),
     /// A message is delivered (again, possibly).
     Deliver(Msg),
     /// A server crashes and recovers from its durable state.
@@ -480,7 +489,7 @@ impl fmt::Debug for Action {
         match self {
             Action::Timeout(i) => write!(f, "S{} times out", i + 1),
             Action::ClientRequest(i) => write!(f, "S{} appends a client operation", i + 1),
-            Action::Replicate(i, j) => write!(f, "S{} replicates to S{}", i + 1, j + 1),
+            Action::Replicate(i) => write!(f, "S{} sends AppendEntries", i + 1),
             Action::Deliver(m) => write!(f, "deliver {m:?}"),
             Action::Restart(i) => write!(f, "S{} crashes and recovers", i + 1),
         }
@@ -492,12 +501,14 @@ impl fmt::Debug for Action {
 pub struct Raft {
     /// Number of servers.
     pub servers: usize,
+    /// Servers `S1..Sk` whose election timers may fire.
+    pub candidates: usize,
     /// Highest term an election may start.
     pub max_term: u8,
     /// Client operations the leaders may append, in all.
     pub client_ops: u8,
-    /// Crash-and-recover steps are offered.
-    pub restarts: bool,
+    /// Crash-and-recover steps allowed in a run.
+    pub restarts: u8,
     /// Which variant, if any.
     pub variant: Option<Variant>,
 }
@@ -574,10 +585,7 @@ impl Raft {
                     if me.votes.count_ones() as usize >= majority {
                         me.role = Role::Leader;
                         me.votes = 0;
-                        for j in 0..self.servers {
-                            me.next[j] = me.log.len() + 1;
-                            me.matched[j] = 0;
-                        }
+                        me.matched = [0; MAX_SERVERS];
                     }
                 }
             }
@@ -657,13 +665,10 @@ impl Raft {
                     return;
                 }
                 let j = from as usize;
-                if success {
-                    me.matched[j] = me.matched[j].max(match_index);
+                if success && match_index > me.matched[j] {
+                    me.matched[j] = match_index;
+                    self.advance_commit(next, i);
                 }
-                // On a mismatch, back up to just after the last index known to match (one of
-                // the decrement strategies Raft allows).
-                me.next[j] = me.matched[j] + 1;
-                self.advance_commit(next, i);
             }
         }
     }
@@ -703,8 +708,7 @@ impl Raft {
     /// leadership of a term for good, so these stay inert: a reply of an earlier term than its
     /// receiver's; a refused, already counted or too late vote; an AppendEntries reply to a
     /// follower of the reply's term (it cannot lead that term any more), or one its leader has
-    /// already taken in (`matched` only grows within a term, and once `next` is `matched + 1`
-    /// it stays so).
+    /// already taken in (a mismatch changes nothing; `matched` only grows within a term).
     fn collect_garbage(next: &mut RaftState) {
         let servers = &next.servers;
         let inert = |m: &Msg| match *m {
@@ -732,7 +736,6 @@ impl Raft {
                     || (term == r.term
                         && (r.role == Role::Follower
                             || (r.role == Role::Leader
-                                && r.next[f] == r.matched[f] + 1
                                 && (!success || r.matched[f] >= match_index))))
             }
             _ => false,
@@ -748,6 +751,7 @@ impl Raft {
             servers: renamed_servers(&s.servers, perm),
             network: s.network.iter().map(|m| m.rename(perm)).collect(),
             ops: s.ops,
+            restarts: s.restarts,
             applied: s.applied.clone(),
             committed: s.committed.clone(),
             leader_log_rewritten: s.leader_log_rewritten,
@@ -766,7 +770,6 @@ fn renamed_servers(servers: &[Server], perm: &[u8]) -> Vec<Server> {
             .filter(|&j| old.votes & (1 << j) != 0)
             .fold(0, |m, j| m | (1 << perm[j]));
         for j in 0..n {
-            v.next[perm[j] as usize] = old.next[j];
             v.matched[perm[j] as usize] = old.matched[j];
         }
         out[perm[i] as usize] = v;
@@ -816,9 +819,12 @@ impl Model for Raft {
 
     fn init_states(&self) -> Vec<RaftState> {
         vec![RaftState {
-            servers: vec![Server::new(); self.servers],
+            servers: (0..self.servers)
+                .map(|i| Server::new(i < self.candidates))
+                .collect(),
             network: SortedSet::new(),
             ops: 0,
+            restarts: 0,
             applied: SortedSet::new(),
             committed: SortedSet::new(),
             leader_log_rewritten: false,
@@ -828,20 +834,16 @@ impl Model for Raft {
     fn actions(&self, s: &RaftState, actions: &mut Vec<Action>) {
         for (i, me) in s.servers.iter().enumerate() {
             let id = i as u8;
-            if me.role != Role::Leader && me.term < self.max_term {
+            if me.role != Role::Leader && me.term < self.max_term && me.may_campaign {
                 actions.push(Action::Timeout(id));
             }
             if me.role == Role::Leader {
                 if s.ops < self.client_ops {
                     actions.push(Action::ClientRequest(id));
                 }
-                for j in 0..self.servers as u8 {
-                    if j != id {
-                        actions.push(Action::Replicate(id, j));
-                    }
-                }
+                actions.push(Action::Replicate(id));
             }
-            if self.restarts {
+            if s.restarts < self.restarts {
                 actions.push(Action::Restart(id));
             }
         }
@@ -879,29 +881,36 @@ impl Model for Raft {
                 let term = me.term;
                 me.log.push(LogEntry { term, op: next.ops });
             }
-            Action::Replicate(i, j) => {
+            Action::Replicate(i) => {
                 let me = &s.servers[i as usize];
-                let prev_index = me.next[j as usize] - 1;
-                let entry = me.log.at(prev_index + 1);
-                let m = Msg::Append {
-                    term: me.term,
-                    from: i,
-                    to: j,
-                    prev_index,
-                    prev_term: me.log.term_at(prev_index),
-                    entry,
-                    commit: me.commit.min(prev_index + u8::from(entry.is_some())),
-                };
-                Self::send(&mut next, m);
+                for j in (0..self.servers as u8).filter(|&j| j != i) {
+                    let prev_index = me.matched[j as usize];
+                    let entry = me.log.at(prev_index + 1);
+                    let m = Msg::Append {
+                        term: me.term,
+                        from: i,
+                        to: j,
+                        prev_index,
+                        prev_term: me.log.term_at(prev_index),
+                        entry,
+                        commit: me.commit.min(prev_index + u8::from(entry.is_some())),
+                    };
+                    Self::send(&mut next, m);
+                }
             }
             Action::Deliver(m) => self.deliver(&mut next, m),
             Action::Restart(i) => {
                 let me = &mut next.servers[i as usize];
+                let before = *me;
                 me.step_down();
                 me.commit = 0;
                 if self.variant == Some(Variant::ForgetVote) {
                     me.voted_for = None;
                 }
+                if *me == before {
+                    return None; // nothing volatile to lose: the crash changes nothing
+                }
+                next.restarts += 1;
             }
         }
         for (old, new) in s.servers.iter().zip(&next.servers) {
@@ -988,6 +997,15 @@ impl Protocol for Raft {
                 default: Value::Int(3),
             },
             ParamSpec {
+                name: "candidates",
+                help: "servers S1..Sk whose election timers may fire (all, when k >= servers)",
+                kind: ParamKind::Int {
+                    min: 1,
+                    max: MAX_SERVERS as i64,
+                },
+                default: Value::Int(MAX_SERVERS as i64),
+            },
+            ParamSpec {
                 name: "max-term",
                 help: "highest term an election may start in",
                 kind: ParamKind::Int { min: 1, max: 8 },
@@ -1004,9 +1022,9 @@ impl Protocol for Raft {
             },
             ParamSpec {
                 name: "restarts",
-                help: "servers may crash and recover from their durable state",
-                kind: ParamKind::Bool,
-                default: Value::Bool(true),
+                help: "crashes (each followed by recovery from durable state) allowed in a run",
+                kind: ParamKind::Int { min: 0, max: 4 },
+                default: Value::Int(1),
             },
         ]
     }
@@ -1032,9 +1050,10 @@ impl Protocol for Raft {
     fn build(params: &Params, variant: Option<&str>) -> Raft {
         Raft {
             servers: params.usize("servers"),
+            candidates: params.usize("candidates").min(params.usize("servers")),
             max_term: params.usize("max-term") as u8,
             client_ops: params.usize("client-ops") as u8,
-            restarts: params.bool("restarts"),
+            restarts: params.usize("restarts") as u8,
             variant: match variant {
                 Some("vote-without-log-check") => Some(Variant::VoteWithoutLogCheck),
                 Some("commit-previous-term") => Some(Variant::CommitPreviousTerm),
