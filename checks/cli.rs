@@ -46,7 +46,9 @@ fn list_shows_every_model_with_params_variants_and_properties() {
         [
             "two-phase-commit",
             "transaction-commit",
-            "flooding-consensus"
+            "flooding-consensus",
+            "paxos",
+            "raft"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

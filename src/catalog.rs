@@ -5,8 +5,9 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    flooding_consensus::FloodingConsensus, paxos::Paxos, raft::Raft, transaction_commit::TransactionCommit,
-    two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+    flooding_consensus::FloodingConsensus, paxos::Paxos, raft::Raft,
+    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec,
+    Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;

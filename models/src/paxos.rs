@@ -30,8 +30,8 @@
 //! linearizability tester (the sequential object is an append-only log: appending `o`
 //! returns the log with `o` at its end).
 
-use crate::sorted_set::SortedSet;
 use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use stateright::{Model, Property};
@@ -343,11 +343,7 @@ pub enum To {
     Client(u8),
 }
 
-fn by_name<S: Serializer, T: Serialize>(
-    xs: &[T],
-    prefix: &str,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn by_name<S: Serializer, T: Serialize>(xs: &[T], prefix: &str, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = s.serialize_map(Some(xs.len()))?;
     for (i, v) in xs.iter().enumerate() {
@@ -947,5 +943,39 @@ impl Protocol for Paxos {
                 _ => None,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appending_returns_the_log_so_far() {
+        let mut log = AppendLog::default();
+        assert_eq!(log.invoke(&2).ops(), &[2]);
+        assert_eq!(log.invoke(&1).ops(), &[2, 1]);
+        assert!(log.is_valid_step(&3, &{
+            let mut s = Seq::default();
+            s.push(2);
+            s.push(1);
+            s.push(3);
+            s
+        }));
+    }
+
+    #[test]
+    fn two_clients_answered_out_of_real_time_order_are_not_linearizable() {
+        let one = |o| {
+            let mut s = Seq::default();
+            s.push(o);
+            s
+        };
+        let mut h = LinearizabilityTester::new(AppendLog::default());
+        h.on_invoke(0u8, 1).unwrap();
+        h.on_return(0, one(1)).unwrap();
+        h.on_invoke(1, 2).unwrap();
+        h.on_return(1, one(2)).unwrap(); // o2 ignores o1, which completed before it began
+        assert!(h.serialized_history().is_none());
     }
 }

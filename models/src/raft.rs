@@ -24,13 +24,15 @@
 //! a leader may append, `o1`, `o2`, …); timeouts are nondeterministic (a leader may be
 //! suspected while it is alive). A restart is one atomic step, and `restarts` bounds how many
 //! a run may have (a crashed server that stays down is a server whose messages are never
-//! delivered and whose timers never fire, which the network and scheduling already allow). Ghost variables record every
+//! delivered and whose timers never fire, which the network and scheduling already allow);
+//! `candidates=k` restricts elections to `S1..Sk` (a restriction, for reaching deep scenarios
+//! such as figure 8; verdicts under it hold for that restriction only). Ghost variables record every
 //! entry any server applied (`applied`), every entry a leader committed with the term it was
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
 
-use crate::sorted_set::SortedSet;
 use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::fmt;
@@ -769,8 +771,8 @@ fn renamed_servers(servers: &[Server], perm: &[u8]) -> Vec<Server> {
         v.votes = (0..n)
             .filter(|&j| old.votes & (1 << j) != 0)
             .fold(0, |m, j| m | (1 << perm[j]));
-        for j in 0..n {
-            v.matched[perm[j] as usize] = old.matched[j];
+        for (j, &to) in perm.iter().enumerate() {
+            v.matched[to as usize] = old.matched[j];
         }
         out[perm[i] as usize] = v;
     }
@@ -1065,5 +1067,79 @@ impl Protocol for Raft {
 
     fn symmetry() -> Option<crate::Symmetry<Raft>> {
         Some(representative)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Raft {
+        Raft {
+            servers: 3,
+            candidates: 3,
+            max_term: 2,
+            client_ops: 1,
+            restarts: 1,
+            variant: None,
+        }
+    }
+
+    /// Some state reached by walking the first enabled action a few times.
+    fn walk(m: &Raft, choices: &[usize]) -> RaftState {
+        let mut s = m.init_states().remove(0);
+        for &c in choices {
+            let mut actions = vec![];
+            m.actions(&s, &mut actions);
+            let mut next = None;
+            for a in actions.iter().cycle().skip(c).take(actions.len()) {
+                next = m.next_state(&s, *a);
+                if next.is_some() {
+                    break;
+                }
+            }
+            match next {
+                Some(n) => s = n,
+                None => break,
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn every_renaming_of_a_state_has_the_same_representative() {
+        let m = model();
+        for choices in [&[0, 3, 2, 5, 1, 4][..], &[1, 1, 2, 3, 5, 8, 2]] {
+            let s = walk(&m, choices);
+            assert!(!s.network.is_empty());
+            let r = representative(&s);
+            for p in permutations(3) {
+                assert_eq!(representative(&Raft::renamed(&s, &p)), r, "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stale_reply_is_collected_and_a_fresh_one_is_not() {
+        let mut s = model().init_states().remove(0);
+        s.servers[0].term = 2;
+        s.servers[0].role = Role::Candidate;
+        let stale = Msg::VoteResponse {
+            term: 1,
+            from: 1,
+            to: 0,
+            granted: true,
+        };
+        let fresh = Msg::VoteResponse {
+            term: 2,
+            from: 1,
+            to: 0,
+            granted: true,
+        };
+        s.network.insert(stale);
+        s.network.insert(fresh);
+        Raft::collect_garbage(&mut s);
+        assert!(!s.network.contains(&stale));
+        assert!(s.network.contains(&fresh));
     }
 }
