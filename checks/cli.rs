@@ -48,7 +48,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "transaction-commit",
             "flooding-consensus",
             "paxos",
-            "raft"
+            "raft",
+            "byzantine-agreement"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

@@ -5,9 +5,9 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    flooding_consensus::FloodingConsensus, paxos::Paxos, raft::Raft,
-    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind, ParamSpec,
-    Params, Protocol, Value, VariantSpec,
+    byzantine_agreement::ByzantineAgreement, flooding_consensus::FloodingConsensus, paxos::Paxos,
+    raft::Raft, transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind,
+    ParamSpec, Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;
@@ -21,6 +21,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<FloodingConsensus, Plain>(),
         Entry::of::<Paxos, Plain>(),
         Entry::of::<Raft, Plain>(),
+        Entry::of::<ByzantineAgreement, Plain>(),
     ]
 }
 

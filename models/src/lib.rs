@@ -9,6 +9,7 @@
 //! `properties()` are the protocol's safety (`Always`), reachability (`Sometimes`) and
 //! liveness (`Eventually`) properties.
 
+pub mod byzantine_agreement;
 pub mod flooding_consensus;
 pub mod guarded;
 pub mod paxos;

@@ -1,0 +1,371 @@
+//! `byzantine-agreement`: Lamport's oral-messages algorithm OM(k), as the lecture runs it.
+//!
+//! Lecture section: "Consensus in Faulty Systems with Arbitrary Failures".
+//!
+//! How it maps the lecture: a primary `P` and `n - 1` backups `B1..B(n-1)`; a client has given
+//! `P` a value `v ∈ {T, F}`. In round 1 `P` sends its value to every backup; in each of the next
+//! `k` rounds every backup forwards each value it received in the previous round to every process
+//! not yet on that value's relay chain (`P→B1→B2` is what `B2` heard from `B1` about what `P`
+//! said). A backup decides by recursive majority (OM(m) takes the majority of the value received
+//! directly and the OM(m - 1) results of the other backups; a tie gives the default `F`, as
+//! Lamport's RETREAT). `traitors` processes, the primary included, are faulty: each message a
+//! traitor sends carries a value the checker chooses, `T` or `F`, every choice explored; both
+//! client values are initial states, and so is every placement of the traitors up to renaming
+//! the backups (OM treats backups alike): the primary among them or not, the others the
+//! lowest-numbered backups. BA1: every nonfaulty
+//! backup stores the same value; BA2: if the primary is nonfaulty, every nonfaulty backup stores
+//! its value.
+//!
+//! Where it abstracts: the rounds are synchronous and messages are never lost (the lecture's
+//! "messages may be lost, but this can be detected" makes a missing message a default value, which
+//! a traitor's choice already covers). A step is one traitor's choice; the loyal messages between
+//! two choices follow deterministically and are filled in with it. A message to a traitor carries
+//! no choice (a traitor ignores what it hears), which prunes without losing an outcome. With
+//! `n = 3, traitors = 1` the lecture's two scenarios appear: a faulty primary telling `B1` `T` and
+//! `B2` `F` (both backups see `{T, F}` and fall back on the default: reached as
+//! `inconsistent-primary`), and a faulty `B1` forwarding `F` instead of `T` (`B2` sees `{T, F}` and
+//! does not store the primary's `T`: BA2 violated).
+
+use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use serde::{Serialize, Serializer};
+use stateright::{Model, Property};
+use std::fmt;
+
+/// Largest group the model supports.
+pub const MAX_N: usize = 7;
+/// Most traitors.
+pub const MAX_TRAITORS: usize = 2;
+
+/// One message: the relay chain (primary first) and the receiver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The chain of senders, `chain[0]` the primary (0), the last one the sender.
+    pub chain: Vec<u8>,
+    /// The receiver.
+    pub to: u8,
+}
+
+fn name(p: u8) -> String {
+    if p == 0 {
+        "P".into()
+    } else {
+        format!("B{p}")
+    }
+}
+
+fn tf(b: bool) -> &'static str {
+    if b {
+        "T"
+    } else {
+        "F"
+    }
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chain: Vec<String> = self.chain.iter().map(|&p| name(p)).collect();
+        write!(f, "{}→{}", chain.join("→"), name(self.to))
+    }
+}
+
+/// A state: who the traitors are, the client's value, and the values of the messages sent so far
+/// (in round order).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BaState {
+    /// The traitors (bit per process, bit 0 the primary).
+    pub traitors: u8,
+    /// The value the client gave the primary.
+    pub value: bool,
+    /// How many messages (in round order) have been sent.
+    pub sent: u16,
+    /// Their values (bit `i`: message `i`).
+    pub values: [u64; 4],
+}
+
+impl BaState {
+    fn get(&self, i: usize) -> bool {
+        self.values[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn set(&mut self, i: usize, b: bool) {
+        if b {
+            self.values[i / 64] |= 1 << (i % 64);
+        }
+    }
+    fn traitor(&self, p: u8) -> bool {
+        self.traitors & (1 << p) != 0
+    }
+}
+
+/// A traitor's choice for the next message it sends: the chain (primary first, the traitor
+/// last), the receiver, and the value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Choice {
+    chain: [u8; MAX_TRAITORS + 1],
+    len: u8,
+    to: u8,
+    /// The value sent.
+    pub value: bool,
+}
+
+impl fmt::Debug for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = Message {
+            chain: self.chain[..self.len as usize].to_vec(),
+            to: self.to,
+        };
+        let sender = name(self.chain[self.len as usize - 1]);
+        write!(f, "traitor {sender} sends {m}: {}", tf(self.value))
+    }
+}
+
+/// The model.
+#[derive(Clone, Debug)]
+pub struct ByzantineAgreement {
+    /// Processes, the primary included.
+    pub n: usize,
+    /// Faulty processes.
+    pub traitors: usize,
+    /// Every message, in round order.
+    pub messages: Vec<Message>,
+}
+
+impl ByzantineAgreement {
+    /// The model for `n` processes and `traitors` faulty ones.
+    pub fn new(n: usize, traitors: usize) -> Self {
+        let mut messages = vec![];
+        let mut chains: Vec<Vec<u8>> = vec![vec![0]];
+        for _round in 0..=traitors {
+            let mut next = vec![];
+            for chain in &chains {
+                for to in 1..n as u8 {
+                    if !chain.contains(&to) {
+                        messages.push(Message {
+                            chain: chain.clone(),
+                            to,
+                        });
+                        let mut c = chain.clone();
+                        c.push(to);
+                        next.push(c);
+                    }
+                }
+            }
+            chains = next;
+        }
+        ByzantineAgreement {
+            n,
+            traitors,
+            messages,
+        }
+    }
+
+    fn index(&self, chain: &[u8], to: u8) -> usize {
+        self.messages
+            .iter()
+            .position(|m| m.chain == chain && m.to == to)
+            .expect("every chain of the rounds is a message")
+    }
+
+    /// Message `i` is a traitor's choice (its sender is a traitor and its receiver is not).
+    fn is_choice(&self, s: &BaState, i: usize) -> bool {
+        let m = &self.messages[i];
+        s.traitor(*m.chain.last().expect("non-empty")) && !s.traitor(m.to)
+    }
+
+    /// Fills in the loyal (and ignored) messages from `s.sent` up to the next choice.
+    fn fill(&self, s: &mut BaState) {
+        while (s.sent as usize) < self.messages.len() && !self.is_choice(s, s.sent as usize) {
+            let i = s.sent as usize;
+            let m = &self.messages[i];
+            let sender = *m.chain.last().expect("non-empty");
+            let v = if s.traitor(sender) {
+                false // to a traitor: ignored
+            } else if m.chain.len() == 1 {
+                s.value
+            } else {
+                // Forward what the sender heard along the chain before it.
+                s.get(self.index(&m.chain[..m.chain.len() - 1], sender))
+            };
+            s.set(i, v);
+            s.sent += 1;
+        }
+    }
+
+    fn done(&self, s: &BaState) -> bool {
+        s.sent as usize == self.messages.len()
+    }
+
+    /// OM: what `i` concludes the last process of `chain` said (recursive majority, ties `F`).
+    fn decide(&self, s: &BaState, chain: &[u8], i: u8) -> bool {
+        let direct = s.get(self.index(chain, i));
+        if chain.len() == self.traitors + 1 {
+            return direct;
+        }
+        let mut t = usize::from(direct);
+        let mut total = 1;
+        for j in 1..self.n as u8 {
+            if j != i && !chain.contains(&j) {
+                let mut c = chain.to_vec();
+                c.push(j);
+                t += usize::from(self.decide(s, &c, i));
+                total += 1;
+            }
+        }
+        2 * t > total
+    }
+
+    /// The decisions of the loyal backups, once every message is sent.
+    fn decisions(&self, s: &BaState) -> Vec<bool> {
+        (1..self.n as u8)
+            .filter(|&i| !s.traitor(i))
+            .map(|i| self.decide(s, &[0], i))
+            .collect()
+    }
+}
+
+impl Serialize for BaState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        let traitors: Vec<String> = (0..8).filter(|&p| self.traitor(p)).map(name).collect();
+        map.serialize_entry("traitors", &traitors)?;
+        map.serialize_entry("client value", tf(self.value))?;
+        map.serialize_entry("messages sent", &self.sent)?;
+        map.end()
+    }
+}
+
+impl Model for ByzantineAgreement {
+    type State = BaState;
+    type Action = Choice;
+
+    fn init_states(&self) -> Vec<BaState> {
+        // Backups are interchangeable (OM treats them alike), so a placement is determined by
+        // whether the primary is a traitor: the traitors are then the lowest-numbered backups.
+        let k = self.traitors.min(self.n - 1);
+        let backups = |j: usize| ((1u16 << (j + 1)) - 2) as u8; // B1..Bj
+        let mut placements = vec![backups(k)];
+        if k >= 1 {
+            placements.push(1 | backups(k - 1));
+        }
+        let mut out = vec![];
+        for traitors in placements {
+            for value in [true, false] {
+                let mut s = BaState {
+                    traitors,
+                    value,
+                    sent: 0,
+                    values: [0; 4],
+                };
+                self.fill(&mut s);
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn actions(&self, s: &BaState, actions: &mut Vec<Choice>) {
+        if let Some(m) = self.messages.get(s.sent as usize) {
+            let mut chain = [0; MAX_TRAITORS + 1];
+            chain[..m.chain.len()].copy_from_slice(&m.chain);
+            for value in [true, false] {
+                actions.push(Choice {
+                    chain,
+                    len: m.chain.len() as u8,
+                    to: m.to,
+                    value,
+                });
+            }
+        }
+    }
+
+    fn next_state(&self, s: &BaState, c: Choice) -> Option<BaState> {
+        let mut next = s.clone();
+        next.set(s.sent as usize, c.value);
+        next.sent += 1;
+        self.fill(&mut next);
+        Some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always("BA1", |m: &Self, s: &BaState| {
+                !m.done(s) || m.decisions(s).windows(2).all(|w| w[0] == w[1])
+            }),
+            Property::always("BA2", |m: &Self, s: &BaState| {
+                !m.done(s) || s.traitor(0) || m.decisions(s).iter().all(|&d| d == s.value)
+            }),
+            Property::sometimes("decided", |m: &Self, s: &BaState| m.done(s)),
+            Property::sometimes("inconsistent-primary", |m: &Self, s: &BaState| {
+                // A faulty primary told two loyal backups different values (scenario 1).
+                let told: Vec<bool> = (1..m.n as u8)
+                    .filter(|&i| !s.traitor(i))
+                    .filter(|&i| (m.index(&[0], i) as u16) < s.sent)
+                    .map(|i| s.get(m.index(&[0], i)))
+                    .collect();
+                s.traitor(0) && told.contains(&true) && told.contains(&false)
+            }),
+            Property::sometimes("wrong-forward", |m: &Self, s: &BaState| {
+                // A faulty backup relayed to a loyal one the opposite of what it heard (scenario 2).
+                (0..s.sent as usize).any(|i| {
+                    let msg = &m.messages[i];
+                    let sender = *msg.chain.last().expect("non-empty");
+                    msg.chain.len() > 1
+                        && s.traitor(sender)
+                        && !s.traitor(msg.to)
+                        && s.get(i) != s.get(m.index(&msg.chain[..msg.chain.len() - 1], sender))
+                })
+            }),
+        ]
+    }
+}
+
+impl Protocol for ByzantineAgreement {
+    type Model = ByzantineAgreement;
+    const NAME: &'static str = "byzantine-agreement";
+    const SUMMARY: &'static str =
+        "Lamport's oral-messages OM(k): a primary, n - 1 backups, k traitors choosing every value";
+    const SECTION: &'static str = "Consensus in Faulty Systems with Arbitrary Failures";
+
+    fn params() -> Vec<ParamSpec> {
+        vec![
+            ParamSpec {
+                name: "n",
+                help: "processes, the primary included",
+                kind: ParamKind::Int {
+                    min: 3,
+                    max: MAX_N as i64,
+                },
+                default: Value::Int(4),
+            },
+            ParamSpec {
+                name: "traitors",
+                help: "faulty processes (k); OM(k) runs k + 1 rounds",
+                kind: ParamKind::Int {
+                    min: 0,
+                    max: MAX_TRAITORS as i64,
+                },
+                default: Value::Int(1),
+            },
+        ]
+    }
+
+    fn variants() -> Vec<VariantSpec> {
+        vec![]
+    }
+
+    fn build(params: &Params, _variant: Option<&str>) -> ByzantineAgreement {
+        ByzantineAgreement::new(params.usize("n"), params.usize("traitors"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn om1_with_four_processes_sends_three_plus_six_messages() {
+        let m = ByzantineAgreement::new(4, 1);
+        assert_eq!(m.messages.len(), 3 + 3 * 2);
+        assert_eq!(m.messages[3].to_string(), "P→B1→B2");
+    }
+}
