@@ -464,7 +464,7 @@ fn saved_traces_replay() {
         }
         replayed += 1;
     }
-    assert_eq!(replayed, 10);
+    assert_eq!(replayed, 13);
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt

@@ -20,7 +20,11 @@
 //! "messages may be lost, but this can be detected" makes a missing message a default value, which
 //! a traitor's choice already covers). A step is one traitor's choice; the loyal messages between
 //! two choices follow deterministically and are filled in with it. A message to a traitor carries
-//! no choice (a traitor ignores what it hears), which prunes without losing an outcome. With
+//! no choice (a traitor ignores what it hears), which prunes without losing an outcome. Messages
+//! go in depth-first order of their relay chains (a relay needs only what its sender heard
+//! before), and once every relay of a value is sent, each loyal process's OM conclusion about it
+//! replaces the relays: the outcome depends on nothing else, and states that differ only inside a
+//! finished sub-tree become one. With
 //! `n = 3, traitors = 1` the lecture's two scenarios appear: a faulty primary telling `B1` `T` and
 //! `B2` `F` (both backups see `{T, F}` and fall back on the default: reached as
 //! `inconsistent-primary`), and a faulty `B1` forwarding `F` instead of `T` (`B2` sees `{T, F}` and
@@ -78,8 +82,11 @@ pub struct BaState {
     pub value: bool,
     /// How many messages (in round order) have been sent.
     pub sent: u16,
-    /// Their values (bit `i`: message `i`).
+    /// Their values (bit `i`: message `i`), erased inside finished sub-trees.
     pub values: [u64; 4],
+    /// For each finished sub-tree (the message that opened it), what each process concluded
+    /// from it: bit `8 * m + i` is process `i`'s OM result for the chain of message `m`.
+    pub summaries: [u64; 20],
 }
 
 impl BaState {
@@ -89,6 +96,26 @@ impl BaState {
     fn set(&mut self, i: usize, b: bool) {
         if b {
             self.values[i / 64] |= 1 << (i % 64);
+        }
+    }
+    fn summary(&self, m: usize, i: u8) -> bool {
+        let b = 8 * m + i as usize;
+        self.summaries[b / 64] & (1 << (b % 64)) != 0
+    }
+    fn set_summary(&mut self, m: usize, i: u8, v: bool) {
+        let b = 8 * m + i as usize;
+        if v {
+            self.summaries[b / 64] |= 1 << (b % 64);
+        } else {
+            self.summaries[b / 64] &= !(1 << (b % 64));
+        }
+    }
+    fn erase(&mut self, range: std::ops::RangeInclusive<usize>) {
+        for m in range {
+            self.values[m / 64] &= !(1 << (m % 64));
+            for i in 0..8 {
+                self.set_summary(m, i, false);
+            }
         }
     }
     fn traitor(&self, p: u8) -> bool {
@@ -125,36 +152,48 @@ pub struct ByzantineAgreement {
     pub n: usize,
     /// Faulty processes.
     pub traitors: usize,
-    /// Every message, in round order.
+    /// Every message, in depth-first order of relay chains: a message, then every message
+    /// relayed from it (a value's relays only need what came before).
     pub messages: Vec<Message>,
+    /// For each message, the last index of the sub-tree of relays it opens (itself for a leaf).
+    pub subtree_end: Vec<usize>,
 }
 
 impl ByzantineAgreement {
     /// The model for `n` processes and `traitors` faulty ones.
     pub fn new(n: usize, traitors: usize) -> Self {
-        let mut messages = vec![];
-        let mut chains: Vec<Vec<u8>> = vec![vec![0]];
-        for _round in 0..=traitors {
-            let mut next = vec![];
-            for chain in &chains {
-                for to in 1..n as u8 {
-                    if !chain.contains(&to) {
-                        messages.push(Message {
-                            chain: chain.clone(),
-                            to,
-                        });
-                        let mut c = chain.clone();
-                        c.push(to);
-                        next.push(c);
-                    }
+        fn relays(
+            n: usize,
+            rounds: usize,
+            chain: Vec<u8>,
+            messages: &mut Vec<Message>,
+            ends: &mut Vec<usize>,
+        ) {
+            for to in 1..n as u8 {
+                if chain.contains(&to) {
+                    continue;
                 }
+                let at = messages.len();
+                messages.push(Message {
+                    chain: chain.clone(),
+                    to,
+                });
+                ends.push(at);
+                if chain.len() < rounds {
+                    let mut c = chain.clone();
+                    c.push(to);
+                    relays(n, rounds, c, messages, ends);
+                }
+                ends[at] = messages.len() - 1;
             }
-            chains = next;
         }
+        let (mut messages, mut subtree_end) = (vec![], vec![]);
+        relays(n, traitors + 1, vec![0], &mut messages, &mut subtree_end);
         ByzantineAgreement {
             n,
             traitors,
             messages,
+            subtree_end,
         }
     }
 
@@ -187,6 +226,28 @@ impl ByzantineAgreement {
             };
             s.set(i, v);
             s.sent += 1;
+            self.summarize(s, i);
+        }
+    }
+
+    /// Message `last` was just sent: every sub-tree it finishes is replaced by what each loyal
+    /// process concludes from it (innermost first), and its messages are erased, so states that
+    /// differ only in how a finished sub-tree reached its conclusions are one state.
+    fn summarize(&self, s: &mut BaState, last: usize) {
+        for m in (0..=last).rev() {
+            if self.subtree_end[m] != last || m == last {
+                continue;
+            }
+            let msg = &self.messages[m];
+            let mut chain = msg.chain.clone();
+            chain.push(msg.to);
+            for i in 1..self.n as u8 {
+                if !chain.contains(&i) && !s.traitor(i) {
+                    let d = self.decide(s, &chain, i);
+                    s.set_summary(m, i, d);
+                }
+            }
+            s.erase(m + 1..=last);
         }
     }
 
@@ -200,13 +261,12 @@ impl ByzantineAgreement {
         if chain.len() == self.traitors + 1 {
             return direct;
         }
+        // Each other relay's sub-tree is finished and summarised.
         let mut t = usize::from(direct);
         let mut total = 1;
         for j in 1..self.n as u8 {
             if j != i && !chain.contains(&j) {
-                let mut c = chain.to_vec();
-                c.push(j);
-                t += usize::from(self.decide(s, &c, i));
+                t += usize::from(s.summary(self.index(chain, j), i));
                 total += 1;
             }
         }
@@ -255,6 +315,7 @@ impl Model for ByzantineAgreement {
                     value,
                     sent: 0,
                     values: [0; 4],
+                    summaries: [0; 20],
                 };
                 self.fill(&mut s);
                 out.push(s);
@@ -282,6 +343,7 @@ impl Model for ByzantineAgreement {
         let mut next = s.clone();
         next.set(s.sent as usize, c.value);
         next.sent += 1;
+        self.summarize(&mut next, s.sent as usize);
         self.fill(&mut next);
         Some(next)
     }
@@ -366,6 +428,8 @@ mod tests {
     fn om1_with_four_processes_sends_three_plus_six_messages() {
         let m = ByzantineAgreement::new(4, 1);
         assert_eq!(m.messages.len(), 3 + 3 * 2);
-        assert_eq!(m.messages[3].to_string(), "P→B1→B2");
+        assert_eq!(m.messages[1].to_string(), "P→B1→B2");
+        assert_eq!(m.subtree_end[0], 2); // P→B1 opens P→B1→B2 and P→B1→B3
+        assert_eq!(m.subtree_end[1], 1);
     }
 }
