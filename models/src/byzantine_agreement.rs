@@ -87,6 +87,9 @@ pub struct BaState {
     /// For each finished sub-tree (the message that opened it), what each process concluded
     /// from it: bit `8 * m + i` is process `i`'s OM result for the chain of message `m`.
     pub summaries: [u64; 20],
+    /// Once every message is sent: the loyal backups and which of them store `T` (bit `i`:
+    /// backup `i`), for the reader of a trace.
+    pub stored: Option<(u8, u8)>,
 }
 
 impl BaState {
@@ -228,6 +231,14 @@ impl ByzantineAgreement {
             s.sent += 1;
             self.summarize(s, i);
         }
+        if self.done(s) && s.stored.is_none() {
+            let loyal: Vec<u8> = (1..self.n as u8).filter(|&i| !s.traitor(i)).collect();
+            let t = loyal
+                .iter()
+                .filter(|&&i| self.decide(s, &[0], i))
+                .fold(0, |m, i| m | 1 << i);
+            s.stored = Some((loyal.iter().fold(0, |m, i| m | 1 << i), t));
+        }
     }
 
     /// Message `last` was just sent: every sub-tree it finishes is replaced by what each loyal
@@ -290,6 +301,13 @@ impl Serialize for BaState {
         map.serialize_entry("traitors", &traitors)?;
         map.serialize_entry("client value", tf(self.value))?;
         map.serialize_entry("messages sent", &self.sent)?;
+        if let Some((loyal, t)) = self.stored {
+            let by_backup: std::collections::BTreeMap<String, &str> = (1..8u8)
+                .filter(|&i| loyal & (1 << i) != 0)
+                .map(|i| (name(i), tf(t & (1 << i) != 0)))
+                .collect();
+            map.serialize_entry("stored", &by_backup)?;
+        }
         map.end()
     }
 }
@@ -316,6 +334,7 @@ impl Model for ByzantineAgreement {
                     sent: 0,
                     values: [0; 4],
                     summaries: [0; 20],
+                    stored: None,
                 };
                 self.fill(&mut s);
                 out.push(s);
