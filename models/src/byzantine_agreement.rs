@@ -158,53 +158,62 @@ pub struct ByzantineAgreement {
     /// Every message, in depth-first order of relay chains: a message, then every message
     /// relayed from it (a value's relays only need what came before).
     pub messages: Vec<Message>,
-    /// For each message, the last index of the sub-tree of relays it opens (itself for a leaf).
-    pub subtree_end: Vec<usize>,
+    /// For each message, the message its sender relays (what it heard before); none for the
+    /// primary's own.
+    pub parent: Vec<Option<usize>>,
+    /// For each message, the relays of its value (empty in the last round).
+    pub children: Vec<Vec<usize>>,
+    /// The primary's messages.
+    pub roots: Vec<usize>,
+    /// For each message, the messages whose relays it is the last of, innermost first.
+    pub closes: Vec<Vec<usize>>,
 }
 
 impl ByzantineAgreement {
     /// The model for `n` processes and `traitors` faulty ones.
     pub fn new(n: usize, traitors: usize) -> Self {
-        fn relays(
-            n: usize,
-            rounds: usize,
-            chain: Vec<u8>,
-            messages: &mut Vec<Message>,
-            ends: &mut Vec<usize>,
-        ) {
-            for to in 1..n as u8 {
-                if chain.contains(&to) {
-                    continue;
-                }
-                let at = messages.len();
-                messages.push(Message {
-                    chain: chain.clone(),
-                    to,
-                });
-                ends.push(at);
-                if chain.len() < rounds {
-                    let mut c = chain.clone();
-                    c.push(to);
-                    relays(n, rounds, c, messages, ends);
-                }
-                ends[at] = messages.len() - 1;
-            }
-        }
-        let (mut messages, mut subtree_end) = (vec![], vec![]);
-        relays(n, traitors + 1, vec![0], &mut messages, &mut subtree_end);
-        ByzantineAgreement {
+        let mut m = ByzantineAgreement {
             n,
             traitors,
-            messages,
-            subtree_end,
-        }
+            messages: vec![],
+            parent: vec![],
+            children: vec![],
+            roots: vec![],
+            closes: vec![],
+        };
+        m.relays(vec![0], None);
+        m
     }
 
-    fn index(&self, chain: &[u8], to: u8) -> usize {
-        self.messages
-            .iter()
-            .position(|m| m.chain == chain && m.to == to)
-            .expect("every chain of the rounds is a message")
+    /// Appends, depth first, the messages that relay along `chain` (sent by its last process,
+    /// which heard it in message `parent`).
+    fn relays(&mut self, chain: Vec<u8>, parent: Option<usize>) {
+        for to in 1..self.n as u8 {
+            if chain.contains(&to) {
+                continue;
+            }
+            let at = self.messages.len();
+            self.messages.push(Message {
+                chain: chain.clone(),
+                to,
+            });
+            self.parent.push(parent);
+            self.children.push(vec![]);
+            self.closes.push(vec![]);
+            match parent {
+                Some(p) => self.children[p].push(at),
+                None => self.roots.push(at),
+            }
+            if chain.len() <= self.traitors {
+                let mut c = chain.clone();
+                c.push(to);
+                self.relays(c, Some(at));
+                let last = self.messages.len() - 1;
+                if last > at {
+                    self.closes[last].push(at); // inner sub-trees were pushed first
+                }
+            }
+        }
     }
 
     /// Message `i` is a traitor's choice (its sender is a traitor and its receiver is not).
@@ -225,7 +234,7 @@ impl ByzantineAgreement {
                 s.value
             } else {
                 // Forward what the sender heard along the chain before it.
-                s.get(self.index(&m.chain[..m.chain.len() - 1], sender))
+                s.get(self.parent[i].expect("a backup's relay"))
             };
             s.set(i, v);
             s.sent += 1;
@@ -235,7 +244,7 @@ impl ByzantineAgreement {
             let loyal: Vec<u8> = (1..self.n as u8).filter(|&i| !s.traitor(i)).collect();
             let t = loyal
                 .iter()
-                .filter(|&&i| self.decide(s, &[0], i))
+                .filter(|&&i| self.decide(s, &self.roots, i))
                 .fold(0, |m, i| m | 1 << i);
             s.stored = Some((loyal.iter().fold(0, |m, i| m | 1 << i), t));
         }
@@ -245,16 +254,11 @@ impl ByzantineAgreement {
     /// process concludes from it (innermost first), and its messages are erased, so states that
     /// differ only in how a finished sub-tree reached its conclusions are one state.
     fn summarize(&self, s: &mut BaState, last: usize) {
-        for m in (0..=last).rev() {
-            if self.subtree_end[m] != last || m == last {
-                continue;
-            }
+        for &m in &self.closes[last] {
             let msg = &self.messages[m];
-            let mut chain = msg.chain.clone();
-            chain.push(msg.to);
             for i in 1..self.n as u8 {
-                if !chain.contains(&i) && !s.traitor(i) {
-                    let d = self.decide(s, &chain, i);
+                if i != msg.to && !msg.chain.contains(&i) && !s.traitor(i) {
+                    let d = self.decide(s, &self.children[m], i);
                     s.set_summary(m, i, d);
                 }
             }
@@ -266,30 +270,23 @@ impl ByzantineAgreement {
         s.sent as usize == self.messages.len()
     }
 
-    /// OM: what `i` concludes the last process of `chain` said (recursive majority, ties `F`).
-    fn decide(&self, s: &BaState, chain: &[u8], i: u8) -> bool {
-        let direct = s.get(self.index(chain, i));
-        if chain.len() == self.traitors + 1 {
-            return direct;
+    /// OM: what `i` concludes from `relays` (the messages passing one value on: `i`'s own, and
+    /// the others whose sub-trees are finished and summarised) — recursive majority, ties `F`.
+    fn decide(&self, s: &BaState, relays: &[usize], i: u8) -> bool {
+        let direct = relays
+            .iter()
+            .find(|&&r| self.messages[r].to == i)
+            .map(|&r| s.get(r))
+            .expect("every process not on the chain hears the value");
+        if self.children[relays[0]].is_empty() {
+            return direct; // the last round: OM(0)
         }
-        // Each other relay's sub-tree is finished and summarised.
-        let mut t = usize::from(direct);
-        let mut total = 1;
-        for j in 1..self.n as u8 {
-            if j != i && !chain.contains(&j) {
-                t += usize::from(s.summary(self.index(chain, j), i));
-                total += 1;
-            }
+        let (mut t, mut total) = (usize::from(direct), 1);
+        for &r in relays.iter().filter(|&&r| self.messages[r].to != i) {
+            t += usize::from(s.summary(r, i));
+            total += 1;
         }
         2 * t > total
-    }
-
-    /// The decisions of the loyal backups, once every message is sent.
-    fn decisions(&self, s: &BaState) -> Vec<bool> {
-        (1..self.n as u8)
-            .filter(|&i| !s.traitor(i))
-            .map(|i| self.decide(s, &[0], i))
-            .collect()
     }
 }
 
@@ -369,19 +366,21 @@ impl Model for ByzantineAgreement {
 
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always("BA1", |m: &Self, s: &BaState| {
-                !m.done(s) || m.decisions(s).windows(2).all(|w| w[0] == w[1])
+            Property::always("BA1", |_: &Self, s: &BaState| {
+                s.stored.is_none_or(|(loyal, t)| t == 0 || t == loyal)
             }),
-            Property::always("BA2", |m: &Self, s: &BaState| {
-                !m.done(s) || s.traitor(0) || m.decisions(s).iter().all(|&d| d == s.value)
+            Property::always("BA2", |_: &Self, s: &BaState| {
+                s.stored
+                    .is_none_or(|(loyal, t)| s.traitor(0) || t == if s.value { loyal } else { 0 })
             }),
-            Property::sometimes("decided", |m: &Self, s: &BaState| m.done(s)),
+            Property::sometimes("decided", |_: &Self, s: &BaState| s.stored.is_some()),
             Property::sometimes("inconsistent-primary", |m: &Self, s: &BaState| {
                 // A faulty primary told two loyal backups different values (scenario 1).
-                let told: Vec<bool> = (1..m.n as u8)
-                    .filter(|&i| !s.traitor(i))
-                    .filter(|&i| (m.index(&[0], i) as u16) < s.sent)
-                    .map(|i| s.get(m.index(&[0], i)))
+                let told: Vec<bool> = m
+                    .roots
+                    .iter()
+                    .filter(|&&r| !s.traitor(m.messages[r].to) && (r as u16) < s.sent)
+                    .map(|&r| s.get(r))
                     .collect();
                 s.traitor(0) && told.contains(&true) && told.contains(&false)
             }),
@@ -393,7 +392,7 @@ impl Model for ByzantineAgreement {
                     msg.chain.len() > 1
                         && s.traitor(sender)
                         && !s.traitor(msg.to)
-                        && s.get(i) != s.get(m.index(&msg.chain[..msg.chain.len() - 1], sender))
+                        && m.parent[i].is_some_and(|p| s.get(i) != s.get(p))
                 })
             }),
         ]
@@ -448,7 +447,9 @@ mod tests {
         let m = ByzantineAgreement::new(4, 1);
         assert_eq!(m.messages.len(), 3 + 3 * 2);
         assert_eq!(m.messages[1].to_string(), "P→B1→B2");
-        assert_eq!(m.subtree_end[0], 2); // P→B1 opens P→B1→B2 and P→B1→B3
-        assert_eq!(m.subtree_end[1], 1);
+        assert_eq!(m.children[0], vec![1, 2]); // P→B1 opens P→B1→B2 and P→B1→B3
+        assert_eq!(m.closes[2], vec![0]);
+        assert_eq!(m.parent[1], Some(0));
+        assert_eq!(m.roots, vec![0, 3, 6]);
     }
 }

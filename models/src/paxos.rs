@@ -584,22 +584,19 @@ impl Paxos {
         }
     }
 
-    /// The receivers of a message.
-    fn receivers(&self, m: &Msg) -> impl Iterator<Item = To> + '_ {
-        let (servers, client): (Vec<u8>, Option<u8>) = match *m {
+    /// The receivers of a message (no allocation: this runs for every message of every state).
+    fn receivers(&self, m: &Msg) -> impl Iterator<Item = To> {
+        let all = (1u8 << self.servers) - 1;
+        let (servers, client): (u8, Option<u8>) = match *m {
             Msg::Accept { ballot, .. } | Msg::Prepare { ballot } => {
-                let l = self.leader_of(ballot) as u8;
-                ((0..self.servers as u8).filter(|&j| j != l).collect(), None)
+                (all & !(1 << self.leader_of(ballot)), None)
             }
-            Msg::Learn { from, .. } => (
-                (0..self.servers as u8).filter(|&j| j != from).collect(),
-                None,
-            ),
-            Msg::Promise { ballot, .. } => (vec![self.leader_of(ballot) as u8], None),
-            Msg::Reply { op, .. } => (vec![], Some(op - 1)),
+            Msg::Learn { from, .. } => (all & !(1 << from), None),
+            Msg::Promise { ballot, .. } => (1 << self.leader_of(ballot), None),
+            Msg::Reply { op, .. } => (0, Some(op - 1)),
         };
-        servers
-            .into_iter()
+        (0..8u8)
+            .filter(move |j| servers & (1 << j) != 0)
             .map(To::Server)
             .chain(client.map(To::Client))
     }
