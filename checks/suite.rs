@@ -126,8 +126,12 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 fn engine_agrees_with_stateright_on_state_counts() {
     use ftcheck_models::{Params, Protocol};
     use stateright::{Checker, Model};
-    for rms in 1..=6 {
-        let model = ftcheck_models::transaction_commit::TransactionCommit { rms };
+    fn both<M>(model: M) -> usize
+    where
+        M: Model + Clone + Send + Sync + 'static,
+        M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq + Send + Sync,
+        M::Action: Clone + std::fmt::Debug + PartialEq + Send + Sync,
+    {
         let theirs = model
             .clone()
             .checker()
@@ -135,21 +139,31 @@ fn engine_agrees_with_stateright_on_state_counts() {
             .join()
             .unique_state_count();
         let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
-        assert_eq!(ours.stats.unique_states, theirs, "rms={rms}");
+        assert_eq!(ours.stats.unique_states, theirs);
         assert!(ours.stopped.is_none());
+        theirs
     }
-    let entry = catalog::find("two-phase-commit").unwrap();
-    let params: Params = entry.parse_params(&["participants=2".into()]).unwrap();
-    let model = ftcheck_models::two_phase_commit::TwoPhaseCommit::build(&params, None);
-    let theirs = model
-        .clone()
-        .checker()
-        .spawn_bfs()
-        .join()
-        .unique_state_count();
-    let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
-    assert_eq!(ours.stats.unique_states, theirs);
-    assert_eq!(theirs, 1900);
+    for rms in 1..=6 {
+        both(ftcheck_models::transaction_commit::TransactionCommit { rms });
+    }
+    let build = |name: &str, params: &[&str]| -> Params {
+        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        catalog::find(name).unwrap().parse_params(&params).unwrap()
+    };
+    let tpc = build("two-phase-commit", &["participants=2"]);
+    assert_eq!(
+        both(ftcheck_models::two_phase_commit::TwoPhaseCommit::build(
+            &tpc, None
+        )),
+        1900
+    );
+    let raft = build("raft", &["max-term=1"]);
+    assert_eq!(both(ftcheck_models::raft::Raft::build(&raft, None)), 3617);
+    let paxos = build("paxos", &["clients=1"]);
+    assert_eq!(
+        both(ftcheck_models::paxos::Paxos::build(&paxos, None)),
+        4703
+    );
 }
 
 /// A grid walker: x and y grow to 20.
