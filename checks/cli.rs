@@ -49,7 +49,9 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "flooding-consensus",
             "paxos",
             "raft",
-            "byzantine-agreement"
+            "byzantine-agreement",
+            "pbft",
+            "voting-group"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");
@@ -61,6 +63,14 @@ fn list_shows_every_model_with_params_variants_and_properties() {
     assert_eq!(json[0]["params"][2]["default"], false);
     assert_eq!(json[0]["symmetry"], true);
     assert_eq!(json[0]["variants"].as_array().unwrap().len(), 3);
+    let voting = &json[7]["params"][2];
+    assert_eq!(voting["name"], "failure");
+    assert_eq!(voting["type"], "choice");
+    assert_eq!(
+        voting["options"],
+        serde_json::json!(["halting", "arbitrary"])
+    );
+    assert_eq!(voting["default"], "arbitrary");
     assert_eq!(json[1]["properties"][1]["name"], "TCConsistent");
     assert_eq!(json[1]["properties"][1]["kind"], "safety");
 }
@@ -188,6 +198,21 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
         (
             &["check", "two-phase-commit", "-p", "lossy=maybe"],
             "expected true or false",
+        ),
+        (
+            &["check", "voting-group", "-p", "failure=halt"],
+            "expected one of halting, arbitrary; did you mean 'halting'?",
+        ),
+        (
+            &[
+                "check",
+                "voting-group",
+                "-p",
+                "faulty=3",
+                "-p",
+                "replicas=2",
+            ],
+            "faulty=3 exceeds replicas=2; give at most 2 faulty members",
         ),
         (
             &["check", "two-phase-commit", "-p", "participants"],

@@ -164,6 +164,8 @@ fn engine_agrees_with_stateright_on_state_counts() {
         both(ftcheck_models::paxos::Paxos::build(&paxos, None)),
         4703
     );
+    let pbft = build("pbft", &["views=1"]);
+    assert_eq!(both(ftcheck_models::pbft::Pbft::build(&pbft, None)), 23717);
 }
 
 /// A grid walker: x and y grow to 20.
@@ -444,7 +446,8 @@ fn mermaid_escapes_semicolons_hashes_and_end() {
 }
 
 /// Saved counterexamples (`checks/traces/*.trace.json`) still replay with their verdict: a
-/// change to a model, to the trace format or to action order shows here.
+/// change to a model, to the trace format or to action order shows here. `FTCHECK_BLESS=1`
+/// rewrites the Mermaid files beside them (review the diff before committing).
 #[test]
 fn saved_traces_replay() {
     let dir = checks_dir().join("traces");
@@ -469,6 +472,10 @@ fn saved_traces_replay() {
         );
         if mmd.exists() {
             let file = trace::load(&path).unwrap();
+            if std::env::var_os("FTCHECK_BLESS").is_some() {
+                // After a deliberate change to the Mermaid output: rewrite, then review the diff.
+                std::fs::write(&mmd, trace::mermaid(&file)).unwrap();
+            }
             assert_eq!(
                 trace::mermaid(&file),
                 std::fs::read_to_string(&mmd).unwrap(),
@@ -478,7 +485,7 @@ fn saved_traces_replay() {
         }
         replayed += 1;
     }
-    assert_eq!(replayed, 13);
+    assert_eq!(replayed, 20);
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt

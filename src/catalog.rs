@@ -6,8 +6,9 @@ use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
     byzantine_agreement::ByzantineAgreement, flooding_consensus::FloodingConsensus, paxos::Paxos,
-    raft::Raft, transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit, ParamKind,
-    ParamSpec, Params, Protocol, Value, VariantSpec,
+    pbft::Pbft, raft::Raft, transaction_commit::TransactionCommit,
+    two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
+    Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;
@@ -22,6 +23,8 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<Paxos, Plain>(),
         Entry::of::<Raft, Plain>(),
         Entry::of::<ByzantineAgreement, Plain>(),
+        Entry::of::<Pbft, Plain>(),
+        Entry::of::<VotingGroup, Plain>(),
     ]
 }
 
@@ -53,6 +56,8 @@ pub struct Entry {
     pub variants: Vec<VariantSpec>,
     #[serde(skip)]
     build: fn(&Params, Option<&str>) -> Box<dyn Checkable>,
+    #[serde(skip)]
+    validate: fn(&Params) -> Result<(), String>,
 }
 
 fn build<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
@@ -87,6 +92,7 @@ impl Entry {
             params: P::params(),
             variants: P::variants(),
             build: build::<P, D>,
+            validate: P::validate,
         }
     }
 
@@ -121,6 +127,10 @@ impl Entry {
                 .0
                 .insert(name.to_string(), parse_value(self.name, spec, value)?);
         }
+        (self.validate)(&params).map_err(|problem| InputError::Inconsistent {
+            model: self.name.into(),
+            problem,
+        })?;
         Ok(params)
     }
 
@@ -181,11 +191,12 @@ impl Entry {
     }
 }
 
-/// `1..=8` or `true|false`.
+/// `1..=8`, `true|false` or `halting|arbitrary`.
 pub fn range_text(kind: &ParamKind) -> String {
     match kind {
         ParamKind::Int { min, max } => format!("{min}..={max}"),
         ParamKind::Bool => "true|false".into(),
+        ParamKind::Choice { options } => options.join("|"),
     }
 }
 
@@ -210,6 +221,14 @@ fn parse_value(model: &str, spec: &ParamSpec, value: &str) -> Result<Value, Inpu
             "true" | "yes" | "1" => Ok(Value::Bool(true)),
             "false" | "no" | "0" => Ok(Value::Bool(false)),
             _ => Err(bad("expected true or false".into())),
+        },
+        ParamKind::Choice { options } => match options.iter().find(|&&o| o == value) {
+            Some(o) => Ok(Value::Choice(o)),
+            None => Err(bad(format!(
+                "expected one of {}{}",
+                options.join(", "),
+                suggest(value, options.iter().copied())
+            ))),
         },
     }
 }

@@ -231,7 +231,11 @@ pub fn trace_text(t: &TraceFile) -> String {
         t.property,
         t.trace.steps.len()
     );
-    let _ = writeln!(out, "  0  initial state");
+    let _ = writeln!(
+        out,
+        "  0  initial state{}",
+        crate::trace::initial_summary(&t.trace.init_state)
+    );
     for s in &t.trace.steps {
         let e = &s.event;
         let what = match e.kind.as_str() {

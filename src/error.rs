@@ -45,6 +45,14 @@ pub enum InputError {
         /// What is expected.
         problem: String,
     },
+    /// Parameters that are each in range but inconsistent together.
+    #[error("parameters of '{model}' do not fit together: {problem}")]
+    Inconsistent {
+        /// Model.
+        model: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
     /// An unknown variant.
     #[error("model '{model}' has no variant '{name}'{suggestion}; its variants: {known}")]
     UnknownVariant {

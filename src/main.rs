@@ -131,6 +131,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     let kind = match p.kind {
                         ParamKind::Int { .. } => "int",
                         ParamKind::Bool => "bool",
+                        ParamKind::Choice { .. } => "choice",
                     };
                     println!(
                         "  --param {}={} ({kind}, {}): {}",

@@ -79,11 +79,40 @@ impl TraceFile {
         parts.extend(self.variant.clone());
         for (k, v) in &self.params {
             if defaults.get(k) != Some(v) {
-                parts.push(format!("{k}={v}"));
+                parts.push(format!(
+                    "{k}={}",
+                    v.as_str().map_or(v.to_string(), str::to_string)
+                ));
             }
         }
         parts.push(self.property.clone());
         parts.join("-")
+    }
+}
+
+/// The initial state's short, non-empty top-level fields (`: faulty = ["P"]`), which tell a
+/// model's initial states apart (who is faulty, the client's value); empty for other states.
+pub fn initial_summary(state: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let Value::Object(fields) = state else {
+        return String::new();
+    };
+    let shown: Vec<String> = fields
+        .iter()
+        .filter(|(_, v)| match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            Value::Number(n) => n.as_u64() != Some(0),
+            _ => true,
+        })
+        .map(|(k, v)| format!("{k} = {v}"))
+        .filter(|f| f.len() <= 48)
+        .collect();
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", shown.join(", "))
     }
 }
 
@@ -156,7 +185,10 @@ pub fn mermaid(file: &TraceFile) -> String {
     };
     out.push_str(&format!(
         "    Note over {all}: {}\n",
-        mermaid_escape(&format!("{title}: initial state"))
+        mermaid_escape(&format!(
+            "{title}: initial state{}",
+            initial_summary(&t.init_state)
+        ))
     ));
     for step in &t.steps {
         let e = &step.event;

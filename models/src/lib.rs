@@ -13,10 +13,12 @@ pub mod byzantine_agreement;
 pub mod flooding_consensus;
 pub mod guarded;
 pub mod paxos;
+pub mod pbft;
 pub mod protocol;
 pub mod raft;
 pub mod sorted_set;
 pub mod transaction_commit;
 pub mod two_phase_commit;
+pub mod voting_group;
 
 pub use protocol::{ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec};

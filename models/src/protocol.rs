@@ -17,6 +17,11 @@ pub enum ParamKind {
     },
     /// `true` or `false`.
     Bool,
+    /// One of a fixed set of names.
+    Choice {
+        /// The allowed names.
+        options: &'static [&'static str],
+    },
 }
 
 /// A parameter value.
@@ -27,6 +32,8 @@ pub enum Value {
     Int(i64),
     /// A boolean.
     Bool(bool),
+    /// One of a [`ParamKind::Choice`]'s names.
+    Choice(&'static str),
 }
 
 impl fmt::Display for Value {
@@ -34,6 +41,7 @@ impl fmt::Display for Value {
         match self {
             Value::Int(i) => write!(f, "{i}"),
             Value::Bool(b) => write!(f, "{b}"),
+            Value::Choice(c) => f.write_str(c),
         }
     }
 }
@@ -97,6 +105,19 @@ impl Params {
     }
 }
 
+impl Params {
+    /// The choice parameter `name`: one of its [`ParamKind::Choice`] options.
+    ///
+    /// # Panics
+    /// If the parameter is missing or not a choice (see [`Params::usize`]).
+    pub fn choice(&self, name: &str) -> &'static str {
+        match self.0.get(name) {
+            Some(Value::Choice(c)) => c,
+            other => panic!("parameter {name} should be a validated choice, found {other:?}"),
+        }
+    }
+}
+
 /// A protocol of the catalog: what it is called, how it is parameterised, how to build it.
 pub trait Protocol {
     /// The stateright model the protocol builds.
@@ -111,6 +132,11 @@ pub trait Protocol {
     fn params() -> Vec<ParamSpec>;
     /// The deliberately broken variants.
     fn variants() -> Vec<VariantSpec>;
+    /// Checks constraints between parameters (each is already within its own range): `Err`
+    /// says what is inconsistent and how to fix it.
+    fn validate(_params: &Params) -> Result<(), String> {
+        Ok(())
+    }
     /// Builds the model from validated parameters and an optional validated variant name.
     fn build(params: &Params, variant: Option<&str>) -> Self::Model;
     /// The symmetry reduction (`--symmetry`), if the model has one: a function mapping each
