@@ -24,12 +24,12 @@
 //!
 //! `faulty` (k) replicas are Byzantine: they may send any message their role can send, with any
 //! operation, to any replica, at any time — equivocating freely — but cannot forge a message
-//! signed by another process: a faulty primary can pre-prepare any request (or none) for any
-//! timestamp; a faulty replica can prepare, commit and reply anything; its view changes carry
-//! any *valid* certificate (one backed by signed messages that exist) or none; a faulty new
-//! primary can send any `NEW-VIEW` that some view-change certificate justifies. Every placement
-//! of the faulty replicas is an initial state, up to renaming the replicas that are never
-//! primary within the bounded views.
+//! signed by another process: a faulty primary can pre-prepare any request at any timestamp, to
+//! each backup differently; a faulty replica can prepare, commit and reply anything; its view
+//! changes carry any *valid* certificate (one backed by signed messages that exist) or none; a
+//! faulty new primary can send any `NEW-VIEW` that some view-change certificate justifies.
+//! Every placement of the faulty replicas is an initial state, up to renaming the replicas that
+//! are never primary within the bounded views.
 //!
 //! Quorums are `n - k` (the lecture's `2k + 1` for `n = 3k + 1`): a replica can wait for no more,
 //! since `k` may never answer. The variant `n-3k` runs `3k` replicas with those quorums (`2k`),
@@ -41,6 +41,10 @@
 //! stored, since any of them exists at any time. Views are bounded by `views` (view changes),
 //! timestamps by `slots`; no checkpoints or watermarks. A replica that executes an operation it
 //! already executed at an earlier timestamp skips it (requests carry the client's timestamp).
+//! Messages no replica can still use are dropped after every step (see `collect_garbage`), and
+//! the pre-prepares and prepares of a view every nonfaulty replica has left are replaced by the
+//! certificates they prove. The declared liveness `requests-executed` is the lecture's "with a
+//! nonfaulty primary and fair delivery the request is executed"; it is not checked yet.
 
 use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
@@ -541,7 +545,10 @@ impl Pbft {
     }
 
     /// A certificate for `(t, c.view, c.op)` backed by signed messages that exist: the
-    /// pre-prepare (any, from a faulty primary) and enough prepares.
+    /// pre-prepare (any, from a faulty primary) and enough prepares. When the primary is faulty
+    /// at most `k - 1` backups are, and every prepare quorum here is at least `k` (`2k - 1` one
+    /// short), so a nonfaulty backup that accepted a real pre-prepare is among them: granting a
+    /// faulty primary every pre-prepare adds no certificate.
     fn valid(&self, s: &PbftState, t: u8, c: Cert) -> bool {
         if s.network.contains(&Msg::Certified {
             t,
