@@ -51,7 +51,9 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "raft",
             "byzantine-agreement",
             "pbft",
-            "voting-group"
+            "voting-group",
+            "rpc-semantics",
+            "rpc-lost-reply"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");
@@ -231,6 +233,14 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
             "--threads must be at least 1",
         ),
         (&["replay", "/nonexistent.trace.json"], "cannot read"),
+        (
+            &["table", "rpc-semantics", "--rows", "clinet", "--cols", "server"],
+            "has no parameter 'clinet'; did you mean 'client'?",
+        ),
+        (
+            &["check", "rpc-semantics", "-p", "ordering=PMC"],
+            "ordering=PMC is an ordering of the other server strategy; with server=M-then-P use MPC, MC(P), C(MP)",
+        ),
         (
             &["suite", "/nonexistent-folder"],
             "cannot read the suite folder",
@@ -426,4 +436,34 @@ fn a_simulation_stateright_cannot_rebuild_is_incomplete_not_a_crash() {
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("election-safety       safety        incomplete"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn table_prints_the_lectures_rpc_table_as_markdown() {
+    let out = ftcheck()
+        .args([
+            "table",
+            "rpc-semantics",
+            "--rows",
+            "client",
+            "--cols",
+            "server,ordering",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "| client \\ server ordering | M-then-P MPC | M-then-P MC(P) | M-then-P C(MP) | M-then-P any \
+         | P-then-M PMC | P-then-M PC(M) | P-then-M C(PM) | P-then-M any |"
+    );
+    assert_eq!(
+        lines[2],
+        "| always | DUP | OK | OK | OK DUP | DUP | DUP | OK | OK DUP |"
+    );
+    assert_eq!(lines.len(), 6);
 }

@@ -485,7 +485,7 @@ fn saved_traces_replay() {
         }
         replayed += 1;
     }
-    assert_eq!(replayed, 20);
+    assert_eq!(replayed, 24);
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt
@@ -569,4 +569,50 @@ fn simulation_traces_are_rechecked_before_they_are_reported() {
         rejected > 0,
         "stateright's defect showed on some seed, and was caught"
     );
+}
+
+/// `ftcheck table rpc-semantics` computes, by exhaustive search of every combination, the
+/// lecture's table of outcomes; it must equal the lecture's, cell by cell, and no strategy pair
+/// is `OK` alone when the crash may fall anywhere.
+#[test]
+fn rpc_semantics_table_equals_the_lectures() {
+    let text = std::fs::read_to_string(checks_dir().join("data/rpc-semantics-table.txt")).unwrap();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let orderings: Vec<&str> = lines.next().unwrap().split_whitespace().skip(1).collect();
+    let t = ftcheck::table::table(
+        "rpc-semantics",
+        "client",
+        &["server".into(), "ordering".into()],
+        &[],
+    )
+    .unwrap();
+    let mut compared = 0;
+    for line in lines {
+        let mut words = line.split_whitespace();
+        let client = words.next().unwrap();
+        let r = t.rows.iter().position(|x| x == client).unwrap();
+        for (ordering, expected) in orderings.iter().zip(words) {
+            let c = t
+                .cols
+                .iter()
+                .position(|x| x.ends_with(&format!(" {ordering}")))
+                .unwrap_or_else(|| panic!("no column for {ordering}"));
+            assert_eq!(
+                t.cells[r][c],
+                Some(vec![expected.to_string()]),
+                "{client} / {}",
+                t.cols[c]
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 24);
+    for (r, row) in t.rows.iter().zip(&t.cells) {
+        for (c, cell) in t.cols.iter().zip(row) {
+            if c.ends_with(" any") {
+                assert_ne!(cell, &Some(vec!["OK".to_string()]), "{r} / {c}");
+            }
+        }
+    }
+    assert_eq!(t.cols.len(), 8); // three orderings and `any` per server strategy
 }

@@ -6,9 +6,9 @@ use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
     byzantine_agreement::ByzantineAgreement, flooding_consensus::FloodingConsensus, paxos::Paxos,
-    pbft::Pbft, raft::Raft, transaction_commit::TransactionCommit,
-    two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
-    Protocol, Value, VariantSpec,
+    pbft::Pbft, raft::Raft, rpc_lost_reply::RpcLostReply, rpc_semantics::RpcSemantics,
+    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit,
+    voting_group::VotingGroup, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;
@@ -25,6 +25,8 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<ByzantineAgreement, Plain>(),
         Entry::of::<Pbft, Plain>(),
         Entry::of::<VotingGroup, Plain>(),
+        Entry::of::<RpcSemantics, Plain>(),
+        Entry::of::<RpcLostReply, Plain>(),
     ]
 }
 

@@ -211,7 +211,7 @@ pub fn progress_line(s: &Stats) -> String {
 fn params_text(params: &BTreeMap<String, serde_json::Value>) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", trace::param_text(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }

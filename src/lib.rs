@@ -4,7 +4,7 @@
 //! protocols live in `ftcheck-models`; this crate is the toolkit, generic over any stateright
 //! `Model`: the [`catalog`], the search [`engine`] (ftcheck's own BFS, stateright's DFS and
 //! simulation), verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
-//! and the verification [`suite`].
+//! the verification [`suite`], and [`table`]s of verdicts over parameter grids.
 
 pub mod catalog;
 pub mod check;
@@ -13,4 +13,5 @@ pub mod engine;
 pub mod error;
 pub mod runner;
 pub mod suite;
+pub mod table;
 pub mod trace;

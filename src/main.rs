@@ -6,6 +6,7 @@ use ftcheck::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
 use ftcheck::engine::{CheckOptions, Engine};
 use ftcheck::error::InputError;
 use ftcheck::suite;
+use ftcheck::table;
 use ftcheck::trace;
 use ftcheck_models::ParamKind;
 use std::io::Write;
@@ -29,6 +30,13 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TableFormat {
+    Text,
+    Markdown,
     Json,
 }
 
@@ -77,6 +85,24 @@ enum Command {
         /// Write each trace as NAME.trace.json and NAME.mmd into this folder.
         #[arg(long, value_name = "DIR")]
         trace_dir: Option<PathBuf>,
+    },
+    /// Check a model over a grid of parameter values; each cell names the reachability
+    /// properties reached (e.g. `table rpc-semantics --rows client --cols server,ordering`).
+    Table {
+        /// The model (see `ftcheck list`).
+        model: String,
+        /// The parameter whose values are the rows.
+        #[arg(long, value_name = "PARAM")]
+        rows: String,
+        /// The parameters whose value combinations are the columns, comma separated.
+        #[arg(long, value_name = "PARAM,...", value_delimiter = ',')]
+        cols: Vec<String>,
+        /// A fixed parameter for every cell, NAME=VALUE (repeatable).
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TableFormat,
     },
     /// Re-execute a trace file and confirm its verdict.
     Replay {
@@ -199,6 +225,23 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 print!("{}", check::render_text(&report));
             }
             Ok(report.exit_code)
+        }
+        Command::Table {
+            model,
+            rows,
+            cols,
+            params,
+            format,
+        } => {
+            let t = table::table(&model, &rows, &cols, &params)?;
+            match format {
+                TableFormat::Text => print!("{}", t.text()),
+                TableFormat::Markdown => print!("{}", t.markdown()),
+                TableFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&t).expect("serialises"))
+                }
+            }
+            Ok(EXIT_OK)
         }
         Command::Replay { file, format } => match trace::replay(&file) {
             Ok(r) => {

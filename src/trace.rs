@@ -79,10 +79,7 @@ impl TraceFile {
         parts.extend(self.variant.clone());
         for (k, v) in &self.params {
             if defaults.get(k) != Some(v) {
-                parts.push(format!(
-                    "{k}={}",
-                    v.as_str().map_or(v.to_string(), str::to_string)
-                ));
+                parts.push(format!("{k}={}", param_text(v)));
             }
         }
         parts.push(self.property.clone());
@@ -114,6 +111,11 @@ pub fn initial_summary(state: &serde_json::Value) -> String {
     } else {
         format!(": {}", shown.join(", "))
     }
+}
+
+/// A parameter value as written on the command line (a name without JSON quotes).
+pub fn param_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 /// Escapes text for a Mermaid message or note: `#` `;` and the word `end` break diagrams.
@@ -363,12 +365,7 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
     let given: Vec<String> = file
         .params
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.as_str().map(str::to_string).unwrap_or(v.to_string())
-            )
-        })
+        .map(|(k, v)| format!("{k}={}", param_text(v)))
         .collect();
     let params = entry
         .parse_params(&given)

@@ -16,6 +16,8 @@ pub mod paxos;
 pub mod pbft;
 pub mod protocol;
 pub mod raft;
+pub mod rpc_lost_reply;
+pub mod rpc_semantics;
 pub mod sorted_set;
 pub mod transaction_commit;
 pub mod two_phase_commit;
