@@ -12,6 +12,7 @@
 pub mod byzantine_agreement;
 pub mod flooding_consensus;
 pub mod guarded;
+pub mod message_logging;
 pub mod paxos;
 pub mod pbft;
 pub mod protocol;
