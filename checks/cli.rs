@@ -53,7 +53,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "pbft",
             "voting-group",
             "rpc-semantics",
-            "rpc-lost-reply"
+            "rpc-lost-reply",
+            "message-logging"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");
