@@ -54,7 +54,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "voting-group",
             "rpc-semantics",
             "rpc-lost-reply",
-            "message-logging"
+            "message-logging",
+            "failure-detector"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

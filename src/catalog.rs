@@ -5,9 +5,9 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    byzantine_agreement::ByzantineAgreement, flooding_consensus::FloodingConsensus,
-    message_logging::MessageLogging, paxos::Paxos, pbft::Pbft, raft::Raft,
-    rpc_lost_reply::RpcLostReply, rpc_semantics::RpcSemantics,
+    byzantine_agreement::ByzantineAgreement, failure_detector::FailureDetector,
+    flooding_consensus::FloodingConsensus, message_logging::MessageLogging, paxos::Paxos,
+    pbft::Pbft, raft::Raft, rpc_lost_reply::RpcLostReply, rpc_semantics::RpcSemantics,
     transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit,
     voting_group::VotingGroup, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
 };
@@ -29,6 +29,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<RpcSemantics, Plain>(),
         Entry::of::<RpcLostReply, Plain>(),
         Entry::of::<MessageLogging, Plain>(),
+        Entry::of::<FailureDetector, Plain>(),
     ]
 }
 
