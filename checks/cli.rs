@@ -55,7 +55,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "rpc-semantics",
             "rpc-lost-reply",
             "message-logging",
-            "failure-detector"
+            "failure-detector",
+            "reliable-multicast"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

@@ -7,9 +7,10 @@ use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
     byzantine_agreement::ByzantineAgreement, failure_detector::FailureDetector,
     flooding_consensus::FloodingConsensus, message_logging::MessageLogging, paxos::Paxos,
-    pbft::Pbft, raft::Raft, rpc_lost_reply::RpcLostReply, rpc_semantics::RpcSemantics,
-    transaction_commit::TransactionCommit, two_phase_commit::TwoPhaseCommit,
-    voting_group::VotingGroup, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+    pbft::Pbft, raft::Raft, reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
+    rpc_semantics::RpcSemantics, transaction_commit::TransactionCommit,
+    two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
+    Protocol, Value, VariantSpec,
 };
 use serde::Serialize;
 use stateright::Model;
@@ -30,6 +31,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<RpcLostReply, Plain>(),
         Entry::of::<MessageLogging, Plain>(),
         Entry::of::<FailureDetector, Plain>(),
+        Entry::of::<ReliableMulticast, Plain>(),
     ]
 }
 

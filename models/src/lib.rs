@@ -18,6 +18,7 @@ pub mod paxos;
 pub mod pbft;
 pub mod protocol;
 pub mod raft;
+pub mod reliable_multicast;
 pub mod rpc_lost_reply;
 pub mod rpc_semantics;
 pub mod sorted_set;
