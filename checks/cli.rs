@@ -237,6 +237,14 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
         ),
         (&["replay", "/nonexistent.trace.json"], "cannot read"),
         (
+            &["availability", "--mttf", "0", "--mttr", "5"],
+            "--mttf 0 must be a positive, finite time",
+        ),
+        (
+            &["availability", "--mttf", "9", "--mttr", "1", "--n", "2", "--k", "3"],
+            "--k 3 must be between 1 and --n 2",
+        ),
+        (
             &["table", "rpc-semantics", "--rows", "clinet", "--cols", "server"],
             "has no parameter 'clinet'; did you mean 'client'?",
         ),

@@ -6,6 +6,7 @@
 //! simulation), verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
 //! the verification [`suite`], and [`table`]s of verdicts over parameter grids.
 
+pub mod availability;
 pub mod catalog;
 pub mod check;
 pub mod describe;

@@ -1,6 +1,7 @@
 //! The `ftcheck` command: parse arguments, call the library, map the outcome to an exit code.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ftcheck::availability;
 use ftcheck::catalog;
 use ftcheck::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
 use ftcheck::engine::{CheckOptions, Engine};
@@ -103,6 +104,25 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: TableFormat,
+    },
+    /// Dependability arithmetic: a component's availability MTTF / (MTTF + MTTR), and a k-of-n
+    /// group's from its Markov chain (cross-checked against the closed form).
+    Availability {
+        /// Mean time to failure of a component (any unit, the same as --mttr).
+        #[arg(long, allow_negative_numbers = true)]
+        mttf: f64,
+        /// Mean time to repair.
+        #[arg(long, allow_negative_numbers = true)]
+        mttr: f64,
+        /// Components in the group.
+        #[arg(long, requires = "k")]
+        n: Option<usize>,
+        /// Components that must be up for the group to be up.
+        #[arg(long, requires = "n")]
+        k: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Re-execute a trace file and confirm its verdict.
     Replay {
@@ -240,6 +260,21 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 TableFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&t).expect("serialises"))
                 }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Availability {
+            mttf,
+            mttr,
+            n,
+            k,
+            format,
+        } => {
+            let a = availability::availability(mttf, mttr, n.zip(k))?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&a).expect("serialises"));
+            } else {
+                print!("{}", a.text());
             }
             Ok(EXIT_OK)
         }
