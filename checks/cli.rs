@@ -56,7 +56,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "rpc-lost-reply",
             "message-logging",
             "failure-detector",
-            "reliable-multicast"
+            "reliable-multicast",
+            "cap-register"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

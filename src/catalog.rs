@@ -5,9 +5,10 @@ use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
-    byzantine_agreement::ByzantineAgreement, failure_detector::FailureDetector,
-    flooding_consensus::FloodingConsensus, message_logging::MessageLogging, paxos::Paxos,
-    pbft::Pbft, raft::Raft, reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
+    byzantine_agreement::ByzantineAgreement, cap_register::CapRegister,
+    failure_detector::FailureDetector, flooding_consensus::FloodingConsensus,
+    message_logging::MessageLogging, paxos::Paxos, pbft::Pbft, raft::Raft,
+    reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
     rpc_semantics::RpcSemantics, transaction_commit::TransactionCommit,
     two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
     Protocol, Value, VariantSpec,
@@ -32,6 +33,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<MessageLogging, Plain>(),
         Entry::of::<FailureDetector, Plain>(),
         Entry::of::<ReliableMulticast, Plain>(),
+        Entry::of::<CapRegister, Plain>(),
     ]
 }
 

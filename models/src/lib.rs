@@ -10,6 +10,7 @@
 //! liveness (`Eventually`) properties.
 
 pub mod byzantine_agreement;
+pub mod cap_register;
 pub mod failure_detector;
 pub mod flooding_consensus;
 pub mod guarded;
