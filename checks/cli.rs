@@ -57,7 +57,8 @@ fn list_shows_every_model_with_params_variants_and_properties() {
             "message-logging",
             "failure-detector",
             "reliable-multicast",
-            "cap-register"
+            "cap-register",
+            "checkpointing"
         ]
     );
     assert_eq!(json[0]["params"][0]["name"], "participants");

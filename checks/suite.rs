@@ -485,7 +485,7 @@ fn saved_traces_replay() {
         }
         replayed += 1;
     }
-    assert_eq!(replayed, 29);
+    assert_eq!(replayed, 31);
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt

@@ -6,9 +6,9 @@ use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
     byzantine_agreement::ByzantineAgreement, cap_register::CapRegister,
-    failure_detector::FailureDetector, flooding_consensus::FloodingConsensus,
-    message_logging::MessageLogging, paxos::Paxos, pbft::Pbft, raft::Raft,
-    reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
+    checkpointing::Checkpointing, failure_detector::FailureDetector,
+    flooding_consensus::FloodingConsensus, message_logging::MessageLogging, paxos::Paxos,
+    pbft::Pbft, raft::Raft, reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
     rpc_semantics::RpcSemantics, transaction_commit::TransactionCommit,
     two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
     Protocol, Value, VariantSpec,
@@ -34,6 +34,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<FailureDetector, Plain>(),
         Entry::of::<ReliableMulticast, Plain>(),
         Entry::of::<CapRegister, Plain>(),
+        Entry::of::<Checkpointing, Plain>(),
     ]
 }
 

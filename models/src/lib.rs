@@ -11,6 +11,7 @@
 
 pub mod byzantine_agreement;
 pub mod cap_register;
+pub mod checkpointing;
 pub mod failure_detector;
 pub mod flooding_consensus;
 pub mod guarded;
