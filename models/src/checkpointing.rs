@@ -51,10 +51,7 @@ impl Serialize for AppMsg {
                 "P{i}→P{j}, sent in INT_{i}({}), in flight",
                 self.sent_in
             )),
-            Some(b) => s.collect_str(&format_args!(
-                "INT_{i}({}) → INT_{j}({b})",
-                self.sent_in
-            )),
+            Some(b) => s.collect_str(&format_args!("INT_{i}({}) → INT_{j}({b})", self.sent_in)),
         }
     }
 }
@@ -331,7 +328,8 @@ impl Protocol for Checkpointing {
         vec![VariantSpec {
             name: "keep-sending",
             summary: "the coordinated protocol (whatever `mode` says), but a process keeps \
-                      sending between its checkpoint and CHECKPOINT-DONE (consistent-recovery-line)",
+                      sending between its checkpoint and CHECKPOINT-DONE \
+                      (consistent-recovery-line)",
         }]
     }
 
