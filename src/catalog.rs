@@ -125,14 +125,7 @@ impl Entry {
                 example,
             })?;
             let (name, value) = (name.trim(), value.trim());
-            let spec = self.params.iter().find(|p| p.name == name).ok_or_else(|| {
-                InputError::UnknownParam {
-                    model: self.name.into(),
-                    name: name.into(),
-                    suggestion: suggest(name, self.params.iter().map(|p| p.name)),
-                    known: self.param_list(),
-                }
-            })?;
+            let spec = self.param(name)?;
             params
                 .0
                 .insert(name.to_string(), parse_value(self.name, spec, value)?);
@@ -142,6 +135,19 @@ impl Entry {
             problem,
         })?;
         Ok(params)
+    }
+
+    /// The parameter `name`, or an error suggesting the nearest one.
+    pub fn param(&self, name: &str) -> Result<&ParamSpec, InputError> {
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| InputError::UnknownParam {
+                model: self.name.into(),
+                name: name.into(),
+                suggestion: suggest(name, self.params.iter().map(|p| p.name)),
+                known: self.param_list(),
+            })
     }
 
     /// Validates a variant name.

@@ -30,21 +30,7 @@ pub struct Table {
 
 fn values(model: &str, name: &str) -> Result<Vec<String>, InputError> {
     let entry = catalog::find(model)?;
-    let spec = entry
-        .params
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| InputError::UnknownParam {
-            model: model.into(),
-            name: name.into(),
-            suggestion: crate::error::suggest(name, entry.params.iter().map(|p| p.name)),
-            known: entry
-                .params
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+    let spec = entry.param(name)?;
     Ok(match spec.kind {
         ftcheck_models::ParamKind::Choice { options } => {
             options.iter().map(|o| o.to_string()).collect()

@@ -46,7 +46,7 @@
 //! certificates they prove. The declared liveness `requests-executed` is the lecture's "with a
 //! nonfaulty primary and fair delivery the request is executed"; it is not checked yet.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{permutations, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
@@ -233,10 +233,9 @@ pub struct Replica {
     pub accepted: [Option<u8>; MAX_SLOTS],
     /// Its latest prepare certificate per timestamp.
     pub prepared: Certs,
-    /// The operation it committed per timestamp.
+    /// The operation it committed per timestamp; it executes them in timestamp order, so
+    /// the leading run of commits is what it executed.
     pub committed: [Option<u8>; MAX_SLOTS],
-    /// How many timestamps it has executed (in order).
-    pub executed: u8,
 }
 
 impl Serialize for Replica {
@@ -262,8 +261,8 @@ impl Serialize for Replica {
         if self.committed.iter().any(Option::is_some) {
             map.serialize_entry("committed", &ops(&self.committed))?;
         }
-        if self.executed > 0 {
-            map.serialize_entry("executed", &self.executed)?;
+        if self.executed() > 0 {
+            map.serialize_entry("executed", &self.executed())?;
         }
         map.end()
     }
@@ -276,12 +275,16 @@ impl Replica {
         accepted: [None; MAX_SLOTS],
         prepared: [None; MAX_SLOTS],
         committed: [None; MAX_SLOTS],
-        executed: 0,
     };
+
+    /// How many timestamps it has executed: its commits up to the first gap.
+    fn executed(&self) -> u8 {
+        self.committed.iter().take_while(|c| c.is_some()).count() as u8
+    }
 
     /// The timestamp at which it first executed `op`: its reply to the client.
     fn result(&self, op: u8) -> Option<u8> {
-        (0..self.executed).find(|&t| self.committed[t as usize] == Some(op))
+        (0..self.executed()).find(|&t| self.committed[t as usize] == Some(op))
     }
 }
 
@@ -517,31 +520,30 @@ impl Pbft {
         }
     }
 
-    /// The backups of `view` that prepared `(t, view, op)` (every faulty backup could have).
-    fn prepares(&self, s: &PbftState, t: u8, view: u8, op: u8) -> u8 {
-        let sent = s.network.iter().fold(s.faulty, |m, msg| match *msg {
+    /// The replicas that signed a `PREPARE` (or, with `commit`, a `COMMIT`) for
+    /// `(t, view, op)` — every faulty replica could have.
+    fn signed(&self, s: &PbftState, commit: bool, t: u8, view: u8, op: u8) -> u8 {
+        s.network.iter().fold(s.faulty, |m, msg| match *msg {
             Msg::Prepare {
                 from,
                 t: t2,
                 view: v2,
                 op: o2,
-            } if (t2, v2, o2) == (t, view, op) => m | 1 << from,
-            _ => m,
-        });
-        sent & !(1 << self.primary(view))
-    }
-
-    /// The replicas that committed `(t, view, op)` (every faulty one could have).
-    fn commits(&self, s: &PbftState, t: u8, view: u8, op: u8) -> u8 {
-        s.network.iter().fold(s.faulty, |m, msg| match *msg {
+            } if !commit && (t2, v2, o2) == (t, view, op) => m | 1 << from,
             Msg::Commit {
                 from,
                 t: t2,
                 view: v2,
                 op: o2,
-            } if (t2, v2, o2) == (t, view, op) => m | 1 << from,
+            } if commit && (t2, v2, o2) == (t, view, op) => m | 1 << from,
             _ => m,
         })
+    }
+
+    /// The backups of `view` that prepared `(t, view, op)`: the primary's vote is its
+    /// pre-prepare.
+    fn prepares(&self, s: &PbftState, t: u8, view: u8, op: u8) -> u8 {
+        self.signed(s, false, t, view, op) & !(1 << self.primary(view))
     }
 
     /// A certificate for `(t, c.view, c.op)` backed by signed messages that exist: the
@@ -605,6 +607,10 @@ impl Pbft {
                     }
                 }
             }
+            if self.variant == Some(Variant::IgnoreCertificates) {
+                out.push([None; MAX_SLOTS]);
+                continue;
+            }
             let mut choices: Vec<Certs> = vec![best];
             if x & s.faulty != 0 {
                 for t in 0..self.slots {
@@ -618,10 +624,6 @@ impl Pbft {
                     }
                     choices.extend(more);
                 }
-            }
-            if self.variant == Some(Variant::IgnoreCertificates) {
-                out.push([None; MAX_SLOTS]);
-                continue;
             }
             for certs in choices {
                 let high = (0..self.slots).rev().find(|&t| certs[t].is_some());
@@ -637,12 +639,6 @@ impl Pbft {
         out.sort();
         out.dedup();
         out
-    }
-
-    fn execute(&self, me: &mut Replica) {
-        while (me.executed as usize) < self.slots && me.committed[me.executed as usize].is_some() {
-            me.executed += 1;
-        }
     }
 
     /// Replicas that replied `t` as the result of `op` (every faulty one could have).
@@ -661,20 +657,9 @@ impl Pbft {
     /// Removes the messages whose delivery can no longer change anything (each rule: inert now
     /// implies inert forever, since views only grow and commits are never undone).
     fn collect_garbage(&self, s: &mut PbftState) {
-        let replicas = s.replicas.clone();
-        let faulty = s.faulty;
-        let nonfaulty = || {
-            replicas
-                .iter()
-                .enumerate()
-                .filter(move |(r, _)| faulty & (1 << r) == 0)
-                .map(|(_, v)| v)
-        };
-        // Settled in `view`: no nonfaulty replica is in it or can still enter it.
-        let settled = |view: u8| nonfaulty().all(|v| v.view > view || (v.view == view && v.active));
         // Views every nonfaulty replica has left: their pre-prepares and prepares only prove
         // certificates now.
-        let left = nonfaulty().map(|v| v.view).min().unwrap_or(0);
+        let left = s.nonfaulty().map(|(_, v)| v.view).min().unwrap_or(0);
         let mut proven = vec![];
         for view in 0..left {
             if s.network.iter().any(|m| {
@@ -689,6 +674,16 @@ impl Pbft {
                 }
             }
         }
+        let (replicas, faulty) = (&s.replicas, s.faulty);
+        let nonfaulty = || {
+            replicas
+                .iter()
+                .enumerate()
+                .filter(move |(r, _)| faulty & (1 << r) == 0)
+                .map(|(_, v)| v)
+        };
+        // Settled in `view`: no nonfaulty replica is in it or can still enter it.
+        let settled = |view: u8| nonfaulty().all(|v| v.view > view || (v.view == view && v.active));
         s.network.retain(|m| match *m {
             // Only a replica that can still commit `t` in `view` reads a commit.
             Msg::Commit { t, view, .. } => {
@@ -751,6 +746,14 @@ impl Model for Pbft {
     }
 
     fn actions(&self, s: &PbftState, actions: &mut Vec<Action>) {
+        // The NEW-VIEWs a view-change certificate justifies, per view, computed once for every
+        // replica that may send or adopt one.
+        let mut options: [Option<Vec<Reissued>>; MAX_VIEW_CHANGES + 1] = Default::default();
+        let mut reissue = |v: u8| {
+            options[v as usize]
+                .get_or_insert_with(|| self.reissue_options(s, v))
+                .clone()
+        };
         for (r, me) in s.nonfaulty() {
             let rr = r as u8;
             let view = me.view;
@@ -805,7 +808,7 @@ impl Model for Pbft {
                             actions.push(Action::Prepared { r: rr, t });
                         }
                     } else if me.committed[t as usize].is_none()
-                        && ones(self.commits(s, t, view, op)) >= self.commit_quorum()
+                        && ones(self.signed(s, true, t, view, op)) >= self.commit_quorum()
                     {
                         actions.push(Action::Commit { r: rr, t });
                     }
@@ -818,7 +821,7 @@ impl Model for Pbft {
                 if v == view && me.active {
                     continue;
                 }
-                for reissued in self.reissue_options(s, v) {
+                for reissued in reissue(v) {
                     actions.push(Action::NewView {
                         r: rr,
                         view: v,
@@ -832,7 +835,7 @@ impl Model for Pbft {
                     continue;
                 }
                 if s.faulty(p) {
-                    for reissued in self.reissue_options(s, v) {
+                    for reissued in reissue(v) {
                         actions.push(Action::Adopt {
                             r: rr,
                             view: v,
@@ -900,7 +903,6 @@ impl Model for Pbft {
             Action::Commit { r, t } => {
                 let me = &mut next.replicas[r as usize];
                 me.committed[t as usize] = Some(me.accepted[t as usize].expect("accepted"));
-                self.execute(me);
             }
             Action::Suspect { r } => {
                 let me = &mut next.replicas[r as usize];
@@ -1040,22 +1042,6 @@ impl Msg {
             _ => None,
         }
     }
-}
-
-/// All permutations of `0..n`.
-fn permutations(n: usize) -> Vec<Vec<u8>> {
-    if n == 0 {
-        return vec![vec![]];
-    }
-    let mut out = vec![];
-    for p in permutations(n - 1) {
-        for at in 0..=p.len() {
-            let mut q = p.clone();
-            q.insert(at, (n - 1) as u8);
-            out.push(q);
-        }
-    }
-    out
 }
 
 /// The symmetry reduction: the least state over every renaming of the requests, with the

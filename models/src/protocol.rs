@@ -149,3 +149,21 @@ pub trait Protocol {
 /// A representative function: equal results for states that differ only by a permutation of
 /// interchangeable processes, and always a permutation of its argument.
 pub type Symmetry<M> = fn(&<M as stateright::Model>::State) -> <M as stateright::Model>::State;
+
+/// Every permutation of `0..n`, for representatives that try each renaming.
+pub fn permutations(n: usize) -> Vec<Vec<u8>> {
+    fn go(k: usize, p: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
+        if k == p.len() {
+            out.push(p.clone());
+            return;
+        }
+        for i in k..p.len() {
+            p.swap(k, i);
+            go(k + 1, p, out);
+            p.swap(k, i);
+        }
+    }
+    let mut out = vec![];
+    go(0, &mut (0..n as u8).collect(), &mut out);
+    out
+}

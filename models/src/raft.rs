@@ -31,7 +31,7 @@
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{permutations, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
@@ -776,24 +776,6 @@ fn renamed_servers(servers: &[Server], perm: &[u8]) -> Vec<Server> {
         }
         out[perm[i] as usize] = v;
     }
-    out
-}
-
-/// Every permutation of `0..n`.
-fn permutations(n: usize) -> Vec<Vec<u8>> {
-    fn go(k: usize, p: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
-        if k == p.len() {
-            out.push(p.clone());
-            return;
-        }
-        for i in k..p.len() {
-            p.swap(k, i);
-            go(k + 1, p, out);
-            p.swap(k, i);
-        }
-    }
-    let mut out = vec![];
-    go(0, &mut (0..n as u8).collect(), &mut out);
     out
 }
 
