@@ -130,7 +130,7 @@ fn engine_agrees_with_stateright_on_state_counts() {
     where
         M: Model + Clone + Send + Sync + 'static,
         M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq + Send + Sync,
-        M::Action: Clone + std::fmt::Debug + PartialEq + Send + Sync,
+        M::Action: Clone + std::fmt::Debug + PartialEq + std::hash::Hash + Send + Sync,
     {
         let theirs = model
             .clone()
@@ -138,7 +138,7 @@ fn engine_agrees_with_stateright_on_state_counts() {
             .spawn_bfs()
             .join()
             .unique_state_count();
-        let ours = engine::search(&model, None, &CheckOptions::default(), &mut |_| {});
+        let ours = engine::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
         assert_eq!(ours.stats.unique_states, theirs);
         assert!(ours.stopped.is_none());
         theirs
@@ -221,6 +221,7 @@ fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property(
             },
             None,
             &CheckOptions::default(),
+            None,
             &mut |_| {},
         );
         let Some(engine::Discovery::Trace(path)) = &out.discoveries[0] else {
@@ -528,6 +529,8 @@ fn simulation_traces_are_rechecked_before_they_are_reported() {
         model: Counter,
         describe: ftcheck::describe::Plain,
         symmetry: None,
+        fairness: |_, _| ftcheck_models::Fairness::Unfair,
+        leads_to: vec![],
     };
     let (mut violated, mut rejected) = (0, 0);
     for seed in 0..40 {

@@ -60,6 +60,8 @@ pub struct Entry {
     pub summary: &'static str,
     /// The lecture section it follows.
     pub section: &'static str,
+    /// The fairness its liveness properties assume, in words.
+    pub fairness: &'static str,
     /// Parameters.
     pub params: Vec<ParamSpec>,
     /// Deliberately broken variants.
@@ -75,13 +77,15 @@ where
     P: Protocol,
     P::Model: Clone + Send + Sync + 'static,
     <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash,
     D: Describe<P::Model> + Default + 'static,
 {
     Box::new(Bound {
         model: P::build(params, variant),
         describe: D::default(),
         symmetry: P::symmetry(),
+        fairness: P::fairness,
+        leads_to: P::leads_to(),
     })
 }
 
@@ -92,13 +96,14 @@ impl Entry {
         P: Protocol,
         P::Model: Clone + Send + Sync + 'static,
         <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug,
+        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash,
         D: Describe<P::Model> + Default + 'static,
     {
         Entry {
             name: P::NAME,
             summary: P::SUMMARY,
             section: P::SECTION,
+            fairness: P::FAIRNESS,
             params: P::params(),
             variants: P::variants(),
             build: build::<P, D>,

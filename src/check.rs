@@ -222,10 +222,10 @@ pub fn trace_text(t: &TraceFile) -> String {
     let _ = writeln!(
         out,
         "{} {} '{}' in {} steps:",
-        if t.kind == PropertyKind::Safety {
-            "Counterexample:"
-        } else {
+        if t.kind == PropertyKind::Reachability {
             "Example:"
+        } else {
+            "Counterexample:"
         },
         t.kind,
         t.property,
@@ -237,6 +237,9 @@ pub fn trace_text(t: &TraceFile) -> String {
         crate::trace::initial_summary(&t.trace.init_state)
     );
     for s in &t.trace.steps {
+        if t.trace.loop_start == Some(s.n - 1) {
+            let _ = writeln!(out, "     -- loop: the steps below repeat forever --");
+        }
         let e = &s.event;
         let what = match e.kind.as_str() {
             "deliver" | "drop" => format!(
@@ -261,6 +264,20 @@ pub fn trace_text(t: &TraceFile) -> String {
         for c in &s.changes {
             let _ = writeln!(out, "       {}: {}", c.lane, c.state);
         }
+    }
+    if t.kind == PropertyKind::Liveness {
+        let _ = match t.trace.loop_start {
+            Some(k) => writeln!(
+                out,
+                "     -- back to state {k}: the loop repeats forever, fairly, and '{}' never holds --",
+                t.property
+            ),
+            None => writeln!(
+                out,
+                "     -- no step is possible from here (deadlock), and '{}' does not hold --",
+                t.property
+            ),
+        };
     }
     out
 }

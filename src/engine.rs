@@ -11,8 +11,9 @@
 //! Every trace, from any engine, is rebuilt by re-executing the model from its initial state by
 //! action indices ([`rebuild`]), and its last state is checked again before it is reported.
 
-use fxhash::FxHashSet;
 use serde::Serialize;
+use fxhash::FxHashMap;
+use ftcheck_models::Fairness;
 use stateright::{Checker, Expectation, Model, UniformChooser};
 use std::collections::VecDeque;
 use std::hash::Hash;
@@ -47,6 +48,8 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// Seed of the simulation.
     pub seed: u64,
+    /// Check liveness properties (BFS without symmetry; stores the state graph).
+    pub liveness: bool,
     /// How often the progress callback is called.
     #[serde(skip)]
     pub progress_every: Duration,
@@ -62,6 +65,7 @@ impl Default for CheckOptions {
             max_depth: None,
             timeout: None,
             seed: 0,
+            liveness: true,
             progress_every: Duration::from_secs(5),
         }
     }
@@ -83,6 +87,13 @@ pub struct Stats {
     pub queue: usize,
     /// Seconds since the search started.
     pub elapsed_secs: f64,
+    /// Bytes held by the search's own structures at the end (visited set, parent links, and
+    /// the state graph when liveness is checked); not the process's resident memory.
+    pub memory_bytes: usize,
+    /// Edges of the stored state graph (0 when no liveness property is checked).
+    pub graph_edges: usize,
+    /// Seconds spent deciding liveness properties on the stored graph (after the search).
+    pub liveness_secs: f64,
 }
 
 impl Stats {
@@ -93,6 +104,11 @@ impl Stats {
         } else {
             0.0
         }
+    }
+
+    /// [`Stats::memory_bytes`] per unique state.
+    pub fn bytes_per_state(&self) -> f64 {
+        self.memory_bytes as f64 / self.unique_states.max(1) as f64
     }
 
     /// The probability that two distinct states shared a fingerprint, estimated as TLC does
@@ -150,6 +166,104 @@ pub struct SearchOutcome {
     /// here. Traces are not re-checked here: the runner re-executes each one (it must, to show
     /// it) and re-checks its last state before reporting it.
     pub discoveries: Vec<Option<Discovery>>,
+    /// The state graph, when a [`Recorder`] asked for it (BFS only).
+    pub graph: Option<Graph>,
+}
+
+/// What to record, besides safety, for a liveness analysis: the fairness of each action and
+/// the state predicates the analysis needs.
+pub struct Recorder<M: Model> {
+    /// The fairness of an action.
+    pub fairness: fn(&M, &M::Action) -> Fairness,
+    /// State predicates, evaluated once per state and stored as bits.
+    pub predicates: Vec<fn(&M, &M::State) -> bool>,
+}
+
+/// The class of an edge whose action is unfair.
+pub const UNFAIR: u32 = u32::MAX;
+
+/// An edge of the state graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// The state reached.
+    pub to: u32,
+    /// The index of the action in `actions()` at the source state.
+    pub action: u32,
+    /// The fairness class of the action ([`UNFAIR`] if none).
+    pub class: u32,
+}
+
+/// The reachable state graph, compactly: states are indices in discovery order (so by depth),
+/// edges are stored per state in one array, and no state is kept.
+pub struct Graph {
+    /// States discovered.
+    pub nodes: usize,
+    /// One bit per state: set when a bound stopped the search before all its successors were
+    /// recorded, so nothing is known of where it leads.
+    pub open: Vec<u64>,
+    /// Edges of state `i`: `edges[offsets[i]..offsets[i + 1]]` (none for an open state).
+    pub offsets: Vec<u32>,
+    /// Every edge.
+    pub edges: Vec<Edge>,
+    /// The fairness of each class (an action: "deliver this message").
+    pub classes: Vec<Fairness>,
+    /// Parent of each state on a shortest path (`u32::MAX` for an initial state).
+    pub parent: Vec<u32>,
+    /// The action index from the parent (the initial-state index for an initial state).
+    pub via: Vec<u32>,
+    /// The initial states.
+    pub initial: Vec<u32>,
+    /// One bit per state for each of the recorder's predicates.
+    pub bits: Vec<Vec<u64>>,
+}
+
+impl Graph {
+    /// The edges of state `v` (none if it is open).
+    pub fn out(&self, v: u32) -> &[Edge] {
+        let v = v as usize;
+        &self.edges[self.offsets[v] as usize..self.offsets[v + 1] as usize]
+    }
+
+    /// Whether the search stopped before recording all of `v`'s successors.
+    pub fn is_open(&self, v: u32) -> bool {
+        self.open[v as usize / 64] >> (v % 64) & 1 == 1
+    }
+
+    fn set_open(&mut self, v: u32) {
+        let word = v as usize / 64;
+        if word >= self.open.len() {
+            self.open.resize(word + 1, 0);
+        }
+        self.open[word] |= 1 << (v % 64);
+    }
+
+    /// Whether predicate `p` holds at state `v`.
+    pub fn holds(&self, p: usize, v: u32) -> bool {
+        self.bits[p][v as usize / 64] >> (v % 64) & 1 == 1
+    }
+
+    /// The shortest path from an initial state to `v`.
+    pub fn path_to(&self, mut v: u32) -> IndexPath {
+        let mut actions = Vec::new();
+        while self.parent[v as usize] != ROOT {
+            actions.push(self.via[v as usize] as usize);
+            v = self.parent[v as usize];
+        }
+        actions.reverse();
+        IndexPath {
+            init: self.via[v as usize] as usize,
+            actions,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.offsets.capacity() * 4
+            + self.edges.capacity() * std::mem::size_of::<Edge>()
+            + self.classes.capacity()
+            + self.open.capacity() * 8
+            + self.initial.capacity() * 4
+            + self.bits.iter().map(|b| b.capacity() * 8).sum::<usize>()
+    }
 }
 
 /// A search's claim that a property is decided.
@@ -171,20 +285,28 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
 /// by a permutation of interchangeable processes.
 pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 
-/// Runs the search that `opts` selects.
+/// Runs the search that `opts` selects; with a `recorder`, BFS also stores the state graph
+/// (and then explores every reachable state, even once the other properties are decided).
 pub fn search<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
+    recorder: Option<&Recorder<M>>,
     progress: &mut dyn FnMut(&Stats),
 ) -> SearchOutcome
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + PartialEq,
+    M::Action: Clone + PartialEq + Hash,
 {
     match opts.engine {
-        Engine::Bfs => bfs(model, symmetry.filter(|_| opts.symmetry), opts, progress),
+        Engine::Bfs => bfs(
+            model,
+            symmetry.filter(|_| opts.symmetry),
+            opts,
+            recorder,
+            progress,
+        ),
         Engine::Dfs | Engine::Simulation => {
             stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)
         }
@@ -193,16 +315,57 @@ where
 
 const ROOT: u32 = u32::MAX;
 
+/// The graph being recorded, with the map from action fingerprints to fairness classes.
+struct Recording<'r, M: Model> {
+    recorder: &'r Recorder<M>,
+    graph: Graph,
+    class_ids: FxHashMap<u64, u32>,
+}
+
+impl<M: Model> Recording<'_, M>
+where
+    M::Action: Hash,
+{
+    /// The class of `action`: one per distinct fair action.
+    fn class(&mut self, model: &M, action: &M::Action) -> u32 {
+        let fairness = (self.recorder.fairness)(model, action);
+        if fairness == Fairness::Unfair {
+            return UNFAIR;
+        }
+        let classes = &mut self.graph.classes;
+        *self
+            .class_ids
+            .entry(fingerprint(action))
+            .or_insert_with(|| {
+                classes.push(fairness);
+                (classes.len() - 1) as u32
+            })
+    }
+
+    fn record_state(&mut self, model: &M, state: &M::State, node: u32) {
+        for (bits, p) in self.graph.bits.iter_mut().zip(&self.recorder.predicates) {
+            if node as usize / 64 >= bits.len() {
+                bits.push(0);
+            }
+            if p(model, state) {
+                bits[node as usize / 64] |= 1 << (node % 64);
+            }
+        }
+    }
+}
+
 /// ftcheck's breadth-first search.
 fn bfs<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
+    recorder: Option<&Recorder<M>>,
     progress: &mut dyn FnMut(&Stats),
 ) -> SearchOutcome
 where
     M: Model,
     M::State: Hash + Clone,
+    M::Action: Hash,
 {
     let start = Instant::now();
     let properties = model.properties();
@@ -213,17 +376,33 @@ where
     // Per discovered state: its parent and the index of the action (or initial state) from it.
     let mut parent: Vec<u32> = Vec::new();
     let mut via: Vec<u32> = Vec::new();
-    let mut seen: FxHashSet<u64> = FxHashSet::default();
+    // Fingerprint -> state index.
+    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
     let mut queue: VecDeque<(M::State, u32, u32)> = VecDeque::new();
     let mut stats = Stats::default();
     let mut stopped = None;
     let mut truncated = false;
+    let mut rec = recorder.map(|recorder| Recording {
+        recorder,
+        graph: Graph {
+            nodes: 0,
+            open: Vec::new(),
+            offsets: Vec::new(),
+            edges: Vec::new(),
+            classes: Vec::new(),
+            parent: Vec::new(),
+            via: Vec::new(),
+            initial: Vec::new(),
+            bits: vec![Vec::new(); recorder.predicates.len()],
+        },
+        class_ids: FxHashMap::default(),
+    });
     let fp = |s: &M::State| match symmetry {
         Some(rep) => fingerprint(&rep(s)),
         None => fingerprint(s),
     };
 
-    // Records a newly discovered state; returns false when the state budget is spent.
+    // Records a newly discovered state.
     macro_rules! discover {
         ($state:expr, $parent:expr, $via:expr, $depth:expr) => {{
             let node = parent.len() as u32;
@@ -242,30 +421,49 @@ where
                 }
                 !decided
             });
+            if let Some(r) = rec.as_mut() {
+                r.record_state(model, &$state, node);
+            }
             stats.max_depth = stats.max_depth.max($depth as usize);
             queue.push_back(($state, node, $depth));
+            node
         }};
     }
 
     for (i, s) in model.init_states().into_iter().enumerate() {
         stats.generated_states += 1;
-        if !model.within_boundary(&s) || !seen.insert(fp(&s)) {
+        if !model.within_boundary(&s) {
             continue;
         }
-        discover!(s, ROOT, i, 0u32);
+        let node = match seen.get(&fp(&s)) {
+            Some(&node) => node,
+            None => {
+                seen.insert(fp(&s), parent.len() as u32);
+                discover!(s, ROOT, i, 0u32)
+            }
+        };
+        if let Some(r) = rec.as_mut() {
+            if !r.graph.initial.contains(&node) {
+                r.graph.initial.push(node);
+            }
+        }
     }
 
-    // Stop early once every property is decided (a model without any explores everything).
-    let stop_when_decided = !open.is_empty();
+    // Stop early once every property is decided (a model without any explores everything;
+    // a recorded graph must be complete).
+    let stop_when_decided = !open.is_empty() && rec.is_none();
     let mut actions = Vec::new();
     let mut last_progress = Instant::now();
-    let mut expanded: u64 = 0;
+    let mut popped: u64 = 0;
+    // States whose successors are all recorded: a prefix of the states, as BFS pops them in
+    // order.
+    let mut expanded: usize = 0;
     'search: while let Some((state, node, depth)) = queue.pop_front() {
         if stop_when_decided && open.is_empty() {
             break;
         }
-        expanded += 1;
-        if expanded.is_multiple_of(512) {
+        popped += 1;
+        if popped.is_multiple_of(512) {
             if let Some(t) = opts.timeout {
                 if start.elapsed() >= t {
                     stopped = Some(StopReason::Timeout(t.as_secs()));
@@ -281,66 +479,106 @@ where
             }
         }
         let at_depth_bound = opts.max_depth.is_some_and(|d| depth as usize >= d);
+        if let Some(r) = rec.as_mut() {
+            r.graph.offsets.push(r.graph.edges.len() as u32);
+        }
         actions.clear();
         model.actions(&state, &mut actions);
         for (index, action) in actions.drain(..).enumerate() {
+            let class = match rec.as_mut() {
+                Some(r) if !at_depth_bound => r.class(model, &action),
+                _ => UNFAIR,
+            };
             let Some(next) = model.next_state(&state, action) else {
                 continue;
             };
             if !model.within_boundary(&next) {
                 continue;
             }
+            let f = fp(&next);
             if at_depth_bound {
-                if !seen.contains(&fp(&next)) {
+                // Safety loses nothing by a successor already seen; a graph loses its edge.
+                if let Some(r) = rec.as_mut() {
+                    r.graph.set_open(node);
+                    truncated = true;
+                } else if !seen.contains_key(&f) {
                     truncated = true;
                 }
                 continue;
             }
             stats.generated_states += 1;
-            let f = fp(&next);
-            if opts
-                .max_states
-                .is_some_and(|max| seen.len() >= max && !seen.contains(&f))
-            {
-                stopped = opts.max_states.map(StopReason::MaxStates);
-                break 'search;
+            let to = match seen.get(&f) {
+                Some(&to) => to,
+                None => {
+                    if opts.max_states.is_some_and(|max| seen.len() >= max) {
+                        stopped = opts.max_states.map(StopReason::MaxStates);
+                        break 'search;
+                    }
+                    seen.insert(f, parent.len() as u32);
+                    discover!(next, node, index, depth + 1)
+                }
+            };
+            if let Some(r) = rec.as_mut() {
+                r.graph.edges.push(Edge {
+                    to,
+                    action: index as u32,
+                    class,
+                });
             }
-            if !seen.insert(f) {
-                continue;
-            }
-            discover!(next, node, index, depth + 1);
             if stop_when_decided && open.is_empty() {
                 break 'search;
             }
         }
+        expanded += 1;
     }
-    if stopped.is_none() && truncated && !open.is_empty() {
+    if stopped.is_none() && truncated && (!open.is_empty() || rec.is_some()) {
         stopped = opts.max_depth.map(StopReason::MaxDepth);
     }
     stats.unique_states = seen.len();
     stats.queue = queue.len();
     stats.elapsed_secs = start.elapsed().as_secs_f64();
+    // Visited set (a hash map of 12-byte entries plus control bytes), parents and actions.
+    stats.memory_bytes = seen.capacity() * 13 + parent.capacity() * 4 + via.capacity() * 4;
+    let paths = Graph {
+        nodes: parent.len(),
+        open: Vec::new(),
+        offsets: Vec::new(),
+        edges: Vec::new(),
+        classes: Vec::new(),
+        parent,
+        via,
+        initial: Vec::new(),
+        bits: Vec::new(),
+    };
     let discoveries = found
         .into_iter()
-        .map(|f| {
-            f.map(|mut n| {
-                let mut path = Vec::new();
-                while parent[n as usize] != ROOT {
-                    path.push(via[n as usize] as usize);
-                    n = parent[n as usize];
-                }
-                path.reverse();
-                Discovery::Trace(IndexPath {
-                    init: via[n as usize] as usize,
-                    actions: path,
-                })
-            })
-        })
+        .map(|f| f.map(|n| Discovery::Trace(paths.path_to(n))))
         .collect();
+    let graph = rec.map(|r| {
+        let mut g = r.graph;
+        // A state whose expansion was cut short, and every later one, is open.
+        if g.offsets.len() > expanded {
+            g.edges.truncate(g.offsets[expanded] as usize);
+            g.offsets.truncate(expanded);
+        }
+        for v in expanded..paths.nodes {
+            g.offsets.push(g.edges.len() as u32);
+            g.set_open(v as u32);
+        }
+        g.offsets.push(g.edges.len() as u32);
+        g.open.resize(paths.nodes.div_ceil(64), 0);
+        g.nodes = paths.nodes;
+        g.parent = paths.parent;
+        g.via = paths.via;
+        stats.memory_bytes += g.bytes() + r.class_ids.capacity() * 13;
+        stats.graph_edges = g.edges.len();
+        g
+    });
     SearchOutcome {
         stats,
         stopped,
         discoveries,
+        graph,
     }
 }
 
@@ -391,6 +629,7 @@ where
                 max_depth: checker.max_depth().saturating_sub(1),
                 queue: 0,
                 elapsed_secs: start.elapsed().as_secs_f64(),
+                ..Stats::default()
             });
         }
     }
@@ -400,6 +639,7 @@ where
         max_depth: checker.max_depth().saturating_sub(1),
         queue: 0,
         elapsed_secs: start.elapsed().as_secs_f64(),
+        ..Stats::default()
     };
     let stopped = if opts.engine == Engine::Simulation {
         Some(StopReason::Simulation)
@@ -438,6 +678,7 @@ where
         stats,
         stopped,
         discoveries,
+        graph: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod check;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod liveness;
 pub mod runner;
 pub mod suite;
 pub mod table;

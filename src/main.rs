@@ -80,6 +80,10 @@ enum Command {
         /// Seed of the simulation.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Check safety and reachability only: liveness needs the whole state graph stored
+        /// (BFS without symmetry), which costs time and memory.
+        #[arg(long)]
+        no_liveness: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -196,6 +200,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 if info.symmetry {
                     println!("  --symmetry available");
                 }
+                println!("  fairness: {}", e.fairness);
                 println!();
             }
             Ok(EXIT_OK)
@@ -211,6 +216,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             max_depth,
             timeout,
             seed,
+            no_liveness,
             format,
             trace_dir,
         } => {
@@ -229,6 +235,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     max_depth,
                     timeout: timeout.map(Duration::from_secs),
                     seed,
+                    liveness: !no_liveness,
                     progress_every: progress_every(),
                 },
                 trace_dir,

@@ -2,7 +2,9 @@
 //! the toolkit (CLI, suite, reports, traces) never sees a model's types.
 
 use crate::describe::{Change, Describe, Event};
-use crate::engine::{self, CheckOptions, Discovery, IndexPath, Stats, StopReason};
+use crate::engine::{self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason};
+use crate::liveness;
+use ftcheck_models::{Fairness, LeadsTo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stateright::{Expectation, Model};
@@ -127,6 +129,11 @@ pub struct Trace {
     pub init_state: Value,
     /// The steps.
     pub steps: Vec<Step>,
+    /// For a liveness counterexample: the state (0: the initial state) where the loop starts;
+    /// the last step returns to it, and the run repeats the loop forever. Absent for a liveness
+    /// counterexample that ends in a deadlock (a state with no possible step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_start: Option<usize>,
 }
 
 /// The result on one property.
@@ -184,15 +191,150 @@ pub struct Bound<M: Model, D> {
     pub describe: D,
     /// Its representative function, if it has a symmetry.
     pub symmetry: Option<engine::Representative<M>>,
+    /// The fairness of its actions, for liveness.
+    pub fairness: fn(&M, &M::Action) -> Fairness,
+    /// Its `Eventually` properties that are `P leads-to Q`.
+    pub leads_to: Vec<LeadsTo<M>>,
 }
 
 impl<M, D> Bound<M, D>
 where
     M: Model,
-    M::State: Clone,
-    M::Action: Clone + std::fmt::Debug,
+    M::State: Clone + PartialEq,
+    M::Action: Clone + std::fmt::Debug + Hash,
     D: Describe<M>,
 {
+    /// The `P` of a liveness property `P leads-to Q`; `None` for `eventually Q`.
+    fn trigger(&self, property: &str) -> Option<fn(&M, &M::State) -> bool> {
+        self.leads_to
+            .iter()
+            .find(|l| l.property == property)
+            .map(|l| l.trigger)
+    }
+
+    /// The trace of a lasso, if it re-executes and re-checks as a violation of `p`.
+    fn confirm_lasso(
+        &self,
+        p: &stateright::Property<M>,
+        lasso: &liveness::Lasso,
+    ) -> Result<Trace, String> {
+        let (init, steps) = engine::rebuild(&self.model, &lasso.path)
+            .map_err(|n| format!("step {n} does not apply"))?;
+        let mut states = vec![init];
+        let mut actions = Vec::with_capacity(steps.len());
+        for (a, s) in steps {
+            actions.push(a);
+            states.push(s);
+        }
+        self.check_lasso(p, &states, &actions, lasso.loop_start)?;
+        let (mut trace, _) = self
+            .trace(&lasso.path)
+            .ok_or("the lasso does not re-execute")?;
+        trace.loop_start = lasso.loop_start;
+        Ok(trace)
+    }
+
+    /// The fair actions enabled at `state`, as (fairness, class) pairs.
+    fn fair_enabled(&self, state: &M::State) -> Vec<(Fairness, u64, M::Action)> {
+        let mut actions = Vec::new();
+        self.model.actions(state, &mut actions);
+        actions
+            .into_iter()
+            .filter_map(|a| {
+                let f = (self.fairness)(&self.model, &a);
+                if f == Fairness::Unfair {
+                    return None;
+                }
+                let next = self.model.next_state(state, a.clone())?;
+                self.model
+                    .within_boundary(&next)
+                    .then(|| (f, engine::fingerprint(&a), a))
+            })
+            .collect()
+    }
+
+    /// Checks that the run `states` (from an initial state; `actions[i]` leads from
+    /// `states[i]` to `states[i + 1]`) with the loop at `loop_start` (or a deadlock at the end)
+    /// violates the liveness property `p` under the model's fairness: some state where `P`
+    /// holds is followed only by states where `Q` does not, and the loop is fair.
+    fn check_lasso(
+        &self,
+        p: &stateright::Property<M>,
+        states: &[M::State],
+        actions: &[M::Action],
+        loop_start: Option<usize>,
+    ) -> Result<(), String> {
+        let m = &self.model;
+        let last = states.len() - 1;
+        let q = p.condition;
+        // The first state of the suffix in which Q never holds.
+        let Some(suffix) = (0..=last).rev().take_while(|&i| !q(m, &states[i])).last() else {
+            return Err(format!(
+                "'{}' holds at the last state, so this run does not violate it",
+                p.name
+            ));
+        };
+        match self.trigger(p.name) {
+            None if suffix > 0 => {
+                return Err(format!(
+                    "'{}' holds at state {}, so this run does not violate it",
+                    p.name,
+                    suffix - 1
+                ))
+            }
+            Some(t) if !(suffix..=last).any(|i| t(m, &states[i])) => {
+                return Err(format!(
+                    "no state after the last one where '{}' holds is one that obliges it",
+                    p.name
+                ))
+            }
+            _ => {}
+        }
+        let Some(k) = loop_start else {
+            let mut possible = Vec::new();
+            m.actions(&states[last], &mut possible);
+            let stuck = possible.into_iter().all(|a| {
+                m.next_state(&states[last], a)
+                    .is_none_or(|n| !m.within_boundary(&n))
+            });
+            return if stuck {
+                Ok(())
+            } else {
+                Err("the last state has a possible step, and no loop is marked".into())
+            };
+        };
+        if k >= last || states[k] != states[last] {
+            return Err(format!(
+                "the loop does not close: the last state is not state {k}"
+            ));
+        }
+        if k < suffix {
+            return Err(format!("'{}' holds inside the loop", p.name));
+        }
+        let taken: fxhash::FxHashSet<u64> = actions[k..last]
+            .iter()
+            .filter(|a| (self.fairness)(m, a) != Fairness::Unfair)
+            .map(engine::fingerprint)
+            .collect();
+        let loop_states = &states[k..last];
+        let enabled: Vec<Vec<(Fairness, u64, M::Action)>> =
+            loop_states.iter().map(|s| self.fair_enabled(s)).collect();
+        for (f, c, a) in enabled.iter().flatten() {
+            if taken.contains(c) {
+                continue;
+            }
+            let everywhere = enabled.iter().all(|e| e.iter().any(|(_, d, _)| d == c));
+            if *f == Fairness::Strong || everywhere {
+                return Err(format!(
+                    "the loop is unfair: {a:?} ({}ly fair) is enabled {} of the loop and never taken",
+                    if *f == Fairness::Strong { "strong" } else { "weak" },
+                    if everywhere { "in every state" } else { "in a state" }
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The trace of a discovery, if it re-executes to a state that decides `p`.
     fn confirm(&self, p: &stateright::Property<M>, discovery: Discovery) -> Option<Trace> {
         let Discovery::Trace(path) = discovery else {
@@ -229,6 +371,7 @@ where
                 init_index: path.init,
                 init_state: self.describe.state_json(&self.model, &init),
                 steps: out,
+                loop_start: None,
             },
             prev,
         ))
@@ -239,7 +382,7 @@ impl<M, D> Checkable for Bound<M, D>
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + PartialEq + std::fmt::Debug,
+    M::Action: Clone + PartialEq + std::fmt::Debug + Hash,
     D: Describe<M>,
 {
     fn properties(&self) -> Vec<PropertyInfo> {
@@ -258,54 +401,107 @@ where
     }
 
     fn check(&self, opts: &CheckOptions, progress: &mut dyn FnMut(&Stats)) -> Run {
-        let outcome = engine::search(&self.model, self.symmetry, opts, progress);
         let properties = self.model.properties();
+        let live: Vec<usize> = (0..properties.len())
+            .filter(|&i| properties[i].expectation == Expectation::Eventually)
+            .collect();
+        // Why liveness is not checked in this run, if it is not.
+        let skip = if !opts.liveness {
+            Some("--no-liveness")
+        } else if opts.engine != Engine::Bfs {
+            Some("the liveness engine runs on the BFS's state graph; use --engine bfs")
+        } else if opts.symmetry {
+            Some("symmetry reduction does not preserve the fairness of action classes; drop --symmetry")
+        } else {
+            None
+        };
+        // Predicates stored per state: each liveness property's Q, then its P if it has one.
+        let recorder = (skip.is_none() && !live.is_empty()).then(|| {
+            let mut predicates = Vec::new();
+            for &i in &live {
+                predicates.push(properties[i].condition);
+                predicates.extend(self.trigger(properties[i].name));
+            }
+            Recorder {
+                fairness: self.fairness,
+                predicates,
+            }
+        });
+        let mut outcome =
+            engine::search(&self.model, self.symmetry, opts, recorder.as_ref(), progress);
+        let started = std::time::Instant::now();
+        let mut lassos: Vec<Option<Result<Trace, String>>> = vec![None; properties.len()];
+        if let Some(g) = &outcome.graph {
+            let mut bit = 0;
+            for &i in &live {
+                let q = bit;
+                let p = self.trigger(properties[i].name).map(|_| bit + 1);
+                bit += 1 + usize::from(p.is_some());
+                let start = |v: u32| match p {
+                    Some(p) => g.holds(p, v),
+                    None => g.initial.contains(&v),
+                };
+                let found = liveness::find_violation(g, &start, &|v| g.holds(q, v));
+                lassos[i] = found.map(|lasso| self.confirm_lasso(&properties[i], &lasso));
+            }
+        }
+        outcome.stats.liveness_secs = started.elapsed().as_secs_f64();
         let results = properties
             .iter()
             .zip(outcome.discoveries)
-            .map(|(p, found)| {
+            .zip(lassos)
+            .map(|((p, found), lasso)| {
                 let property = PropertyInfo {
                     name: p.name.to_string(),
                     kind: PropertyKind::of(&p.expectation),
                 };
-                if p.expectation == Expectation::Eventually {
-                    return PropertyResult {
-                        property,
-                        verdict: Verdict::NotChecked {
-                            reason: "liveness engine not available yet".into(),
+                let incomplete = |reason: &StopReason| Verdict::Incomplete {
+                    reason: reason.to_string(),
+                };
+                let (verdict, trace) = if p.expectation == Expectation::Eventually {
+                    match (skip, lasso, &outcome.stopped) {
+                        (Some(reason), _, _) => (
+                            Verdict::NotChecked {
+                                reason: reason.into(),
+                            },
+                            None,
+                        ),
+                        (None, Some(Ok(trace)), _) => (Verdict::Violated, Some(trace)),
+                        (None, Some(Err(why)), _) => (
+                            Verdict::Incomplete {
+                                reason: format!("the liveness engine's counterexample did not re-check: {why}"),
+                            },
+                            None,
+                        ),
+                        (None, None, Some(reason)) => (incomplete(reason), None),
+                        (None, None, None) => (Verdict::Holds, None),
+                    }
+                } else {
+                    match found {
+                        // Nothing decides it: holds (or unreached) only if the search was exhaustive.
+                        None => match (&outcome.stopped, &p.expectation) {
+                            (Some(reason), _) => (incomplete(reason), None),
+                            (None, Expectation::Always) => (Verdict::Holds, None),
+                            (None, _) => (Verdict::Unreached, None),
                         },
-                        trace: None,
-                    };
-                }
-                let (verdict, trace) = match found {
-                    // Nothing decides it: holds (or unreached) only if the search was exhaustive.
-                    None => match (&outcome.stopped, &p.expectation) {
-                        (Some(reason), _) => (
-                            Verdict::Incomplete {
-                                reason: reason.to_string(),
-                            },
-                            None,
-                        ),
-                        (None, Expectation::Always) => (Verdict::Holds, None),
-                        (None, _) => (Verdict::Unreached, None),
-                    },
-                    // Re-execute the trace and re-check its last state before reporting it. A
-                    // trace that fails this is never taken for the absence of one.
-                    Some(discovery) => match self.confirm(p, discovery) {
-                        Some(trace) => (
-                            match p.expectation {
-                                Expectation::Always => Verdict::Violated,
-                                _ => Verdict::Reached,
-                            },
-                            Some(trace),
-                        ),
-                        None => (
-                            Verdict::Incomplete {
-                                reason: "the search reported a trace that did not re-execute to a state deciding the property".into(),
-                            },
-                            None,
-                        ),
-                    },
+                        // Re-execute the trace and re-check its last state before reporting it. A
+                        // trace that fails this is never taken for the absence of one.
+                        Some(discovery) => match self.confirm(p, discovery) {
+                            Some(trace) => (
+                                match p.expectation {
+                                    Expectation::Always => Verdict::Violated,
+                                    _ => Verdict::Reached,
+                                },
+                                Some(trace),
+                            ),
+                            None => (
+                                Verdict::Incomplete {
+                                    reason: "the search reported a trace that did not re-execute to a state deciding the property".into(),
+                                },
+                                None,
+                            ),
+                        },
+                    }
                 };
                 PropertyResult {
                     property,
@@ -331,6 +527,8 @@ where
             ));
         }
         let mut state = inits.swap_remove(trace.init_index);
+        let mut states = Vec::with_capacity(trace.steps.len() + 1);
+        let mut taken = Vec::with_capacity(trace.steps.len());
         if self.describe.state_json(&self.model, &state) != trace.init_state {
             return Err(diverge(
                 0,
@@ -362,6 +560,7 @@ where
                     ),
                 ));
             }
+            taken.push(action.clone());
             let Some(next) = self.model.next_state(&state, action) else {
                 return Err(diverge(n, format!("action `{text}` changes nothing")));
             };
@@ -371,8 +570,10 @@ where
                     "the resulting state differs from the recorded one".into(),
                 ));
             }
-            state = next;
+            states.push(std::mem::replace(&mut state, next));
         }
+        states.push(state);
+        let state = states.last().expect("the initial state at least");
         let properties = self.model.properties();
         let Some(p) = properties.iter().find(|p| p.name == property) else {
             return Err(diverge(
@@ -380,15 +581,17 @@ where
                 format!("the model has no property '{property}'"),
             ));
         };
-        let holds = (p.condition)(&self.model, &state);
+        let holds = (p.condition)(&self.model, state);
         Ok(match (&p.expectation, holds) {
             (Expectation::Always, false) => Verdict::Violated,
             (Expectation::Sometimes, true) => Verdict::Reached,
             (Expectation::Always, true) => Verdict::Holds,
             (Expectation::Sometimes, false) => Verdict::Unreached,
-            (Expectation::Eventually, _) => Verdict::NotChecked {
-                reason: "liveness traces are not replayed yet".into(),
-            },
+            (Expectation::Eventually, _) => {
+                self.check_lasso(p, &states, &taken, trace.loop_start)
+                    .map_err(|reason| diverge(trace.steps.len(), reason))?;
+                Verdict::Violated
+            }
         })
     }
 }

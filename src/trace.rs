@@ -6,7 +6,8 @@
 //! A JSON object with:
 //! - `format`: `"ftcheck-trace"`, `version`: `1`;
 //! - `model`, `params` (every parameter with its value), `variant` (or `null`);
-//! - `property`, `kind` (`safety` | `reachability`), `verdict` (`violated` | `reached`);
+//! - `property`, `kind` (`safety` | `reachability` | `liveness`), `verdict` (`violated` |
+//!   `reached`);
 //! - `engine`, `symmetry`: how it was found;
 //! - `lanes`: the actors (lanes of the sequence diagram);
 //! - `init_index` (which of the model's initial states) and `init_state`;
@@ -14,10 +15,15 @@
 //!   model's enabled actions, in their deterministic order), `action` (its `Debug` text),
 //!   `event` (`kind`: deliver, drop, timeout, crash, recover, choose or step; `from`, `to`,
 //!   `msg`, `detail`), `changes` (lanes whose local state changed, with the new local state) and
-//!   `state` (the full resulting state).
+//!   `state` (the full resulting state);
+//! - `loop_start`, for a liveness counterexample that loops: the state (0: the initial state)
+//!   that the last step returns to; the steps after it repeat forever. A liveness
+//!   counterexample without it ends in a deadlock.
 //!
 //! Replay re-executes each `action_index`, checks the action's text and the resulting state
-//! against the file, and re-evaluates the property at the last state.
+//! against the file, and re-evaluates the property at the last state; for a liveness
+//! counterexample it checks that the loop closes, that the property's condition never holds
+//! from its obligation on, and that the loop is fair (or the last state has no step).
 
 use crate::catalog;
 use crate::error::InputError;
@@ -193,6 +199,9 @@ pub fn mermaid(file: &TraceFile) -> String {
         ))
     ));
     for step in &t.steps {
+        if t.loop_start == Some(step.n - 1) {
+            out.push_str("    loop repeats forever\n");
+        }
         let e = &step.event;
         let from = e.from.as_deref().map(alias).unwrap_or_else(|| "A0".into());
         let n = step.n;
@@ -226,10 +235,18 @@ pub fn mermaid(file: &TraceFile) -> String {
             ));
         }
     }
+    if t.loop_start.is_some() {
+        out.push_str("    end\n");
+    }
+    let ending = match (file.kind, t.loop_start) {
+        (PropertyKind::Liveness, Some(k)) => format!(", looping back to state {k}"),
+        (PropertyKind::Liveness, None) => ", ending in a deadlock".into(),
+        _ => String::new(),
+    };
     out.push_str(&format!(
         "    Note over {all}: {}\n",
         mermaid_escape(&format!(
-            "{} property {} {} after {} steps",
+            "{} property {} {} after {} steps{ending}",
             file.kind,
             file.property,
             file.verdict,

@@ -28,4 +28,6 @@ pub mod transaction_commit;
 pub mod two_phase_commit;
 pub mod voting_group;
 
-pub use protocol::{ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec};
+pub use protocol::{
+    Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec,
+};

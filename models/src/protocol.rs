@@ -144,6 +144,56 @@ pub trait Protocol {
     fn symmetry() -> Option<Symmetry<Self::Model>> {
         None
     }
+    /// The fairness assumed of each action, for liveness properties. Each action is its own
+    /// class (two actions are the same class when they are equal): "deliver this message",
+    /// "fire this timer". Faults (crash, loss, Byzantine choices) are left [`Fairness::Unfair`]:
+    /// they are never forced to happen. The default assumes no fairness at all.
+    fn fairness(
+        _model: &Self::Model,
+        _action: &<Self::Model as stateright::Model>::Action,
+    ) -> Fairness {
+        Fairness::Unfair
+    }
+    /// The fairness of [`Protocol::fairness`] in words, as the model's documentation states
+    /// it (shown by `ftcheck list MODEL`).
+    const FAIRNESS: &'static str = "none: every run of the model counts";
+    /// The liveness properties that are `P leads-to Q` rather than `eventually Q`: for each,
+    /// the name of the model's `Eventually` property (whose condition is `Q`) and `P`.
+    fn leads_to() -> Vec<LeadsTo<Self::Model>> {
+        Vec::new()
+    }
+}
+
+/// How an action class is scheduled in the infinite runs that liveness properties speak of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fairness {
+    /// Never forced: a run may ignore the action forever.
+    Unfair,
+    /// Weak fairness: an action that stays enabled (from some point on, in every state) is
+    /// eventually taken.
+    Weak,
+    /// Strong fairness: an action enabled infinitely often is eventually taken.
+    Strong,
+}
+
+/// `trigger` leads-to the condition of the `Eventually` property named `property`: every
+/// state where `trigger` holds is followed, on every fair run, by a state where the
+/// condition holds (the state itself counts).
+pub struct LeadsTo<M: stateright::Model> {
+    /// Name of the `Eventually` property.
+    pub property: &'static str,
+    /// The condition `P` that obliges the property's condition `Q` to follow.
+    pub trigger: fn(&M, &M::State) -> bool,
+}
+
+impl<M: stateright::Model> Clone for LeadsTo<M> {
+    fn clone(&self) -> Self {
+        LeadsTo {
+            property: self.property,
+            trigger: self.trigger,
+        }
+    }
 }
 
 /// A representative function: equal results for states that differ only by a permutation of
