@@ -376,7 +376,11 @@ fn fair_loop(g: &Graph, set: &[u32], entry: u32, st: &mut Streett) -> Vec<Edge> 
                 }
             }
         }
-        let (u, last) = target.expect("a strongly connected set reaches all its states");
+        // A fair strongly connected set always has one; if not (a defect), the loop is left
+        // open, and the runner's re-check refuses the lasso rather than report it.
+        let Some((u, last)) = target else {
+            return path;
+        };
         let mut leg = Vec::new();
         let mut v = u;
         while v != cur {
