@@ -274,7 +274,7 @@ pub fn trace_text(t: &TraceFile) -> String {
             ),
             None => writeln!(
                 out,
-                "     -- no step is possible from here (deadlock), and '{}' does not hold --",
+                "     -- the run stops here: no step is forced by fairness, and '{}' does not hold --",
                 t.property
             ),
         };

@@ -1,16 +1,20 @@
 //! Liveness under fairness, on the state graph the BFS stored ([`Graph`]).
 //!
 //! A property `P leads-to Q` (`eventually Q` is `initial leads-to Q`) is violated by a fair run
-//! that reaches a state where `P` holds and `Q` does not, and never reaches `Q` after it. In a
-//! finite graph such a run ends in a *deadlock* (a state with no successor) or loops forever in a
-//! strongly connected set of `¬Q` states whose every fairness constraint is met:
+//! that reaches a state where `P` holds and `Q` does not, and never reaches `Q` after it. Runs
+//! are those of TLA+: a run may stay in a state forever (stutter) unless fairness forces a
+//! step, so no fault is ever forced, not even when it is the only possible step. In a finite
+//! graph a violating run ends by *stopping* in a `¬Q` state where no fairly scheduled action
+//! is enabled (a deadlock is one), or loops forever in a strongly connected set of `¬Q` states
+//! whose every fairness constraint is met:
 //! - weak fairness of a class (an action): if it is enabled in every state of the loop, the loop
 //!   takes it;
 //! - strong fairness: if it is enabled in some state of the loop, the loop takes it.
 //!
 //! The search ([`find_violation`]):
 //! 1. a breadth-first search over `¬Q` states from every state where `P ∧ ¬Q` holds (in depth
-//!    order), so the entry to a violation is as close to an initial state as possible;
+//!    order), so the entry to a violation is as close to an initial state as possible; a
+//!    state among them with no fair action enabled is a violation by itself;
 //! 2. Tarjan's algorithm splits those states into strongly connected components; for each, the
 //!    Streett refinement of Emerson–Lei / Latvala–Heljanko: a weakly fair class enabled
 //!    everywhere and never taken inside condemns the component; a strongly fair class enabled
@@ -36,7 +40,7 @@ pub struct Lasso {
     /// The steps, from an initial state; the loop's steps come last.
     pub path: IndexPath,
     /// The state (0: the initial state) at which the loop starts: the path's last state equals
-    /// it. `None`: the path ends in a deadlock, a state with no successor.
+    /// it. `None`: the run stops in the path's last state, where no fair action is enabled.
     pub loop_start: Option<usize>,
 }
 
@@ -82,10 +86,11 @@ pub fn find_violation(
     }
     let in_region = |v: u32| pred[v as usize] != UNSEEN;
 
-    // 2. A deadlock, or a fair component; the one nearest to a P state wins.
+    // 2. A state where the run may stop, or a fair component; the one nearest to a P state
+    // wins.
     let mut best: Option<(u32, Option<Vec<u32>>)> = order
         .iter()
-        .find(|&&v| !g.is_open(v) && g.out(v).is_empty())
+        .find(|&&v| !g.is_open(v) && g.out(v).iter().all(|e| e.class == UNFAIR))
         .map(|&v| (v, None));
     let mut scc = Tarjan::new(n);
     let mut streett = Streett::new(g.classes.len(), n);

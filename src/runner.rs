@@ -131,7 +131,8 @@ pub struct Trace {
     pub steps: Vec<Step>,
     /// For a liveness counterexample: the state (0: the initial state) where the loop starts;
     /// the last step returns to it, and the run repeats the loop forever. Absent for a liveness
-    /// counterexample that ends in a deadlock (a state with no possible step).
+    /// counterexample that stops in its last state, where no fairly scheduled action is enabled
+    /// (a deadlock, or only faults possible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loop_start: Option<usize>,
 }
@@ -291,16 +292,13 @@ where
             _ => {}
         }
         let Some(k) = loop_start else {
-            let mut possible = Vec::new();
-            m.actions(&states[last], &mut possible);
-            let stuck = possible.into_iter().all(|a| {
-                m.next_state(&states[last], a)
-                    .is_none_or(|n| !m.within_boundary(&n))
-            });
-            return if stuck {
-                Ok(())
-            } else {
-                Err("the last state has a possible step, and no loop is marked".into())
+            // The run stops: nothing fair may be enabled at the last state.
+            return match self.fair_enabled(&states[last]).first() {
+                None => Ok(()),
+                Some((f, _, a)) => Err(format!(
+                    "no loop is marked, and the run cannot stop in the last state: {a:?} is {} fair there",
+                    if *f == Fairness::Strong { "strongly" } else { "weakly" }
+                )),
             };
         };
         if k >= last || states[k] != states[last] {

@@ -18,12 +18,14 @@
 //!   `state` (the full resulting state);
 //! - `loop_start`, for a liveness counterexample that loops: the state (0: the initial state)
 //!   that the last step returns to; the steps after it repeat forever. A liveness
-//!   counterexample without it ends in a deadlock.
+//!   counterexample without it stops in its last state, where no fairly scheduled action is
+//!   enabled.
 //!
 //! Replay re-executes each `action_index`, checks the action's text and the resulting state
 //! against the file, and re-evaluates the property at the last state; for a liveness
 //! counterexample it checks that the loop closes, that the property's condition never holds
-//! from its obligation on, and that the loop is fair (or the last state has no step).
+//! from its obligation on, and that the loop is fair (or that nothing fair is enabled at the
+//! last state).
 
 use crate::catalog;
 use crate::error::InputError;
@@ -240,7 +242,7 @@ pub fn mermaid(file: &TraceFile) -> String {
     }
     let ending = match (file.kind, t.loop_start) {
         (PropertyKind::Liveness, Some(k)) => format!(", looping back to state {k}"),
-        (PropertyKind::Liveness, None) => ", ending in a deadlock".into(),
+        (PropertyKind::Liveness, None) => ", stopping: no step is forced".into(),
         _ => String::new(),
     };
     out.push_str(&format!(

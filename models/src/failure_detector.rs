@@ -14,14 +14,18 @@
 //! `timeout > delay`: the lecture's "in a synchronous system a suspected crash is a known crash"
 //! (with a timeout at or below the delay bound it is reachable again). `crash-suspected`: a
 //! crashed `Q` is suspected; `suspicion-withdrawn`: a late heartbeat ends a suspicion and raises
-//! the timeout. The liveness `strong-completeness` (a crashed process is
-//! eventually suspected for good) is declared.
+//! the timeout. The liveness `strong-completeness`: once `Q` has crashed, `P` eventually
+//! suspects it for good (suspected, with no heartbeat left that could withdraw the suspicion) —
+//! `crashed` leads-to that, under weak fairness of time passing and of a heartbeat in flight
+//! arriving; the crash itself is never forced. It holds in both modes.
 //!
 //! Where it abstracts: time is discrete; a step is a time unit passing (with the detection it
 //! may trigger) or the arrival of a heartbeat; only the time since `P` last heard from `Q`
 //! matters, not the heartbeats' individual delays.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{
+    Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::fmt;
@@ -157,6 +161,22 @@ impl Protocol for FailureDetector {
     const SUMMARY: &'static str =
         "heartbeats and a growing timeout: false suspicions under asynchrony, none with bounded delay";
     const SECTION: &'static str = "Process Resilience: Failure Detection";
+    const FAIRNESS: &'static str =
+        "weak: time passes, a heartbeat in flight arrives; unfair: Q's crash";
+
+    fn fairness(_: &FailureDetector, action: &Action) -> Fairness {
+        match action {
+            Action::Tick | Action::Heartbeat => Fairness::Weak,
+            Action::Crash => Fairness::Unfair,
+        }
+    }
+
+    fn leads_to() -> Vec<LeadsTo<FailureDetector>> {
+        vec![LeadsTo {
+            property: "strong-completeness",
+            trigger: |_, s| s.crashed,
+        }]
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![

@@ -14,8 +14,13 @@
 //! Properties: `fifo-delivery` (each receiver delivers 1, 2, 3, … in order, without gaps or
 //! duplicates), `history-until-all-acked` (the sender drops a message only after every receiver
 //! acknowledged it); reachability `all-delivered`, `nack-repaired` (a gap was repaired by a NACK
-//! and every message delivered), `history-emptied`; liveness `eventual-delivery` (under fair loss
-//! every receiver delivers every message) declared. Variants: `drop-after-first-ack` (the sender
+//! and every message delivered), `history-emptied`; liveness `eventual-delivery` (every receiver
+//! eventually delivers every message). Its fairness is the lecture's "fair loss": a packet sent
+//! again and again eventually arrives — strong fairness of delivering each packet, ACK and NACK
+//! (each is enabled infinitely often when retransmitted infinitely often, though losses disable
+//! it in between) — plus weak fairness of the sender's next multicast and its retransmission
+//! timer; a loss is never forced. Under weak fairness alone retransmitting and losing forever
+//! would be a fair run. It holds; `drop-after-first-ack` violates it. Variants: `drop-after-first-ack` (the sender
 //! frees a message at its first acknowledgement: a receiver that lost it can never get it) and
 //! `deliver-on-receipt` (a receiver delivers what arrives, in arrival order).
 //!
@@ -23,7 +28,7 @@
 //! of a packet still in flight changes nothing the receiver can observe); acknowledgements and
 //! NACKs travel over the same lossy network.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -323,6 +328,16 @@ impl Protocol for ReliableMulticast {
     const SUMMARY: &'static str =
         "sequence numbers, a history buffer kept until every ACK, NACKs for gaps, over a lossy network";
     const SECTION: &'static str = "Reliable Group Communication";
+    const FAIRNESS: &'static str = "strong (fair loss): each packet, ACK and NACK is delivered; \
+         weak: the next multicast, a retransmission timer; unfair: losses";
+
+    fn fairness(_: &ReliableMulticast, action: &Action) -> Fairness {
+        match action {
+            Action::Deliver(..) | Action::Ack(..) | Action::Nack(..) => Fairness::Strong,
+            Action::Multicast | Action::Timeout(..) => Fairness::Weak,
+            Action::Lose(..) | Action::LoseAck(..) | Action::LoseNack(..) => Fairness::Unfair,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![
