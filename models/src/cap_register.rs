@@ -14,13 +14,16 @@
 //! a register: it holds for `consistent`, and for `available` without partitions; `available`
 //! violates it under a partition (`R1` completes the write alone, and `R2` returns 0
 //! afterwards). `waits-in-partition` (a request unanswered while its majority is cut
-//! off) is reached with `consistent`: the price of consistency. The liveness `all-answered` is
-//! declared.
+//! off) is reached with `consistent`: the price of consistency. The liveness `all-answered`
+//! (both requests are eventually answered) assumes weak fairness of the clients' requests, of
+//! each message delivery and of each answer; a partition and its healing are never forced, so a
+//! partition may last forever. `available` answers both; `consistent` leaves a request
+//! unanswered for as long as the partition lasts (violated): the other half of CAP.
 //!
 //! Where it abstracts: each message between `R1` and a replica is a pending flag, delivered
 //! when the two sides are connected, never lost; one write and one read.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use serde::{Serialize, Serializer};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -283,6 +286,15 @@ impl Protocol for CapRegister {
     const NAME: &'static str = "cap-register";
     const SUMMARY: &'static str =
         "a replicated register under partition: consistent (majority) waits, available answers stale";
+    const FAIRNESS: &'static str =
+        "weak: requests, deliveries, answers; unfair: partitioning and healing (a partition may last)";
+
+    fn fairness(_: &CapRegister, action: &Action) -> Fairness {
+        match action {
+            Action::Partition | Action::Heal => Fairness::Unfair,
+            _ => Fairness::Weak,
+        }
+    }
     const SECTION: &'static str = "Some Limitations on Realizing Fault Tolerance: CAP";
 
     fn params() -> Vec<ParamSpec> {

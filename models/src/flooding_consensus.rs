@@ -18,11 +18,15 @@
 //! reaches exactly the set D"; at most `crashes` processes crash. The run ends when every live
 //! process has decided. `decisions` is a ghost counter for `integrity`.
 //!
+//! Liveness `termination` (every live process eventually decides) assumes weak fairness of a
+//! round without a crash: rounds go on; a crash is never forced. It holds (a crash-free round
+//! after the last crash decides everyone).
+//!
 //! Agreement is checked among the processes that are alive (uniformly, over every process that
 //! ever decided, as `uniform-agreement`): with one crash both hold; with two, a process can
 //! decide, crash before its decision reaches anyone, and leave the others to decide otherwise.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 
@@ -274,6 +278,14 @@ impl Protocol for FloodingConsensus {
         "flooding consensus in rounds, fail-stop with reliable failure detection";
     const SECTION: &'static str =
         "Consensus in Faulty Systems with Crash Failures: Flooding-based Consensus";
+    const FAIRNESS: &'static str = "weak: a round without a crash; unfair: crashes";
+
+    fn fairness(_: &FloodingConsensus, round: &Round) -> Fairness {
+        match round.crash {
+            None => Fairness::Weak,
+            Some(_) => Fairness::Unfair,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![

@@ -28,9 +28,11 @@
 //! they record history so that `commit-validity` and `irrevocable` are state predicates.
 
 use crate::guarded::GuardedActors;
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use serde::Serialize;
-use stateright::actor::{Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network, Out};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+};
 use stateright::{Expectation, Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -39,6 +41,8 @@ use std::time::Duration;
 pub type TwoPhaseCommitModel = GuardedActors<TpcActor, TpcConfig, ()>;
 /// A state of the model.
 pub type TwoPhaseCommitState = ActorModelState<TpcActor, ()>;
+/// A step of the model.
+pub type TpcAction = ActorModelAction<Msg, Timer, Vote>;
 
 /// A participant's vote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -318,6 +322,8 @@ pub enum TpcActor {
 pub struct TpcConfig {
     /// Crashes allowed in a run, in total.
     pub crashes: usize,
+    /// A crashed actor eventually recovers (weak fairness of `Recover`).
+    pub fair_recovery: bool,
 }
 
 impl TpcActor {
@@ -893,6 +899,13 @@ impl Protocol for TwoPhaseCommit {
                 default: Value::Int(1),
             },
             ParamSpec {
+                name: "fair-recovery",
+                help: "a crashed actor eventually recovers (weak fairness); false: it may stay down \
+                       forever (liveness only)",
+                kind: ParamKind::Bool,
+                default: Value::Bool(true),
+            },
+            ParamSpec {
                 name: "resend-vote-request",
                 help: "a coordinator recovering in WAIT re-sends VOTE-REQUEST (the lecture) instead of aborting (presumed abort)",
                 kind: ParamKind::Bool,
@@ -931,6 +944,19 @@ impl Protocol for TwoPhaseCommit {
         ]
     }
 
+    const FAIRNESS: &'static str = "weak: delivering each message, each timer, each vote choice, \
+         and recovery with fair-recovery=true; unfair: crashes, losses";
+
+    fn fairness(model: &TwoPhaseCommitModel, action: &TpcAction) -> Fairness {
+        match action {
+            ActorModelAction::Deliver { .. }
+            | ActorModelAction::Timeout(..)
+            | ActorModelAction::SelectRandom { .. } => Fairness::Weak,
+            ActorModelAction::Recover(_) if model.inner.cfg.fair_recovery => Fairness::Weak,
+            _ => Fairness::Unfair,
+        }
+    }
+
     fn symmetry() -> Option<crate::Symmetry<TwoPhaseCommitModel>> {
         Some(representative)
     }
@@ -944,7 +970,13 @@ impl Protocol for TwoPhaseCommit {
             coordinator_forgets: variant == Some("coordinator-forgets"),
         };
         let ids: Vec<Id> = (1..=n).map(Id::from).collect();
-        let mut actors = ActorModel::new(TpcConfig { crashes }, ()).actor(TpcActor::Coordinator {
+        let mut actors = ActorModel::new(
+            TpcConfig {
+                crashes,
+                fair_recovery: params.bool("fair-recovery"),
+            },
+            (),
+        ).actor(TpcActor::Coordinator {
             participants: ids.clone(),
             resend: params.bool("resend-vote-request"),
             bugs,
@@ -1015,7 +1047,9 @@ impl Protocol for TwoPhaseCommit {
                 participants(state).all(|(p, _)| p == Phase::Abort)
             })
             .property(Expectation::Eventually, "termination", |_, state| {
-                participants(state).all(|(p, _)| decided(p))
+                participants(state)
+                    .zip(&state.crashed[1..])
+                    .all(|((p, _), crashed)| *crashed || decided(p))
             })
     }
 }
@@ -1031,6 +1065,7 @@ mod tests {
         p.0.insert("participants".into(), Value::Int(3));
         p.0.insert("crashes".into(), Value::Int(1));
         p.0.insert("lossy".into(), Value::Bool(false));
+        p.0.insert("fair-recovery".into(), Value::Bool(true));
         p.0.insert("resend-vote-request".into(), Value::Bool(false));
         p.0.insert("spurious-timeouts".into(), Value::Bool(spurious));
         TwoPhaseCommit::build(&p, None)
