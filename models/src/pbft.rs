@@ -46,7 +46,7 @@
 //! certificates they prove. The declared liveness `requests-executed` is the lecture's "with a
 //! nonfaulty primary and fair delivery the request is executed"; it is not checked yet.
 
-use crate::protocol::{permutations, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
@@ -383,6 +383,10 @@ pub enum Action {
     Suspect {
         /// The replica.
         r: u8,
+        /// The suspicion is due: the primary of `r`'s view is faulty or has left the view, or
+        /// `r` waits for a `NEW-VIEW`. Only a due suspicion is forced (its timer fires under
+        /// eventual synchrony); a false one may happen but never has to.
+        due: bool,
     },
     /// The nonfaulty new primary `r` sends `NEW-VIEW(view, X, O)`.
     NewView {
@@ -433,7 +437,9 @@ impl fmt::Debug for Action {
                 )
             }
             Action::Commit { r, t } => write!(f, "{} commits t{}", name(r), t + 1),
-            Action::Suspect { r } => write!(f, "{} suspects the primary: VIEW-CHANGE", name(r)),
+            Action::Suspect { r, .. } => {
+                write!(f, "{} suspects the primary: VIEW-CHANGE", name(r))
+            }
             Action::NewView { r, view, reissued } => write!(
                 f,
                 "{} sends NEW-VIEW(v{view}, O = {})",
@@ -815,7 +821,9 @@ impl Model for Pbft {
                 }
             }
             if (view as usize) < self.views {
-                actions.push(Action::Suspect { r: rr });
+                let p = self.primary(view);
+                let due = !me.active || s.faulty(p) || s.replicas[p].view != view;
+                actions.push(Action::Suspect { r: rr, due });
             }
             for v in self.led_by(r, view) {
                 if v == view && me.active {
@@ -904,7 +912,7 @@ impl Model for Pbft {
                 let me = &mut next.replicas[r as usize];
                 me.committed[t as usize] = Some(me.accepted[t as usize].expect("accepted"));
             }
-            Action::Suspect { r } => {
+            Action::Suspect { r, .. } => {
                 let me = &mut next.replicas[r as usize];
                 me.view += 1;
                 me.active = false;
@@ -987,7 +995,8 @@ impl Model for Pbft {
                 s.client.iter().any(Option::is_some)
             }),
             Property::eventually("requests-executed", |m: &Self, s: &PbftState| {
-                s.client[..m.requests].iter().all(Option::is_some)
+                // As many results as there are timestamps for them.
+                s.client[..m.requests].iter().flatten().count() >= m.requests.min(m.slots)
             }),
         ]
     }
@@ -1117,6 +1126,16 @@ impl Protocol for Pbft {
         "PBFT with n = 3k + 1 replicas, k Byzantine, views, prepare certificates and NEW-VIEW";
     const SECTION: &'static str =
         "Consensus in Faulty Systems with Arbitrary Failures: Practical Byzantine Fault Tolerance";
+    const FAIRNESS: &'static str = "weak: every step of a nonfaulty replica, a due suspicion (the \
+         primary is faulty or gone, or the NEW-VIEW is awaited), the client's acceptance; unfair: \
+         a false suspicion of a working nonfaulty primary (eventual synchrony)";
+
+    fn fairness(_: &Pbft, action: &Action) -> Fairness {
+        match action {
+            Action::Suspect { due: false, .. } => Fairness::Unfair,
+            _ => Fairness::Weak,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![

@@ -31,7 +31,7 @@
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
 
-use crate::protocol::{permutations, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
@@ -511,6 +511,9 @@ pub struct Raft {
     pub client_ops: u8,
     /// Crash-and-recover steps allowed in a run.
     pub restarts: u8,
+    /// Elections one at a time: an election timer fires only while every server is a
+    /// follower (no leader, no election under way).
+    pub one_at_a_time: bool,
     /// Which variant, if any.
     pub variant: Option<Variant>,
 }
@@ -529,6 +532,24 @@ pub enum Variant {
 impl Raft {
     fn majority(&self) -> usize {
         self.servers / 2 + 1
+    }
+
+    /// Whether an election under way can still be won: a candidate whose votes, with those of
+    /// the servers that may still grant it theirs (a vote in flight included), make a majority.
+    fn election_open(&self, s: &RaftState) -> bool {
+        s.servers.iter().enumerate().any(|(c, cand)| {
+            let may_grant = |(j, v): &(usize, &Server)| {
+                let log_ok = cand.log.last_term() > v.log.last_term()
+                    || (cand.log.last_term() == v.log.last_term() && cand.log.len() >= v.log.len());
+                *j == c
+                    || cand.votes & (1 << j) != 0
+                    || ((v.term < cand.term
+                        || (v.term == cand.term && v.voted_for.is_none_or(|x| x as usize == c)))
+                        && (log_ok || self.variant == Some(Variant::VoteWithoutLogCheck)))
+            };
+            cand.role == Role::Candidate
+                && s.servers.iter().enumerate().filter(may_grant).count() >= self.majority()
+        })
     }
 
     fn apply(next: &mut RaftState, i: usize, upto: u8) {
@@ -816,9 +837,11 @@ impl Model for Raft {
     }
 
     fn actions(&self, s: &RaftState, actions: &mut Vec<Action>) {
+        let quiet = !self.one_at_a_time
+            || !(s.servers.iter().any(|v| v.role == Role::Leader) || self.election_open(s));
         for (i, me) in s.servers.iter().enumerate() {
             let id = i as u8;
-            if me.role != Role::Leader && me.term < self.max_term && me.may_campaign {
+            if quiet && me.role != Role::Leader && me.term < self.max_term && me.may_campaign {
                 actions.push(Action::Timeout(id));
             }
             if me.role == Role::Leader {
@@ -968,6 +991,15 @@ impl Protocol for Raft {
     const SUMMARY: &'static str =
         "Raft leader election and log replication over a lossy, duplicating, reordering network";
     const SECTION: &'static str = "Consensus in Faulty Systems with Crash Failures: Raft";
+    const FAIRNESS: &'static str = "weak: election timeouts, delivering each message, client \
+         requests, replication; unfair: restarts";
+
+    fn fairness(_: &Raft, action: &Action) -> Fairness {
+        match action {
+            Action::Restart(_) => Fairness::Unfair,
+            _ => Fairness::Weak,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -979,6 +1011,16 @@ impl Protocol for Raft {
                     max: MAX_SERVERS as i64,
                 },
                 default: Value::Int(3),
+            },
+            ParamSpec {
+                name: "elections",
+                help: "asynchronous: election timers fire at any time; one-at-a-time: only while \
+                       every server is a follower (the fair elections that randomized timeouts \
+                       aim at; for liveness)",
+                kind: ParamKind::Choice {
+                    options: &["asynchronous", "one-at-a-time"],
+                },
+                default: Value::Choice("asynchronous"),
             },
             ParamSpec {
                 name: "candidates",
@@ -1038,6 +1080,7 @@ impl Protocol for Raft {
             max_term: params.usize("max-term") as u8,
             client_ops: params.usize("client-ops") as u8,
             restarts: params.usize("restarts") as u8,
+            one_at_a_time: params.choice("elections") == "one-at-a-time",
             variant: match variant {
                 Some("vote-without-log-check") => Some(Variant::VoteWithoutLogCheck),
                 Some("commit-previous-term") => Some(Variant::CommitPreviousTerm),
@@ -1063,6 +1106,7 @@ mod tests {
             max_term: 2,
             client_ops: 1,
             restarts: 1,
+            one_at_a_time: false,
             variant: None,
         }
     }
