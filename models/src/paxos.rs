@@ -30,7 +30,7 @@
 //! linearizability tester (the sequential object is an append-only log: appending `o`
 //! returns the log with `o` at its end).
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
@@ -389,8 +389,9 @@ pub struct PaxosState {
 pub enum Action {
     /// A client submits its operation to every server.
     Submit(u8),
-    /// A server suspects the leader (rightly or not) and, as its successor, starts a takeover.
-    Suspect(u8),
+    /// A server suspects the leader (rightly or not) and, as its successor, starts a takeover;
+    /// the flag says whether the suspicion is due (the leader of its ballot has crashed).
+    Suspect(u8, bool),
     /// A server crashes for good.
     Crash(u8),
     /// A message is delivered (again, possibly).
@@ -401,7 +402,7 @@ impl fmt::Debug for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Action::Submit(c) => write!(f, "C{} submits o{}", c + 1, c + 1),
-            Action::Suspect(s) => write!(f, "S{} suspects the leader and takes over", s + 1),
+            Action::Suspect(s, _) => write!(f, "S{} suspects the leader and takes over", s + 1),
             Action::Crash(s) => write!(f, "S{} crashes", s + 1),
             Action::Deliver(m, To::Server(s)) => write!(f, "deliver {m:?} to S{}", s + 1),
             Action::Deliver(m, To::Client(c)) => write!(f, "deliver {m:?} to C{}", c + 1),
@@ -433,6 +434,8 @@ pub struct Paxos {
     pub takeovers: usize,
     /// Crashes allowed in a run.
     pub crashes: usize,
+    /// Only a crashed leader is suspected (a perfect failure detector).
+    pub accurate: bool,
     /// Which variant, if any.
     pub variant: Option<Variant>,
 }
@@ -755,7 +758,10 @@ impl Model for Paxos {
                 && self.leader_of(v.ballot + 1) == i
                 && !v.leading
             {
-                actions.push(Action::Suspect(i as u8));
+                let due = !s.servers[self.leader_of(v.ballot)].alive;
+                if due || !self.accurate {
+                    actions.push(Action::Suspect(i as u8, due));
+                }
             }
             if crashed < self.crashes {
                 actions.push(Action::Crash(i as u8));
@@ -780,7 +786,7 @@ impl Model for Paxos {
                     self.propose_pending(&mut next, i);
                 }
             }
-            Action::Suspect(i) => {
+            Action::Suspect(i, _) => {
                 next.takeovers += 1;
                 let me = &mut next.servers[i as usize];
                 me.ballot += 1;
@@ -857,6 +863,15 @@ impl Protocol for Paxos {
     const SUMMARY: &'static str =
         "Paxos with leader IDs and explicit takeover over a lossy, duplicating, reordering network";
     const SECTION: &'static str = "Consensus in Faulty Systems with Crash Failures: Example: Paxos";
+    const FAIRNESS: &'static str = "weak: submitting, delivering each message to each receiver, \
+         the successor's takeover once the leader crashed; unfair: crashes, false suspicions";
+
+    fn fairness(_: &Paxos, action: &Action) -> Fairness {
+        match action {
+            Action::Submit(_) | Action::Deliver(..) | Action::Suspect(_, true) => Fairness::Weak,
+            Action::Suspect(_, false) | Action::Crash(_) => Fairness::Unfair,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -902,6 +917,15 @@ impl Protocol for Paxos {
                 kind: ParamKind::Int { min: 0, max: 2 },
                 default: Value::Int(1),
             },
+            ParamSpec {
+                name: "suspicion",
+                help: "unreliable: a live leader may be suspected (false suspicions); accurate: \
+                       only a crashed leader is (a perfect failure detector)",
+                kind: ParamKind::Choice {
+                    options: &["unreliable", "accurate"],
+                },
+                default: Value::Choice("unreliable"),
+            },
         ]
     }
 
@@ -933,6 +957,7 @@ impl Protocol for Paxos {
             slots: params.usize("slots"),
             takeovers: params.usize("takeovers").min(MAX_BALLOTS - 1),
             crashes: params.usize("crashes").min(servers - 1),
+            accurate: params.choice("suspicion") == "accurate",
             variant: match variant {
                 Some("no-leader-id") => Some(Variant::NoLeaderId),
                 Some("execute-without-majority") => Some(Variant::ExecuteWithoutMajority),
