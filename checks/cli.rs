@@ -66,8 +66,13 @@ fn list_shows_every_model_with_params_variants_and_properties() {
     assert_eq!(json[0]["params"][0]["type"], "int");
     assert_eq!(json[0]["params"][0]["min"], 1);
     assert_eq!(json[0]["params"][0]["max"], 8);
+    assert_eq!(json[0]["params"][2]["name"], "fair-recovery");
     assert_eq!(json[0]["params"][2]["type"], "bool");
-    assert_eq!(json[0]["params"][2]["default"], false);
+    assert_eq!(json[0]["params"][2]["default"], true);
+    assert!(json[0]["fairness"]
+        .as_str()
+        .unwrap()
+        .starts_with("weak: delivering each message"));
     assert_eq!(json[0]["symmetry"], true);
     assert_eq!(json[0]["variants"].as_array().unwrap().len(), 3);
     let voting = &json[7]["params"][2];
@@ -368,6 +373,45 @@ fn check_then_replay_from_the_command_line() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "replayed 12 steps of two-phase-commit: property 'coordinator-agreement' violated at the last state, as recorded\n"
+    );
+}
+
+/// A liveness counterexample: exit 13, a lasso file that replays, and a tampered one (its loop
+/// removed) that does not.
+#[test]
+fn liveness_lassos_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    ftcheck()
+        .args([
+            "check",
+            "reliable-multicast",
+            "-p",
+            "delivery=weak",
+            "--trace-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(13);
+    let trace = dir
+        .path()
+        .join("reliable-multicast-delivery=weak-eventual-delivery.trace.json");
+    let out = ftcheck().arg("replay").arg(&trace).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "replayed 10 steps of reliable-multicast: property 'eventual-delivery' violated on the loop back to state 2, as recorded\n"
+    );
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("loop_start");
+    let tampered = dir.path().join("tampered.trace.json");
+    std::fs::write(&tampered, json.to_string()).unwrap();
+    let out = ftcheck().arg("replay").arg(&tampered).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("trace diverges at step 10: no loop is marked"),
+        "{err}"
     );
 }
 

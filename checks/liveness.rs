@@ -138,7 +138,8 @@ fn weak_and_strong_fairness_give_different_verdicts() {
         .replay(&trace, "done")
         .unwrap_err();
     assert!(
-        err.reason.contains("Exit (strongly fair) is enabled in a state"),
+        err.reason
+            .contains("Exit (strongly fair) is enabled in a state"),
         "{err}"
     );
 }
@@ -168,7 +169,10 @@ fn tampered_lassos_do_not_replay() {
     let mut no_loop = trace.clone();
     no_loop.loop_start = None;
     let err = m.replay(&no_loop, "done").unwrap_err();
-    assert!(err.reason.contains("cannot stop in the last state"), "{err}");
+    assert!(
+        err.reason.contains("cannot stop in the last state"),
+        "{err}"
+    );
 
     let mut wrong_loop = trace.clone();
     wrong_loop.loop_start = Some(1);
@@ -189,10 +193,7 @@ fn a_bounded_search_without_a_counterexample_is_incomplete() {
         ..CheckOptions::default()
     };
     let run = ring(true, Fairness::Weak, false).check(&opts, &mut |_| {});
-    assert!(matches!(
-        run.results[0].verdict,
-        Verdict::Incomplete { .. }
-    ));
+    assert!(matches!(run.results[0].verdict, Verdict::Incomplete { .. }));
     // A lasso inside the explored part is still a counterexample.
     let opts = CheckOptions {
         max_depth: Some(2),
@@ -400,14 +401,15 @@ impl Random {
                 }
                 seen
             };
-            if !members.iter().all(|&s| members.iter().all(|&t| reach(s)[t])) {
+            if !members
+                .iter()
+                .all(|&s| members.iter().all(|&t| reach(s)[t]))
+            {
                 return false;
             }
             (0..self.fair.len()).all(|l| {
-                let enabled: Vec<bool> = members
-                    .iter()
-                    .map(|&s| self.next[s][l].is_some())
-                    .collect();
+                let enabled: Vec<bool> =
+                    members.iter().map(|&s| self.next[s][l].is_some()).collect();
                 let taken = members
                     .iter()
                     .any(|&s| self.next[s][l].is_some_and(|t| inside(t as usize)));
@@ -469,7 +471,10 @@ fn the_engine_agrees_with_brute_force_on_random_graphs() {
             assert_eq!(verdict, &Verdict::Holds, "{model:?}");
         }
     }
-    assert!(violated > 500 && holds > 500, "{violated} violated, {holds} hold");
+    assert!(
+        violated > 500 && holds > 500,
+        "{violated} violated, {holds} hold"
+    );
 }
 
 /// Runs may stutter, as in TLA+: where only an unfair action (a fault, say a recovery that need

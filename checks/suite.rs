@@ -73,6 +73,31 @@ fn every_variant_of_every_model_is_a_case_expected_violated() {
     }
 }
 
+/// Every liveness property of the catalog is decided (holds or violated) by some quick case.
+#[test]
+fn every_liveness_property_has_a_verdict_in_a_quick_case() {
+    for entry in catalog::catalog() {
+        let manifest = suite::load(&checks_dir().join(format!("{}.toml", entry.name))).unwrap();
+        for p in entry.properties() {
+            if p.kind != ftcheck::runner::PropertyKind::Liveness {
+                continue;
+            }
+            let decided = |v: &str| {
+                manifest
+                    .cases
+                    .iter()
+                    .any(|c| c.quick && c.expect.get(&p.name).map(String::as_str) == Some(v))
+            };
+            assert!(
+                decided("holds") || decided("violated"),
+                "{} liveness {} is never decided by a quick case",
+                entry.name,
+                p.name
+            );
+        }
+    }
+}
+
 #[test]
 fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     let path = checks_dir().join("transaction-commit.toml");
@@ -308,7 +333,7 @@ fn bounded_searches_are_incomplete_never_holds() {
                 "incomplete",
                 "incomplete",
                 "incomplete",
-                "not-checked"
+                "incomplete"
             ],
             "{max_states:?} {max_depth:?}"
         );
@@ -452,7 +477,7 @@ fn mermaid_escapes_semicolons_hashes_and_end() {
 #[test]
 fn saved_traces_replay() {
     let dir = checks_dir().join("traces");
-    let mut replayed = 0;
+    let (mut replayed, mut lassos, mut stops) = (0, 0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if !path.to_string_lossy().ends_with(".trace.json") {
@@ -484,9 +509,16 @@ fn saved_traces_replay() {
                 mmd.display()
             );
         }
+        let file = trace::load(&path).unwrap();
+        if file.kind == ftcheck::runner::PropertyKind::Liveness {
+            match file.trace.loop_start {
+                Some(_) => lassos += 1,
+                None => stops += 1,
+            }
+        }
         replayed += 1;
     }
-    assert_eq!(replayed, 31);
+    assert_eq!((replayed, lassos, stops), (39, 1, 7));
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt

@@ -56,6 +56,8 @@ pub struct CheckReport {
     pub states_per_sec: f64,
     /// Estimated probability of a fingerprint collision.
     pub collision_probability: f64,
+    /// The search's structures per unique state, in bytes.
+    pub bytes_per_state: f64,
     /// What stopped the search early.
     pub stopped: Option<String>,
     /// Per property.
@@ -187,6 +189,7 @@ pub fn check(
         options: req.options.clone(),
         states_per_sec: run.stats.states_per_sec(),
         collision_probability: run.stats.collision_probability(),
+        bytes_per_state: run.stats.bytes_per_state(),
         stats: run.stats,
         stopped: run.stopped.map(|s| s.to_string()),
         results,
@@ -332,6 +335,20 @@ pub fn render_text(r: &CheckReport) -> String {
             out,
             "fingerprint collision probability: {:.1e} (optimistic, as TLC)",
             r.collision_probability
+        );
+        let _ = writeln!(
+            out,
+            "memory: {:.1} MB in the search's structures, {:.0} bytes per state{}",
+            s.memory_bytes as f64 / 1e6,
+            s.bytes_per_state(),
+            if s.graph_edges > 0 {
+                format!(
+                    " (with the state graph: {} edges); liveness analysis {:.3} s",
+                    s.graph_edges, s.liveness_secs
+                )
+            } else {
+                String::new()
+            }
         );
     }
     for t in &r.traces {

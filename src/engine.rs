@@ -11,9 +11,9 @@
 //! Every trace, from any engine, is rebuilt by re-executing the model from its initial state by
 //! action indices ([`rebuild`]), and its last state is checked again before it is reported.
 
-use serde::Serialize;
-use fxhash::FxHashMap;
 use ftcheck_models::Fairness;
+use fxhash::FxHashMap;
+use serde::Serialize;
 use stateright::{Checker, Expectation, Model, UniformChooser};
 use std::collections::VecDeque;
 use std::hash::Hash;

@@ -127,8 +127,11 @@ pub fn find_violation(
     path.actions.extend(tail);
     let loop_start = fair.map(|set| {
         let at = path.actions.len();
-        path.actions
-            .extend(fair_loop(g, &set, entry, &mut streett).into_iter().map(|e| e.action as usize));
+        path.actions.extend(
+            fair_loop(g, &set, entry, &mut streett)
+                .into_iter()
+                .map(|e| e.action as usize),
+        );
         at
     });
     Some(Lasso { path, loop_start })
@@ -313,7 +316,9 @@ impl Streett {
                 self.mark[v as usize] = stamp;
             }
             let mark = &self.mark;
-            scc.run(g, &rest, &|v| mark[v as usize] == stamp, &mut |c| work.push(c));
+            scc.run(g, &rest, &|v| mark[v as usize] == stamp, &mut |c| {
+                work.push(c)
+            });
         }
         None
     }

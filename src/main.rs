@@ -200,7 +200,13 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 if info.symmetry {
                     println!("  --symmetry available");
                 }
-                println!("  fairness: {}", e.fairness);
+                if info
+                    .properties
+                    .iter()
+                    .any(|p| p.kind == ftcheck::runner::PropertyKind::Liveness)
+                {
+                    println!("  fairness (for liveness): {}", e.fairness);
+                }
                 println!();
             }
             Ok(EXIT_OK)
@@ -291,8 +297,8 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     println!("{}", serde_json::to_string_pretty(&r).expect("serialises"));
                 } else {
                     println!(
-                        "replayed {} steps of {}: property '{}' {} at the last state, as recorded",
-                        r.steps, r.model, r.property, r.verdict
+                        "replayed {} steps of {}: property '{}' {} {}, as recorded",
+                        r.steps, r.model, r.property, r.verdict, r.confirmed
                     );
                 }
                 Ok(EXIT_OK)

@@ -2,7 +2,9 @@
 //! the toolkit (CLI, suite, reports, traces) never sees a model's types.
 
 use crate::describe::{Change, Describe, Event};
-use crate::engine::{self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason};
+use crate::engine::{
+    self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason,
+};
 use crate::liveness;
 use ftcheck_models::{Fairness, LeadsTo};
 use serde::{Deserialize, Serialize};
@@ -425,8 +427,13 @@ where
                 predicates,
             }
         });
-        let mut outcome =
-            engine::search(&self.model, self.symmetry, opts, recorder.as_ref(), progress);
+        let mut outcome = engine::search(
+            &self.model,
+            self.symmetry,
+            opts,
+            recorder.as_ref(),
+            progress,
+        );
         let started = std::time::Instant::now();
         let mut lassos: Vec<Option<Result<Trace, String>>> = vec![None; properties.len()];
         if let Some(g) = &outcome.graph {

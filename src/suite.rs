@@ -13,6 +13,7 @@
 //! engine = "bfs"                      # optional: bfs (default), dfs, simulation
 //! symmetry = false                    # optional
 //! max_states = 100000                 # optional bounds: max_states, max_depth, timeout_secs
+//! liveness = false                    # optional: skip liveness (default true)
 //! unique_states = 1234                # optional: the exact number of distinct states
 //! expect = { atomicity = "holds", commit-reached = "reached", termination = "not-checked" }
 //! trace_lengths = { commit-reached = 9 } # optional: exact lengths of the shortest traces
@@ -66,6 +67,10 @@ pub struct Case {
     pub timeout_secs: Option<u64>,
     /// Threads.
     pub threads: Option<usize>,
+    /// Check liveness (default true); false for a case whose state graph is too large to
+    /// store, its liveness properties then `not-checked`.
+    #[serde(default = "yes")]
+    pub liveness: bool,
     /// The exact number of distinct states.
     pub unique_states: Option<usize>,
     /// The expected verdict of every property.
@@ -73,6 +78,10 @@ pub struct Case {
     /// Expected trace lengths.
     #[serde(default)]
     pub trace_lengths: BTreeMap<String, usize>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The outcome of one case.
@@ -184,6 +193,7 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
             max_states: case.max_states,
             max_depth: case.max_depth,
             timeout: case.timeout_secs.map(Duration::from_secs),
+            liveness: case.liveness,
             ..CheckOptions::default()
         },
         trace_dir: None,

@@ -339,8 +339,11 @@ pub struct Replayed {
     pub property: String,
     /// Steps re-executed.
     pub steps: usize,
-    /// The verdict confirmed at the last state.
+    /// The verdict confirmed at the last state (or on the lasso).
     pub verdict: Verdict,
+    /// Where the verdict was confirmed: `at the last state`, `on the loop back to state K`,
+    /// or `by stopping in the last state` (a liveness counterexample without a loop).
+    pub confirmed: String,
 }
 
 /// Why a replay failed: bad input (exit 2) or a trace that does not apply (exit 1).
@@ -415,10 +418,16 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
             expected: file.verdict.clone(),
         });
     }
+    let confirmed = match (file.kind, file.trace.loop_start) {
+        (PropertyKind::Liveness, Some(k)) => format!("on the loop back to state {k}"),
+        (PropertyKind::Liveness, None) => "by stopping in the last state".into(),
+        _ => "at the last state".into(),
+    };
     Ok(Replayed {
         model: file.model,
         property: file.property,
         steps: file.trace.steps.len(),
         verdict,
+        confirmed,
     })
 }

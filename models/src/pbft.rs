@@ -46,7 +46,9 @@
 //! certificates they prove. The declared liveness `requests-executed` is the lecture's "with a
 //! nonfaulty primary and fair delivery the request is executed"; it is not checked yet.
 
-use crate::protocol::{permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{
+    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};

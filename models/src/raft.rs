@@ -31,7 +31,9 @@
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
 
-use crate::protocol::{permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use crate::protocol::{
+    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+};
 use crate::sorted_set::SortedSet;
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};

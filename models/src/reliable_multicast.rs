@@ -19,8 +19,9 @@
 //! again and again eventually arrives — strong fairness of delivering each packet, ACK and NACK
 //! (each is enabled infinitely often when retransmitted infinitely often, though losses disable
 //! it in between) — plus weak fairness of the sender's next multicast and its retransmission
-//! timer; a loss is never forced. Under weak fairness alone retransmitting and losing forever
-//! would be a fair run. It holds; `drop-after-first-ack` violates it. Variants: `drop-after-first-ack` (the sender
+//! timer; a loss is never forced. It holds; `drop-after-first-ack` violates it. With
+//! `delivery = weak` (weak fairness of deliveries) retransmitting and losing forever is a fair
+//! run, and the counterexample is that loop. Variants: `drop-after-first-ack` (the sender
 //! frees a message at its first acknowledgement: a receiver that lost it can never get it) and
 //! `deliver-on-receipt` (a receiver delivers what arrives, in arrival order).
 //!
@@ -169,6 +170,8 @@ pub struct ReliableMulticast {
     pub messages: usize,
     /// Receivers.
     pub receivers: usize,
+    /// Deliveries only weakly fair: no fair loss.
+    pub weak_delivery: bool,
     /// The broken variant, if any.
     pub variant: Option<Variant>,
 }
@@ -331,8 +334,11 @@ impl Protocol for ReliableMulticast {
     const FAIRNESS: &'static str = "strong (fair loss): each packet, ACK and NACK is delivered; \
          weak: the next multicast, a retransmission timer; unfair: losses";
 
-    fn fairness(_: &ReliableMulticast, action: &Action) -> Fairness {
+    fn fairness(m: &ReliableMulticast, action: &Action) -> Fairness {
         match action {
+            Action::Deliver(..) | Action::Ack(..) | Action::Nack(..) if m.weak_delivery => {
+                Fairness::Weak
+            }
             Action::Deliver(..) | Action::Ack(..) | Action::Nack(..) => Fairness::Strong,
             Action::Multicast | Action::Timeout(..) => Fairness::Weak,
             Action::Lose(..) | Action::LoseAck(..) | Action::LoseNack(..) => Fairness::Unfair,
@@ -359,6 +365,16 @@ impl Protocol for ReliableMulticast {
                 },
                 default: Value::Int(2),
             },
+            ParamSpec {
+                name: "delivery",
+                help: "fair-loss: a packet sent again and again is eventually delivered (strong \
+                       fairness); weak: delivery is forced only while a packet stays in flight, \
+                       so losing every retransmission is a fair run (liveness only)",
+                kind: ParamKind::Choice {
+                    options: &["fair-loss", "weak"],
+                },
+                default: Value::Choice("fair-loss"),
+            },
         ]
     }
 
@@ -380,6 +396,7 @@ impl Protocol for ReliableMulticast {
         ReliableMulticast {
             messages: params.usize("messages"),
             receivers: params.usize("receivers"),
+            weak_delivery: params.choice("delivery") == "weak",
             variant: match variant {
                 Some("drop-after-first-ack") => Some(Variant::DropAfterFirstAck),
                 Some("deliver-on-receipt") => Some(Variant::DeliverOnReceipt),

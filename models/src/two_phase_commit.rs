@@ -976,7 +976,8 @@ impl Protocol for TwoPhaseCommit {
                 fair_recovery: params.bool("fair-recovery"),
             },
             (),
-        ).actor(TpcActor::Coordinator {
+        )
+        .actor(TpcActor::Coordinator {
             participants: ids.clone(),
             resend: params.bool("resend-vote-request"),
             bugs,
