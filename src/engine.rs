@@ -10,6 +10,11 @@
 //!
 //! Every trace, from any engine, is rebuilt by re-executing the model from its initial state by
 //! action indices ([`rebuild`]), and its last state is checked again before it is reported.
+//!
+//! With a [`Recorder`] (liveness properties to check), the BFS also stores the state graph
+//! ([`Graph`]): per state its edges (target index, action index, fairness class: 12 bytes each)
+//! and a bit per predicate, never the states themselves; it then explores every reachable state
+//! rather than stopping once the other properties are decided. [`crate::liveness`] searches it.
 
 use ftcheck_models::Fairness;
 use fxhash::FxHashMap;

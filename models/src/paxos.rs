@@ -29,6 +29,14 @@
 //! operation (to define "chosen"), and the clients' history for stateright's
 //! linearizability tester (the sequential object is an append-only log: appending `o`
 //! returns the log with `o` at its end).
+//!
+//! Liveness `clients-answered` assumes weak fairness of submitting, of every delivery and of the
+//! successor's takeover once the leader has crashed; crashes and false suspicions are never
+//! forced. With `suspicion = unreliable` (the default) it is violated: false suspicions can use
+//! up the bounded takeovers before the leader crashes — the FLP boundary, which only timing
+//! assumptions cross. With `suspicion = accurate` (only a crashed leader is suspected) it holds
+//! when a majority survives and the log has a slot to spare for an operation the crashed leader
+//! had assigned but not sent.
 
 use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;

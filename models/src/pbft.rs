@@ -43,8 +43,15 @@
 //! already executed at an earlier timestamp skips it (requests carry the client's timestamp).
 //! Messages no replica can still use are dropped after every step (see `collect_garbage`), and
 //! the pre-prepares and prepares of a view every nonfaulty replica has left are replaced by the
-//! certificates they prove. The declared liveness `requests-executed` is the lecture's "with a
-//! nonfaulty primary and fair delivery the request is executed"; it is not checked yet.
+//! certificates they prove.
+//!
+//! Liveness `requests-executed` (the client accepts as many results as there are timestamps) is
+//! the lecture's "with a nonfaulty primary and fair delivery the request is executed", under
+//! eventual synchrony: every step of a nonfaulty replica and the client's acceptance are weakly
+//! fair, and so is a *due* suspicion (the primary of the replica's view is faulty or has left
+//! the view, or the replica awaits a NEW-VIEW), while a false suspicion of a working nonfaulty
+//! primary may happen but is never forced. It holds with view changes; with `views = 0` a faulty
+//! primary can pre-prepare the same request at every timestamp and starve the other.
 
 use crate::protocol::{
     permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,

@@ -30,6 +30,16 @@
 //! entry any server applied (`applied`), every entry a leader committed with the term it was
 //! committed in (`committed`), and whether a leader ever removed or changed an entry of its
 //! own log (`leader_log_rewritten`).
+//!
+//! Liveness `leader-eventually` ("a leader is eventually elected once elections are fair")
+//! assumes weak fairness of election timeouts, deliveries, client requests and replication;
+//! restarts are never forced. With `elections = asynchronous` (the default) it is violated:
+//! three candidates split the vote in the last term the bound allows — the livelock that Raft's
+//! randomized timeouts make unlikely but not impossible. `elections = one-at-a-time` is the fair
+//! elections those timeouts aim at: an election timer fires only while no server leads and no
+//! election under way can still be won (a candidate whose votes, with those of the servers that
+//! may still grant theirs, make a majority). There it holds as long as `max-term` exceeds
+//! `restarts` (each restart of a candidate uses up a term).
 
 use crate::protocol::{
     permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,

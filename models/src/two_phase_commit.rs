@@ -26,6 +26,12 @@
 //! is bounded by `crashes` (a model boundary, so the state space is finite). Ghost variables in
 //! each participant's durable record (`voted`, `first_decision`) are not part of the protocol:
 //! they record history so that `commit-validity` and `irrevocable` are state predicates.
+//!
+//! Liveness `termination` (every participant that is up has decided) assumes weak fairness of
+//! each delivery, timer and vote choice, and of recovery when `fair-recovery` is true; crashes
+//! and losses are never forced. It holds; with `fair-recovery = false` a coordinator that crashes
+//! after VOTE-REQUEST and never recovers leaves the participants READY forever — the lecture's
+//! blocking of 2PC — and so does a lost message with `lossy`.
 
 use crate::guarded::GuardedActors;
 use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
