@@ -263,6 +263,25 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
             &["suite", "/nonexistent-folder"],
             "cannot read the suite folder",
         ),
+        (
+            &["check", "transaction-commit", "--max-memory", "3X"],
+            "'3X' has an unknown unit; write a size like 512M or 4G",
+        ),
+        (
+            &["check", "transaction-commit", "--max-states", "many"],
+            "invalid value 'many' for '--max-states <N>'",
+        ),
+        (
+            &[
+                "check",
+                "transaction-commit",
+                "--max-memory",
+                "1G",
+                "--engine",
+                "dfs",
+            ],
+            "--max-memory bounds the bfs engine only",
+        ),
     ];
     for (args, expected) in cases {
         let (code, err) = stderr_of(args);

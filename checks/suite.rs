@@ -341,6 +341,36 @@ fn bounded_searches_are_incomplete_never_holds() {
     }
 }
 
+/// A memory budget stops the search before it is spent: `incomplete (max-memory ...)`, never
+/// a kill; a budget the search stays within changes nothing.
+#[test]
+fn a_memory_budget_stops_the_search_with_incomplete() {
+    let run = |budget: &str| {
+        let req = CheckRequest {
+            model: "transaction-commit".into(),
+            params: vec!["rms=8".into()],
+            options: CheckOptions {
+                max_memory: Some(engine::parse_size(budget).unwrap()),
+                ..CheckOptions::default()
+            },
+            ..CheckRequest::default()
+        };
+        check::check(&req, &mut |_| {}).unwrap()
+    };
+    let small = run("40M");
+    assert_eq!(small.stopped.as_deref(), Some("max-memory 40 MiB"));
+    assert_eq!(small.results[0].verdict, "incomplete");
+    assert_eq!(small.exit_code, check::EXIT_INCOMPLETE);
+    assert!(small.stats.unique_states < 1_745_408);
+    let large = run("8G");
+    assert_eq!(large.stopped, None);
+    assert_eq!(large.stats.unique_states, 1_745_408);
+    assert_eq!(large.results[0].verdict, "holds");
+    assert_eq!(engine::parse_size("1.5G"), Ok(3 << 29));
+    assert_eq!(engine::parse_size("512MiB"), Ok(512 << 20));
+    assert!(engine::parse_size("0").is_err());
+}
+
 /// A violation is written, replayed with the same verdict; a tampered trace is rejected at the
 /// step that was changed.
 #[test]

@@ -125,6 +125,11 @@ pub fn check(
     if req.options.threads == 0 {
         return Err(InputError::Usage("--threads must be at least 1".into()));
     }
+    if req.options.max_memory.is_some() && req.options.engine != Engine::Bfs {
+        return Err(InputError::Usage(
+            "--max-memory bounds the bfs engine only; drop it or use --engine bfs".into(),
+        ));
+    }
     if let Some(dir) = &req.trace_dir {
         trace::ensure_writable_dir(dir)?;
     }

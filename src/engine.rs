@@ -51,6 +51,8 @@ pub struct CheckOptions {
     pub max_depth: Option<usize>,
     /// Stop after this long.
     pub timeout: Option<Duration>,
+    /// Stop before the process's resident memory could exceed this many bytes (BFS).
+    pub max_memory: Option<u64>,
     /// Seed of the simulation.
     pub seed: u64,
     /// Check liveness properties (BFS without symmetry; stores the state graph).
@@ -69,6 +71,7 @@ impl Default for CheckOptions {
             max_states: None,
             max_depth: None,
             timeout: None,
+            max_memory: None,
             seed: 0,
             liveness: true,
             progress_every: Duration::from_secs(5),
@@ -135,6 +138,8 @@ pub enum StopReason {
     MaxDepth(usize),
     /// `--timeout`, in seconds
     Timeout(u64),
+    /// `--max-memory`, in bytes
+    MaxMemory(u64),
     /// A simulation is never exhaustive.
     Simulation,
 }
@@ -145,6 +150,7 @@ impl std::fmt::Display for StopReason {
             StopReason::MaxStates(n) => write!(f, "max-states {n}"),
             StopReason::MaxDepth(n) => write!(f, "max-depth {n}"),
             StopReason::Timeout(s) => write!(f, "timeout {s}s"),
+            StopReason::MaxMemory(b) => write!(f, "max-memory {}", size_text(*b)),
             StopReason::Simulation => write!(f, "simulation"),
         }
     }
@@ -278,6 +284,57 @@ pub enum Discovery {
     Trace(IndexPath),
     /// The checker reported a trace that does not follow from the model.
     Unconfirmed,
+}
+
+/// A byte count as `--max-memory` takes it: `512M`, `4G`, `1.5G` (powers of 1024), or bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "'{text}' has an unknown unit; write a size like 512M or 4G"
+            ))
+        }
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok((n * scale as f64) as u64),
+        _ => Err(format!(
+            "'{text}' is not a size; write a size like 512M or 4G"
+        )),
+    }
+}
+
+/// A byte count for people: `512 MiB`, `4.0 GiB`.
+pub fn size_text(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.0} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// This process's resident memory (Linux's `VmRSS`), if the system reports it.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// The fingerprint of a state: 64 bits of a fixed-seed hash, the same in every run.
@@ -472,6 +529,20 @@ where
             if let Some(t) = opts.timeout {
                 if start.elapsed() >= t {
                     stopped = Some(StopReason::Timeout(t.as_secs()));
+                    break;
+                }
+            }
+            if let Some(budget) = opts.max_memory {
+                // Stop while growing is still safe: every structure may double at its next
+                // insertion, and the liveness analysis needs about 26 bytes per state after.
+                let structures = seen.capacity() * 13
+                    + (parent.capacity() + via.capacity()) * 4
+                    + rec
+                        .as_ref()
+                        .map_or(0, |r| r.graph.bytes() + parent.len() * 26);
+                let resident = resident_bytes().unwrap_or(structures as u64);
+                if resident + structures as u64 >= budget {
+                    stopped = Some(StopReason::MaxMemory(budget));
                     break;
                 }
             }

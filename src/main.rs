@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ftcheck::availability;
 use ftcheck::catalog;
 use ftcheck::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
-use ftcheck::engine::{CheckOptions, Engine};
+use ftcheck::engine::{self, CheckOptions, Engine};
 use ftcheck::error::InputError;
 use ftcheck::suite;
 use ftcheck::table;
@@ -77,6 +77,9 @@ enum Command {
         /// Stop after this many seconds.
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
+        /// Stop (incomplete) before resident memory could exceed this: 512M, 4G (bfs).
+        #[arg(long, value_name = "SIZE", value_parser = engine::parse_size)]
+        max_memory: Option<u64>,
         /// Seed of the simulation.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -221,6 +224,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             max_states,
             max_depth,
             timeout,
+            max_memory,
             seed,
             no_liveness,
             format,
@@ -240,6 +244,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     max_states,
                     max_depth,
                     timeout: timeout.map(Duration::from_secs),
+                    max_memory,
                     seed,
                     liveness: !no_liveness,
                     progress_every: progress_every(),
@@ -347,7 +352,28 @@ fn run(cli: Cli) -> Result<i32, InputError> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line: clap's first line names the input; --help shows the fix.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!(
+                "ftcheck: error: {}; see ftcheck --help",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(EXIT_USAGE as u8);
+        }
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

@@ -13,6 +13,7 @@
 //! engine = "bfs"                      # optional: bfs (default), dfs, simulation
 //! symmetry = false                    # optional
 //! max_states = 100000                 # optional bounds: max_states, max_depth, timeout_secs
+//! max_memory = "4G"                   # optional: stop (incomplete) before memory could exceed it
 //! liveness = false                    # optional: skip liveness (default true)
 //! unique_states = 1234                # optional: the exact number of distinct states
 //! expect = { atomicity = "holds", commit-reached = "reached", termination = "not-checked" }
@@ -65,6 +66,8 @@ pub struct Case {
     pub max_depth: Option<usize>,
     /// Time bound.
     pub timeout_secs: Option<u64>,
+    /// Memory bound, as `--max-memory` takes it (`"4G"`).
+    pub max_memory: Option<String>,
     /// Threads.
     pub threads: Option<usize>,
     /// Check liveness (default true); false for a case whose state graph is too large to
@@ -182,6 +185,17 @@ fn toml_param(k: &str, v: &toml::Value) -> String {
 
 /// Runs one case and compares it with its expectations.
 pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
+    let max_memory = match &case.max_memory {
+        Some(text) => {
+            Some(
+                crate::engine::parse_size(text).map_err(|problem| InputError::File {
+                    path: PathBuf::from(&id),
+                    problem: format!("max_memory {problem}"),
+                })?,
+            )
+        }
+        None => None,
+    };
     let request = CheckRequest {
         model: manifest.model.clone(),
         params: case.params.iter().map(|(k, v)| toml_param(k, v)).collect(),
@@ -193,6 +207,7 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
             max_states: case.max_states,
             max_depth: case.max_depth,
             timeout: case.timeout_secs.map(Duration::from_secs),
+            max_memory,
             liveness: case.liveness,
             ..CheckOptions::default()
         },
