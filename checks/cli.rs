@@ -543,3 +543,58 @@ fn table_prints_the_lectures_rpc_table_as_markdown() {
     );
     assert_eq!(lines.len(), 6);
 }
+
+/// `ftcheck bench` prints a row per `bench = true` case, with the symmetry factor against the
+/// same configuration's pinned count without symmetry.
+#[test]
+fn bench_prints_the_benchmark_table() {
+    let out = ftcheck()
+        .args([
+            "bench",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/checks/transaction-commit.toml"
+            ),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let cases: Vec<&str> = rows.iter().map(|r| r["case"].as_str().unwrap()).collect();
+    assert_eq!(
+        cases,
+        [
+            "transaction-commit/rms-8",
+            "transaction-commit/rms-8-symmetry"
+        ]
+    );
+    assert_eq!(rows[0]["unique_states"], 1_745_408);
+    assert_eq!(rows[0]["generated_states"], 18_507_778);
+    assert!(rows[0]["symmetry_factor"].is_null());
+    let factor = rows[1]["symmetry_factor"].as_f64().unwrap();
+    assert!((factor - 1_745_408.0 / 1_461.0).abs() < 1e-9, "{factor}");
+    assert!(rows[0]["bytes_per_state"].as_f64().unwrap() > 0.0);
+    assert_eq!(rows[1]["matches_manifest"], true);
+
+    let out = ftcheck()
+        .args([
+            "bench",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/checks/voting-group.toml"),
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("case,distinct states,generated,depth"));
+    assert!(
+        lines[1].starts_with("voting-group/arbitrary-k3-n7,432,"),
+        "{text}"
+    );
+    assert!(lines[1].ends_with(",yes"), "{text}");
+}

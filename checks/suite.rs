@@ -21,6 +21,7 @@ fn quick_cases_match_their_manifests() {
         &Selection {
             filter: None,
             quick_only: true,
+            bench_only: false,
         },
         &mut |o| println!("{}", suite::table_line(o)),
     )

@@ -337,6 +337,21 @@ pub fn resident_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// This process's peak resident memory since the last [`reset_peak_resident`] (Linux's
+/// `VmHWM`), if the system reports it.
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Resets the peak that [`peak_resident_bytes`] reports (Linux: `5` to `/proc/self/clear_refs`);
+/// without it, the peak is the whole process's.
+pub fn reset_peak_resident() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The fingerprint of a state: 64 bits of a fixed-seed hash, the same in every run.
 pub fn fingerprint<T: Hash>(value: &T) -> u64 {
     ahash::RandomState::with_seeds(0x5851_f42d_4c95_7f2d, 0x1405_7b7e_f767_814f, 7, 11)

@@ -7,6 +7,7 @@
 //! the verification [`suite`], and [`table`]s of verdicts over parameter grids.
 
 pub mod availability;
+pub mod bench;
 pub mod catalog;
 pub mod check;
 pub mod describe;

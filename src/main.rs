@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ftcheck::availability;
+use ftcheck::bench;
 use ftcheck::catalog;
 use ftcheck::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
 use ftcheck::engine::{self, CheckOptions, Engine};
@@ -31,6 +32,13 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchFormat {
+    Markdown,
+    Csv,
     Json,
 }
 
@@ -140,6 +148,19 @@ enum Command {
         format: Format,
     },
     /// Run the verification suite: manifests of expected verdicts and state counts.
+    /// The benchmark table: runs the suite's cases marked `bench = true` and prints states,
+    /// time, rate, peak memory, bytes per state and symmetry factor per configuration.
+    Bench {
+        /// A folder of *.toml manifests, or one manifest.
+        #[arg(default_value = "checks")]
+        path: PathBuf,
+        /// Only cases whose id (file/case) or model contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: BenchFormat,
+    },
     Suite {
         /// A folder of *.toml manifests, or one manifest.
         #[arg(default_value = "checks")]
@@ -314,6 +335,34 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 Ok(EXIT_USAGE)
             }
         },
+        Command::Bench {
+            path,
+            filter,
+            format,
+        } => {
+            let selection = suite::Selection {
+                filter,
+                quick_only: false,
+                bench_only: true,
+            };
+            let outcomes = suite::run(&path, &selection, &mut |o| {
+                eprintln!("{}", suite::table_line(o));
+            })?;
+            let rows: Vec<bench::Row> = outcomes.iter().map(bench::Row::of).collect();
+            match format {
+                BenchFormat::Markdown => print!("{}", bench::markdown(&rows)),
+                BenchFormat::Csv => print!("{}", bench::csv(&rows)),
+                BenchFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("serialises")
+                ),
+            }
+            Ok(if rows.iter().all(|r| r.matches_manifest) {
+                EXIT_OK
+            } else {
+                1
+            })
+        }
         Command::Suite {
             path,
             junit,
@@ -323,6 +372,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             let selection = suite::Selection {
                 filter,
                 quick_only: quick,
+                bench_only: false,
             };
             let outcomes = suite::run(&path, &selection, &mut |o| {
                 println!("{}", suite::table_line(o));

@@ -8,6 +8,7 @@
 //! [[case]]
 //! name = "default"                    # unique within the file
 //! quick = true                        # run by `cargo test` (default false: `ftcheck suite` only)
+//! bench = true                        # a row of `ftcheck bench`'s table (default false)
 //! params = { participants = 3 }       # optional; missing parameters take their defaults
 //! variant = "no-vote-log"             # optional
 //! engine = "bfs"                      # optional: bfs (default), dfs, simulation
@@ -50,6 +51,9 @@ pub struct Case {
     /// Run under `cargo test`.
     #[serde(default)]
     pub quick: bool,
+    /// A row of `ftcheck bench`'s table.
+    #[serde(default)]
+    pub bench: bool,
     /// Parameters.
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
@@ -102,6 +106,15 @@ pub struct CaseOutcome {
     pub elapsed: Duration,
     /// The verdicts, `name=verdict`.
     pub verdicts: Vec<String>,
+    /// The process's peak resident memory during the case (Linux), if known.
+    pub peak_resident: Option<u64>,
+    /// The search's counters.
+    pub stats: crate::engine::Stats,
+    /// Whether the case ran with symmetry reduction.
+    pub symmetry: bool,
+    /// For a symmetry case: the distinct states of the same configuration without symmetry,
+    /// when its manifest pins them.
+    pub unreduced_states: Option<usize>,
 }
 
 impl CaseOutcome {
@@ -183,20 +196,20 @@ fn toml_param(k: &str, v: &toml::Value) -> String {
     }
 }
 
-/// Runs one case and compares it with its expectations.
-pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
+/// The check request a case describes.
+pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckRequest, InputError> {
     let max_memory = match &case.max_memory {
         Some(text) => {
             Some(
                 crate::engine::parse_size(text).map_err(|problem| InputError::File {
-                    path: PathBuf::from(&id),
+                    path: PathBuf::from(id),
                     problem: format!("max_memory {problem}"),
                 })?,
             )
         }
         None => None,
     };
-    let request = CheckRequest {
+    Ok(CheckRequest {
         model: manifest.model.clone(),
         params: case.params.iter().map(|(k, v)| toml_param(k, v)).collect(),
         variant: case.variant.clone(),
@@ -212,7 +225,13 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
             ..CheckOptions::default()
         },
         trace_dir: None,
-    };
+    })
+}
+
+/// Runs one case and compares it with its expectations.
+pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
+    let request = request(manifest, case, &id)?;
+    crate::engine::reset_peak_resident();
     let start = Instant::now();
     let report = check::check(&request, &mut |_| {}).map_err(|e| InputError::File {
         path: PathBuf::from(&id),
@@ -262,6 +281,10 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
         problems,
         unique_states: report.stats.unique_states,
         elapsed: start.elapsed(),
+        peak_resident: crate::engine::peak_resident_bytes(),
+        stats: report.stats.clone(),
+        symmetry: case.symmetry,
+        unreduced_states: None,
         verdicts: report
             .results
             .iter()
@@ -277,6 +300,8 @@ pub struct Selection {
     pub filter: Option<String>,
     /// Only cases marked `quick`.
     pub quick_only: bool,
+    /// Only cases marked `bench`.
+    pub bench_only: bool,
 }
 
 /// Runs the selected cases of every manifest in `path`, calling `each` after each case.
@@ -294,7 +319,7 @@ pub fn run(
             .unwrap_or_default();
         for case in &manifest.cases {
             let id = format!("{stem}/{}", case.name);
-            if selection.quick_only && !case.quick {
+            if (selection.quick_only && !case.quick) || (selection.bench_only && !case.bench) {
                 continue;
             }
             if let Some(f) = &selection.filter {
@@ -302,7 +327,14 @@ pub fn run(
                     continue;
                 }
             }
-            let outcome = run_case(&manifest, case, id)?;
+            let mut outcome = run_case(&manifest, case, id)?;
+            // The same configuration without symmetry, if the manifest pins its count.
+            outcome.unreduced_states = manifest
+                .cases
+                .iter()
+                .filter(|c| case.symmetry && !c.symmetry)
+                .filter(|c| c.params == case.params && c.variant == case.variant)
+                .find_map(|c| c.unique_states);
             each(&outcome);
             outcomes.push(outcome);
         }

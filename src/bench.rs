@@ -1,0 +1,105 @@
+//! `ftcheck bench`: the benchmark table. Runs the suite's cases marked `bench = true` (each
+//! still checked against its manifest) and prints, per configuration, the distinct and generated
+//! states, depth, time, states per second, peak resident memory, the search's bytes per state,
+//! and, for a symmetry case, the reduction factor against the same configuration's pinned count
+//! without symmetry.
+
+use crate::suite::CaseOutcome;
+use serde::Serialize;
+
+/// One row of the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// `file/case`.
+    pub case: String,
+    /// Distinct states.
+    pub unique_states: usize,
+    /// Generated states.
+    pub generated_states: usize,
+    /// Deepest state, in steps.
+    pub max_depth: usize,
+    /// Seconds, the whole check (search and liveness analysis).
+    pub seconds: f64,
+    /// Generated states per second of the search.
+    pub states_per_sec: f64,
+    /// The process's peak resident memory during the case, in bytes (Linux).
+    pub peak_resident_bytes: Option<u64>,
+    /// The search's own structures per distinct state, in bytes.
+    pub bytes_per_state: f64,
+    /// Distinct states without symmetry / with it, for a symmetry case whose unreduced count
+    /// the manifest pins.
+    pub symmetry_factor: Option<f64>,
+    /// Whether verdicts and counts matched the manifest.
+    pub matches_manifest: bool,
+}
+
+impl Row {
+    /// The row of a suite outcome.
+    pub fn of(o: &CaseOutcome) -> Row {
+        Row {
+            case: o.id.clone(),
+            unique_states: o.unique_states,
+            generated_states: o.stats.generated_states,
+            max_depth: o.stats.max_depth,
+            seconds: o.elapsed.as_secs_f64(),
+            states_per_sec: o.stats.states_per_sec(),
+            peak_resident_bytes: o.peak_resident,
+            bytes_per_state: o.stats.bytes_per_state(),
+            symmetry_factor: o
+                .unreduced_states
+                .map(|n| n as f64 / o.unique_states.max(1) as f64),
+            matches_manifest: o.passed(),
+        }
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.case.clone(),
+            self.unique_states.to_string(),
+            self.generated_states.to_string(),
+            self.max_depth.to_string(),
+            format!("{:.2}", self.seconds),
+            format!("{:.0}", self.states_per_sec),
+            self.peak_resident_bytes
+                .map(|b| format!("{:.0}", b as f64 / (1u64 << 20) as f64))
+                .unwrap_or_default(),
+            format!("{:.0}", self.bytes_per_state),
+            self.symmetry_factor
+                .map(|f| format!("{f:.2}"))
+                .unwrap_or_default(),
+            if self.matches_manifest { "yes" } else { "NO" }.into(),
+        ]
+    }
+}
+
+const HEADER: [&str; 10] = [
+    "case",
+    "distinct states",
+    "generated",
+    "depth",
+    "seconds",
+    "states/s",
+    "peak RSS (MiB)",
+    "bytes/state",
+    "symmetry factor",
+    "matches manifest",
+];
+
+/// The table in Markdown.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = format!("| {} |\n", HEADER.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
+    for r in rows {
+        out.push_str(&format!("| {} |\n", r.cells().join(" | ")));
+    }
+    out
+}
+
+/// The table as CSV (no field contains a comma or a quote).
+pub fn csv(rows: &[Row]) -> String {
+    let mut out = HEADER.join(",") + "\n";
+    for r in rows {
+        out.push_str(&(r.cells().join(",") + "\n"));
+    }
+    out
+}
