@@ -19,9 +19,8 @@ fn quick_cases_match_their_manifests() {
     let outcomes = suite::run(
         checks_dir(),
         &Selection {
-            filter: None,
             quick_only: true,
-            bench_only: false,
+            ..Selection::default()
         },
         &mut |o| println!("{}", suite::table_line(o)),
     )

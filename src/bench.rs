@@ -3,12 +3,18 @@
 //! states, depth, time, states per second, peak resident memory, the search's bytes per state,
 //! and, for a symmetry case, the reduction factor against the same configuration's pinned count
 //! without symmetry.
+//!
+//! Each case runs in a process of its own (this executable, `bench FILE --case ID`), so that
+//! its peak resident memory is its own: an allocator keeps freed memory, and a process's peak
+//! never comes down.
 
-use crate::suite::CaseOutcome;
-use serde::Serialize;
+use crate::error::InputError;
+use crate::suite::{self, CaseOutcome, Selection};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// One row of the table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     /// `file/case`.
     pub case: String,
@@ -102,4 +108,49 @@ pub fn csv(rows: &[Row]) -> String {
         out.push_str(&(r.cells().join(",") + "\n"));
     }
     out
+}
+
+/// Runs every selected `bench` case, each in a child process of this executable, and returns
+/// their rows in order.
+pub fn run(path: &Path, filter: Option<String>) -> Result<Vec<Row>, InputError> {
+    let selection = Selection {
+        filter,
+        bench_only: true,
+        ..Selection::default()
+    };
+    let exe = std::env::current_exe().map_err(|e| {
+        InputError::Usage(format!(
+            "cannot find this executable to run the cases ({e}); run ftcheck from its build folder"
+        ))
+    })?;
+    let mut rows = Vec::new();
+    for (file, id) in suite::selected(path, &selection)? {
+        let problem = |what: String| InputError::File {
+            path: file.clone(),
+            problem: format!("case {id}: {what}"),
+        };
+        let out = std::process::Command::new(&exe)
+            .arg("bench")
+            .arg(&file)
+            .args(["--case", &id, "--format", "json"])
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| problem(format!("cannot run ({e})")))?;
+        let mut got: Vec<Row> = serde_json::from_slice(&out.stdout)
+            .map_err(|e| problem(format!("the child process printed no table ({e})")))?;
+        rows.append(&mut got);
+    }
+    Ok(rows)
+}
+
+/// Runs the one case `id` of `path` in this process.
+pub fn run_here(path: &Path, id: &str) -> Result<Vec<Row>, InputError> {
+    let selection = Selection {
+        exact: Some(id.to_string()),
+        ..Selection::default()
+    };
+    let outcomes = suite::run(path, &selection, &mut |o| {
+        eprintln!("{}", suite::table_line(o));
+    })?;
+    Ok(outcomes.iter().map(Row::of).collect())
 }

@@ -160,6 +160,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "markdown")]
         format: BenchFormat,
+        /// Run only the case with this id here (how bench runs each case in its own process).
+        #[arg(long, hide = true)]
+        case: Option<String>,
     },
     Suite {
         /// A folder of *.toml manifests, or one manifest.
@@ -339,16 +342,12 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             path,
             filter,
             format,
+            case,
         } => {
-            let selection = suite::Selection {
-                filter,
-                quick_only: false,
-                bench_only: true,
+            let rows = match case {
+                Some(id) => bench::run_here(&path, &id)?,
+                None => bench::run(&path, filter)?,
             };
-            let outcomes = suite::run(&path, &selection, &mut |o| {
-                eprintln!("{}", suite::table_line(o));
-            })?;
-            let rows: Vec<bench::Row> = outcomes.iter().map(bench::Row::of).collect();
             match format {
                 BenchFormat::Markdown => print!("{}", bench::markdown(&rows)),
                 BenchFormat::Csv => print!("{}", bench::csv(&rows)),
@@ -372,7 +371,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             let selection = suite::Selection {
                 filter,
                 quick_only: quick,
-                bench_only: false,
+                ..suite::Selection::default()
             };
             let outcomes = suite::run(&path, &selection, &mut |o| {
                 println!("{}", suite::table_line(o));

@@ -302,6 +302,41 @@ pub struct Selection {
     pub quick_only: bool,
     /// Only cases marked `bench`.
     pub bench_only: bool,
+    /// Only the case with exactly this id (`file/case`).
+    pub exact: Option<String>,
+}
+
+impl Selection {
+    fn wants(&self, manifest: &Manifest, case: &Case, id: &str) -> bool {
+        !(self.quick_only && !case.quick)
+            && !(self.bench_only && !case.bench)
+            && self.exact.as_ref().is_none_or(|e| e == id)
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|f| id.contains(f.as_str()) || manifest.model.contains(f.as_str()))
+    }
+}
+
+/// The manifest file and id (`file/case`) of every selected case, in order, without running.
+pub fn selected(path: &Path, selection: &Selection) -> Result<Vec<(PathBuf, String)>, InputError> {
+    let mut out = Vec::new();
+    for file in manifests(path)? {
+        let manifest = load(&file)?;
+        for case in &manifest.cases {
+            let id = format!("{}/{}", stem(&file), case.name);
+            if selection.wants(&manifest, case, &id) {
+                out.push((file.clone(), id));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn stem(file: &Path) -> String {
+    file.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 /// Runs the selected cases of every manifest in `path`, calling `each` after each case.
@@ -313,19 +348,10 @@ pub fn run(
     let mut outcomes = Vec::new();
     for file in manifests(path)? {
         let manifest = load(&file)?;
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
         for case in &manifest.cases {
-            let id = format!("{stem}/{}", case.name);
-            if (selection.quick_only && !case.quick) || (selection.bench_only && !case.bench) {
+            let id = format!("{}/{}", stem(&file), case.name);
+            if !selection.wants(&manifest, case, &id) {
                 continue;
-            }
-            if let Some(f) = &selection.filter {
-                if !id.contains(f.as_str()) && !manifest.model.contains(f.as_str()) {
-                    continue;
-                }
             }
             let mut outcome = run_case(&manifest, case, id)?;
             // The same configuration without symmetry, if the manifest pins its count.
