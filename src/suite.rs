@@ -308,8 +308,8 @@ pub struct Selection {
 
 impl Selection {
     fn wants(&self, manifest: &Manifest, case: &Case, id: &str) -> bool {
-        !(self.quick_only && !case.quick)
-            && !(self.bench_only && !case.bench)
+        (case.quick || !self.quick_only)
+            && (case.bench || !self.bench_only)
             && self.exact.as_ref().is_none_or(|e| e == id)
             && self
                 .filter
