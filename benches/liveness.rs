@@ -7,10 +7,13 @@
 //!
 //! Run: `cargo bench --bench liveness`.
 
+mod median;
+
 use criterion::{BenchmarkId, Criterion};
 use ftcheck::catalog;
 use ftcheck::engine::CheckOptions;
 use ftcheck::runner::Checkable;
+use median::median_ns;
 use std::time::Duration;
 
 /// Configurations with a liveness property, each a few seconds at most.
@@ -57,13 +60,6 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-fn median_ns(label: &str, case: &str) -> Option<f64> {
-    let path = format!("target/criterion/liveness/{label}/{case}/new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
@@ -73,7 +69,8 @@ fn main() {
         let m = model(name, params);
         let safety = m.check(&options(false), &mut |_| {}).stats;
         let live = m.check(&options(true), &mut |_| {}).stats;
-        let times = median_ns("safety", &case).zip(median_ns("with-liveness", &case));
+        let times = median_ns("liveness", &format!("safety/{case}"))
+            .zip(median_ns("liveness", &format!("with-liveness/{case}")));
         if let Some((a, b)) = times {
             println!(
                 "{case}: {} states; safety {:.3} s, {:.0} B/state; with liveness {:.3} s ({:.2}x), \

@@ -7,11 +7,13 @@
 //!
 //! Run: `cargo bench --bench throughput` (FTCHECK_BENCH_RMS=N for another size).
 
+mod median;
 mod stateright_2pc;
 
 use criterion::{BenchmarkId, Criterion};
 use ftcheck::catalog;
 use ftcheck::engine::CheckOptions;
+use median::median_ns;
 use stateright::{Checker, Model};
 use std::time::Duration;
 
@@ -73,21 +75,14 @@ fn bench(c: &mut Criterion) {
     let _ = stateright_2pc::TwoPhaseSys { rms: 0..n }.init_states();
 }
 
-fn median_ns(id: &str) -> Option<f64> {
-    let path = format!("target/criterion/two-phase/{id}/new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
     let n = rms();
-    let ours = median_ns(&format!("ftcheck-bfs/{n}"));
+    let ours = median_ns("two-phase", &format!("ftcheck-bfs/{n}"));
     for reference in ["stateright-2pc-dfs", "stateright-2pc-bfs"] {
-        if let (Some(a), Some(b)) = (ours, median_ns(&format!("{reference}/{n}"))) {
+        if let (Some(a), Some(b)) = (ours, median_ns("two-phase", &format!("{reference}/{n}"))) {
             println!(
                 "rms={n}: ftcheck-bfs {:.3} s, {reference} {:.3} s, ratio {:.2}",
                 a / 1e9,

@@ -254,17 +254,8 @@ impl Graph {
     }
 
     /// The shortest path from an initial state to `v`.
-    pub fn path_to(&self, mut v: u32) -> IndexPath {
-        let mut actions = Vec::new();
-        while self.parent[v as usize] != ROOT {
-            actions.push(self.via[v as usize] as usize);
-            v = self.parent[v as usize];
-        }
-        actions.reverse();
-        IndexPath {
-            init: self.via[v as usize] as usize,
-            actions,
-        }
+    pub fn path_to(&self, v: u32) -> IndexPath {
+        path_to(&self.parent, &self.via, v)
     }
 
     fn bytes(&self) -> usize {
@@ -329,27 +320,24 @@ pub fn size_text(bytes: u64) -> String {
     }
 }
 
-/// This process's resident memory (Linux's `VmRSS`), if the system reports it.
+/// A memory figure of this process from Linux's `/proc/self/status` (`VmRSS:`, `VmHWM:`), in
+/// bytes, if the system reports it.
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// This process's resident memory (`VmRSS`), if the system reports it.
 pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_status_bytes("VmRSS:")
 }
 
-/// This process's peak resident memory since the last [`reset_peak_resident`] (Linux's
-/// `VmHWM`), if the system reports it.
+/// This process's peak resident memory (`VmHWM`), if the system reports it: a case's own peak
+/// only in a process that ran nothing else (as `ftcheck bench` runs each case).
 pub fn peak_resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Resets the peak that [`peak_resident_bytes`] reports (Linux: `5` to `/proc/self/clear_refs`);
-/// without it, the peak is the whole process's.
-pub fn reset_peak_resident() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    proc_status_bytes("VmHWM:")
 }
 
 /// The fingerprint of a state: 64 bits of a fixed-seed hash, the same in every run.
@@ -429,6 +417,26 @@ where
             }
         }
     }
+}
+
+/// The path to state `v` by parent links and the action index (or, for an initial state, the
+/// initial-state index) that reached each state.
+fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
+    let mut actions = Vec::new();
+    while parent[v as usize] != ROOT {
+        actions.push(via[v as usize] as usize);
+        v = parent[v as usize];
+    }
+    actions.reverse();
+    IndexPath {
+        init: via[v as usize] as usize,
+        actions,
+    }
+}
+
+/// Bytes held by the visited set (12-byte entries plus a control byte) and the parent links.
+fn visited_bytes(seen: &FxHashMap<u64, u32>, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
+    seen.capacity() * 13 + (parent.capacity() + via.capacity()) * 4
 }
 
 /// ftcheck's breadth-first search.
@@ -512,10 +520,11 @@ where
         if !model.within_boundary(&s) {
             continue;
         }
-        let node = match seen.get(&fp(&s)) {
+        let f = fp(&s);
+        let node = match seen.get(&f) {
             Some(&node) => node,
             None => {
-                seen.insert(fp(&s), parent.len() as u32);
+                seen.insert(f, parent.len() as u32);
                 discover!(s, ROOT, i, 0u32)
             }
         };
@@ -550,8 +559,7 @@ where
             if let Some(budget) = opts.max_memory {
                 // Stop while growing is still safe: every structure may double at its next
                 // insertion, and the liveness analysis needs about 26 bytes per state after.
-                let structures = seen.capacity() * 13
-                    + (parent.capacity() + via.capacity()) * 4
+                let structures = visited_bytes(&seen, &parent, &via)
                     + rec
                         .as_ref()
                         .map_or(0, |r| r.graph.bytes() + parent.len() * 26);
@@ -628,23 +636,12 @@ where
     stats.unique_states = seen.len();
     stats.queue = queue.len();
     stats.elapsed_secs = start.elapsed().as_secs_f64();
-    // Visited set (a hash map of 12-byte entries plus control bytes), parents and actions.
-    stats.memory_bytes = seen.capacity() * 13 + parent.capacity() * 4 + via.capacity() * 4;
-    let paths = Graph {
-        nodes: parent.len(),
-        open: Vec::new(),
-        offsets: Vec::new(),
-        edges: Vec::new(),
-        classes: Vec::new(),
-        parent,
-        via,
-        initial: Vec::new(),
-        bits: Vec::new(),
-    };
+    stats.memory_bytes = visited_bytes(&seen, &parent, &via);
     let discoveries = found
         .into_iter()
-        .map(|f| f.map(|n| Discovery::Trace(paths.path_to(n))))
+        .map(|f| f.map(|n| Discovery::Trace(path_to(&parent, &via, n))))
         .collect();
+    let nodes = parent.len();
     let graph = rec.map(|r| {
         let mut g = r.graph;
         // A state whose expansion was cut short, and every later one, is open.
@@ -652,15 +649,15 @@ where
             g.edges.truncate(g.offsets[expanded] as usize);
             g.offsets.truncate(expanded);
         }
-        for v in expanded..paths.nodes {
+        for v in expanded..nodes {
             g.offsets.push(g.edges.len() as u32);
             g.set_open(v as u32);
         }
         g.offsets.push(g.edges.len() as u32);
-        g.open.resize(paths.nodes.div_ceil(64), 0);
-        g.nodes = paths.nodes;
-        g.parent = paths.parent;
-        g.via = paths.via;
+        g.open.resize(nodes.div_ceil(64), 0);
+        g.nodes = nodes;
+        g.parent = parent;
+        g.via = via;
         stats.memory_bytes += g.bytes() + r.class_ids.capacity() * 13;
         stats.graph_edges = g.edges.len();
         g

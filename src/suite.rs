@@ -106,7 +106,8 @@ pub struct CaseOutcome {
     pub elapsed: Duration,
     /// The verdicts, `name=verdict`.
     pub verdicts: Vec<String>,
-    /// The process's peak resident memory during the case (Linux), if known.
+    /// The process's peak resident memory after the case (Linux), if known: the case's own in a
+    /// process that ran only it.
     pub peak_resident: Option<u64>,
     /// The search's counters.
     pub stats: crate::engine::Stats,
@@ -231,7 +232,6 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
 /// Runs one case and compares it with its expectations.
 pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
     let request = request(manifest, case, &id)?;
-    crate::engine::reset_peak_resident();
     let start = Instant::now();
     let report = check::check(&request, &mut |_| {}).map_err(|e| InputError::File {
         path: PathBuf::from(&id),

@@ -100,20 +100,25 @@ pub struct RmState {
 /// by number except the sender's ACK bits, so sorting the receivers by their view together
 /// with their ACK bits (and moving those bits along) gives one representative per orbit.
 pub fn representative(s: &RmState) -> RmState {
-    let column = |r: usize| -> Vec<bool> { s.acked.iter().map(|a| a & (1 << r) != 0).collect() };
+    // Receiver `r`'s ACK bits, one per message.
+    let column = |r: usize| -> u8 {
+        (s.acked.iter().enumerate()).fold(0, |k, (m, a)| k | ((a >> r) & 1) << m)
+    };
     let mut order: Vec<usize> = (0..s.receivers.len()).collect();
-    order.sort_by_key(|&r| (s.receivers[r].clone(), column(r)));
-    let mut next = s.clone();
-    next.acked = [0; MAX_MESSAGES];
+    order.sort_by(|&a, &b| (&s.receivers[a], column(a)).cmp(&(&s.receivers[b], column(b))));
+    let mut acked = [0; MAX_MESSAGES];
     for (new, &old) in order.iter().enumerate() {
-        next.receivers[new] = s.receivers[old].clone();
         for (m, a) in s.acked.iter().enumerate() {
-            if a & (1 << old) != 0 {
-                next.acked[m] |= 1 << new;
-            }
+            acked[m] |= ((a >> old) & 1) << new;
         }
     }
-    next
+    RmState {
+        sent: s.sent,
+        history: s.history,
+        acked,
+        receivers: order.iter().map(|&r| s.receivers[r].clone()).collect(),
+        nack_answered: s.nack_answered,
+    }
 }
 
 impl Serialize for RmState {
