@@ -17,10 +17,8 @@
 //! rather than stopping once the other properties are decided. [`crate::liveness`] searches it.
 
 use ftcheck_models::Fairness;
-use fxhash::FxHashMap;
 use serde::Serialize;
 use stateright::{Checker, Expectation, Model, UniformChooser};
-use std::collections::VecDeque;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
@@ -41,7 +39,7 @@ pub enum Engine {
 pub struct CheckOptions {
     /// The search.
     pub engine: Engine,
-    /// Worker threads (DFS and simulation; ftcheck's BFS is single-threaded).
+    /// Worker threads.
     pub threads: usize,
     /// Reduce by the model's symmetry (its representative function).
     pub symmetry: bool,
@@ -89,6 +87,8 @@ pub struct Stats {
     pub unique_states: usize,
     /// States generated, counting repeats.
     pub generated_states: usize,
+    /// Threads that searched.
+    pub threads: usize,
     /// Deepest state found, in steps from an initial state.
     pub max_depth: usize,
     /// States discovered but not yet expanded.
@@ -240,7 +240,7 @@ impl Graph {
         self.open[v as usize / 64] >> (v % 64) & 1 == 1
     }
 
-    fn set_open(&mut self, v: u32) {
+    pub(crate) fn set_open(&mut self, v: u32) {
         let word = v as usize / 64;
         if word >= self.open.len() {
             self.open.resize(word + 1, 0);
@@ -255,10 +255,10 @@ impl Graph {
 
     /// The shortest path from an initial state to `v`.
     pub fn path_to(&self, v: u32) -> IndexPath {
-        path_to(&self.parent, &self.via, v)
+        crate::bfs::path_to(&self.parent, &self.via, v)
     }
 
-    fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.offsets.capacity() * 4
             + self.edges.capacity() * std::mem::size_of::<Edge>()
             + self.classes.capacity()
@@ -365,7 +365,7 @@ where
     M::Action: Clone + PartialEq + Hash,
 {
     match opts.engine {
-        Engine::Bfs => bfs(
+        Engine::Bfs => crate::bfs::bfs(
             model,
             symmetry.filter(|_| opts.symmetry),
             opts,
@@ -375,298 +375,6 @@ where
         Engine::Dfs | Engine::Simulation => {
             stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)
         }
-    }
-}
-
-const ROOT: u32 = u32::MAX;
-
-/// The graph being recorded, with the map from action fingerprints to fairness classes.
-struct Recording<'r, M: Model> {
-    recorder: &'r Recorder<M>,
-    graph: Graph,
-    class_ids: FxHashMap<u64, u32>,
-}
-
-impl<M: Model> Recording<'_, M>
-where
-    M::Action: Hash,
-{
-    /// The class of `action`: one per distinct fair action.
-    fn class(&mut self, model: &M, action: &M::Action) -> u32 {
-        let fairness = (self.recorder.fairness)(model, action);
-        if fairness == Fairness::Unfair {
-            return UNFAIR;
-        }
-        let classes = &mut self.graph.classes;
-        *self
-            .class_ids
-            .entry(fingerprint(action))
-            .or_insert_with(|| {
-                classes.push(fairness);
-                (classes.len() - 1) as u32
-            })
-    }
-
-    fn record_state(&mut self, model: &M, state: &M::State, node: u32) {
-        for (bits, p) in self.graph.bits.iter_mut().zip(&self.recorder.predicates) {
-            if node as usize / 64 >= bits.len() {
-                bits.push(0);
-            }
-            if p(model, state) {
-                bits[node as usize / 64] |= 1 << (node % 64);
-            }
-        }
-    }
-}
-
-/// The path to state `v` by parent links and the action index (or, for an initial state, the
-/// initial-state index) that reached each state.
-fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
-    let mut actions = Vec::new();
-    while parent[v as usize] != ROOT {
-        actions.push(via[v as usize] as usize);
-        v = parent[v as usize];
-    }
-    actions.reverse();
-    IndexPath {
-        init: via[v as usize] as usize,
-        actions,
-    }
-}
-
-/// Bytes held by the visited set (12-byte entries plus a control byte) and the parent links.
-fn visited_bytes(seen: &FxHashMap<u64, u32>, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
-    seen.capacity() * 13 + (parent.capacity() + via.capacity()) * 4
-}
-
-/// ftcheck's breadth-first search.
-fn bfs<M>(
-    model: &M,
-    symmetry: Option<Representative<M>>,
-    opts: &CheckOptions,
-    recorder: Option<&Recorder<M>>,
-    progress: &mut dyn FnMut(&Stats),
-) -> SearchOutcome
-where
-    M: Model,
-    M::State: Hash + Clone,
-    M::Action: Hash,
-{
-    let start = Instant::now();
-    let properties = model.properties();
-    let mut found: Vec<Option<u32>> = vec![None; properties.len()];
-    let mut open: Vec<usize> = (0..properties.len())
-        .filter(|&i| properties[i].expectation != Expectation::Eventually)
-        .collect();
-    // Per discovered state: its parent and the index of the action (or initial state) from it.
-    let mut parent: Vec<u32> = Vec::new();
-    let mut via: Vec<u32> = Vec::new();
-    // Fingerprint -> state index.
-    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut queue: VecDeque<(M::State, u32, u32)> = VecDeque::new();
-    let mut stats = Stats::default();
-    let mut stopped = None;
-    let mut truncated = false;
-    let mut rec = recorder.map(|recorder| Recording {
-        recorder,
-        graph: Graph {
-            nodes: 0,
-            open: Vec::new(),
-            offsets: Vec::new(),
-            edges: Vec::new(),
-            classes: Vec::new(),
-            parent: Vec::new(),
-            via: Vec::new(),
-            initial: Vec::new(),
-            bits: vec![Vec::new(); recorder.predicates.len()],
-        },
-        class_ids: FxHashMap::default(),
-    });
-    let fp = |s: &M::State| match symmetry {
-        Some(rep) => fingerprint(&rep(s)),
-        None => fingerprint(s),
-    };
-
-    // Records a newly discovered state.
-    macro_rules! discover {
-        ($state:expr, $parent:expr, $via:expr, $depth:expr) => {{
-            let node = parent.len() as u32;
-            parent.push($parent);
-            via.push($via as u32);
-            open.retain(|&i| {
-                let p = &properties[i];
-                let holds = (p.condition)(model, &$state);
-                let decided = match p.expectation {
-                    Expectation::Always => !holds,
-                    Expectation::Sometimes => holds,
-                    Expectation::Eventually => false,
-                };
-                if decided {
-                    found[i] = Some(node);
-                }
-                !decided
-            });
-            if let Some(r) = rec.as_mut() {
-                r.record_state(model, &$state, node);
-            }
-            stats.max_depth = stats.max_depth.max($depth as usize);
-            queue.push_back(($state, node, $depth));
-            node
-        }};
-    }
-
-    for (i, s) in model.init_states().into_iter().enumerate() {
-        stats.generated_states += 1;
-        if !model.within_boundary(&s) {
-            continue;
-        }
-        let f = fp(&s);
-        let node = match seen.get(&f) {
-            Some(&node) => node,
-            None => {
-                seen.insert(f, parent.len() as u32);
-                discover!(s, ROOT, i, 0u32)
-            }
-        };
-        if let Some(r) = rec.as_mut() {
-            if !r.graph.initial.contains(&node) {
-                r.graph.initial.push(node);
-            }
-        }
-    }
-
-    // Stop early once every property is decided (a model without any explores everything;
-    // a recorded graph must be complete).
-    let stop_when_decided = !open.is_empty() && rec.is_none();
-    let mut actions = Vec::new();
-    let mut last_progress = Instant::now();
-    let mut popped: u64 = 0;
-    // States whose successors are all recorded: a prefix of the states, as BFS pops them in
-    // order.
-    let mut expanded: usize = 0;
-    'search: while let Some((state, node, depth)) = queue.pop_front() {
-        if stop_when_decided && open.is_empty() {
-            break;
-        }
-        popped += 1;
-        if popped.is_multiple_of(512) {
-            if let Some(t) = opts.timeout {
-                if start.elapsed() >= t {
-                    stopped = Some(StopReason::Timeout(t.as_secs()));
-                    break;
-                }
-            }
-            if let Some(budget) = opts.max_memory {
-                // Stop while growing is still safe: every structure may double at its next
-                // insertion, and the liveness analysis needs about 26 bytes per state after.
-                let structures = visited_bytes(&seen, &parent, &via)
-                    + rec
-                        .as_ref()
-                        .map_or(0, |r| r.graph.bytes() + parent.len() * 26);
-                let resident = resident_bytes().unwrap_or(structures as u64);
-                if resident + structures as u64 >= budget {
-                    stopped = Some(StopReason::MaxMemory(budget));
-                    break;
-                }
-            }
-            if last_progress.elapsed() >= opts.progress_every {
-                last_progress = Instant::now();
-                stats.unique_states = seen.len();
-                stats.queue = queue.len() + 1;
-                stats.elapsed_secs = start.elapsed().as_secs_f64();
-                progress(&stats);
-            }
-        }
-        let at_depth_bound = opts.max_depth.is_some_and(|d| depth as usize >= d);
-        if let Some(r) = rec.as_mut() {
-            r.graph.offsets.push(r.graph.edges.len() as u32);
-        }
-        actions.clear();
-        model.actions(&state, &mut actions);
-        for (index, action) in actions.drain(..).enumerate() {
-            let class = match rec.as_mut() {
-                Some(r) if !at_depth_bound => r.class(model, &action),
-                _ => UNFAIR,
-            };
-            let Some(next) = model.next_state(&state, action) else {
-                continue;
-            };
-            if !model.within_boundary(&next) {
-                continue;
-            }
-            let f = fp(&next);
-            if at_depth_bound {
-                // Safety loses nothing by a successor already seen; a graph loses its edge.
-                if let Some(r) = rec.as_mut() {
-                    r.graph.set_open(node);
-                    truncated = true;
-                } else if !seen.contains_key(&f) {
-                    truncated = true;
-                }
-                continue;
-            }
-            stats.generated_states += 1;
-            let to = match seen.get(&f) {
-                Some(&to) => to,
-                None => {
-                    if opts.max_states.is_some_and(|max| seen.len() >= max) {
-                        stopped = opts.max_states.map(StopReason::MaxStates);
-                        break 'search;
-                    }
-                    seen.insert(f, parent.len() as u32);
-                    discover!(next, node, index, depth + 1)
-                }
-            };
-            if let Some(r) = rec.as_mut() {
-                r.graph.edges.push(Edge {
-                    to,
-                    action: index as u32,
-                    class,
-                });
-            }
-            if stop_when_decided && open.is_empty() {
-                break 'search;
-            }
-        }
-        expanded += 1;
-    }
-    if stopped.is_none() && truncated && (!open.is_empty() || rec.is_some()) {
-        stopped = opts.max_depth.map(StopReason::MaxDepth);
-    }
-    stats.unique_states = seen.len();
-    stats.queue = queue.len();
-    stats.elapsed_secs = start.elapsed().as_secs_f64();
-    stats.memory_bytes = visited_bytes(&seen, &parent, &via);
-    let discoveries = found
-        .into_iter()
-        .map(|f| f.map(|n| Discovery::Trace(path_to(&parent, &via, n))))
-        .collect();
-    let nodes = parent.len();
-    let graph = rec.map(|r| {
-        let mut g = r.graph;
-        // A state whose expansion was cut short, and every later one, is open.
-        if g.offsets.len() > expanded {
-            g.edges.truncate(g.offsets[expanded] as usize);
-            g.offsets.truncate(expanded);
-        }
-        for v in expanded..nodes {
-            g.offsets.push(g.edges.len() as u32);
-            g.set_open(v as u32);
-        }
-        g.offsets.push(g.edges.len() as u32);
-        g.open.resize(nodes.div_ceil(64), 0);
-        g.nodes = nodes;
-        g.parent = parent;
-        g.via = via;
-        stats.memory_bytes += g.bytes() + r.class_ids.capacity() * 13;
-        stats.graph_edges = g.edges.len();
-        g
-    });
-    SearchOutcome {
-        stats,
-        stopped,
-        discoveries,
-        graph,
     }
 }
 

@@ -8,11 +8,13 @@
 
 pub mod availability;
 pub mod bench;
+pub mod bfs;
 pub mod catalog;
 pub mod check;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod fptable;
 pub mod liveness;
 pub mod runner;
 pub mod suite;

@@ -70,7 +70,7 @@ enum Command {
         /// The search.
         #[arg(long, value_enum, default_value = "bfs")]
         engine: Engine,
-        /// Worker threads (dfs, simulation).
+        /// Worker threads (every engine; bfs results are the same for any number).
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Reduce the state space by the model's symmetry.
@@ -254,9 +254,6 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             format,
             trace_dir,
         } => {
-            if engine == Engine::Bfs && threads > 1 {
-                eprintln!("ftcheck: note: the bfs engine runs on one thread; --threads applies to dfs and simulation");
-            }
             let req = CheckRequest {
                 model,
                 params,

@@ -1,0 +1,692 @@
+//! ftcheck's breadth-first search, on any number of threads, level by level.
+//!
+//! Each level (the states at one depth) is a plain `Vec` of states; a state's index is its
+//! level's first index plus its position, so nothing else is stored beside it. Threads take
+//! chunks of the level, generate successors, and claim each successor's fingerprint in the
+//! shared lock-free [`FpTable`]: a state already numbered is dropped at once; a new one is kept
+//! only by the earliest parent (by index) that reaches it, however the threads interleave. The
+//! main thread then walks the chunks in order and numbers the kept states exactly as a
+//! single-threaded BFS would: so indices, parent links, shortest traces, the order in which
+//! properties are decided, and every state count are the same for any `--threads`.
+//!
+//! Per state the search keeps its fingerprint and a 32-bit word in the table (12 bytes a slot)
+//! and its parent link (8 bytes), plus the states of two levels while one is expanded. States
+//! are never cloned: a successor is moved into the next level or dropped.
+//!
+//! Properties are evaluated on the worker threads, once per kept successor, and recorded as
+//! bits; so are the liveness recorder's predicates. With a [`Recorder`], the edges of every
+//! state are kept in the [`Graph`]: an edge to a state of the level being numbered is resolved
+//! through the table once the level is numbered.
+
+use crate::engine::{
+    fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, IndexPath, Recorder,
+    Representative, SearchOutcome, Stats, StopReason, UNFAIR,
+};
+use crate::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
+use ftcheck_models::Fairness;
+use fxhash::{FxHashMap, FxHashSet};
+use stateright::{Expectation, Model, Property};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+/// The parent of an initial state.
+pub const ROOT: u32 = u32::MAX;
+/// An edge whose target is numbered with its level, after the edge is generated.
+const UNRESOLVED: u32 = u32::MAX;
+/// Recorder predicates are bits 16.. of a successor's bits; properties are bits 0..16.
+const PREDICATE_SHIFT: u32 = 16;
+
+/// A successor kept for numbering.
+struct Kept<S> {
+    state: S,
+    parent: u32,
+    via: u32,
+    fp: u64,
+    /// Bit `i`: property `i` is decided here; bit 16 + `j`: recorder predicate `j` holds.
+    bits: u32,
+}
+
+/// An edge as a worker sees it: its target's index if already numbered.
+struct RawEdge {
+    target: u32,
+    fp: u64,
+    action: u32,
+    fairness: Fairness,
+    action_fp: u64,
+}
+
+/// What a worker produced from positions `start..end` of a level.
+struct Chunk<S> {
+    start: usize,
+    end: usize,
+    kept: Vec<Kept<S>>,
+    /// Kept successors that an earlier parent claimed afterwards: (parent, fingerprint).
+    displaced: Vec<(u32, u64)>,
+    generated: usize,
+    /// A successor beyond the depth bound was not explored.
+    truncated: bool,
+    /// Recording: edges per position, the edges, and positions cut off by the depth bound.
+    edge_counts: Vec<u32>,
+    edges: Vec<RawEdge>,
+    open: Vec<u32>,
+}
+
+/// A successor before its claim.
+struct Successor<S> {
+    state: S,
+    fp: u64,
+    index: u32,
+    fairness: Fairness,
+    action_fp: u64,
+}
+
+/// A thread's buffers, reused from state to state.
+struct Scratch<M: Model> {
+    actions: Vec<M::Action>,
+    successors: Vec<Successor<M::State>>,
+    inserts: Inserts,
+}
+
+/// One level being expanded, shared by the threads.
+struct Level<'a, M: Model> {
+    model: &'a M,
+    states: &'a [M::State],
+    first: u32,
+    at_depth_bound: bool,
+    symmetry: Option<Representative<M>>,
+    properties: &'a [Property<M>],
+    /// Bit `i`: property `i` is still undecided.
+    undecided: u32,
+    recorder: Option<&'a Recorder<M>>,
+    table: &'a RwLock<FpTable>,
+    next: AtomicUsize,
+    chunk: usize,
+    threads: usize,
+    stop: AtomicBool,
+    chunks: Mutex<Vec<Chunk<M::State>>>,
+}
+
+impl<M: Model> Level<'_, M>
+where
+    M::State: Hash,
+    M::Action: Hash,
+{
+    fn fingerprint(&self, s: &M::State) -> u64 {
+        match self.symmetry {
+            Some(rep) => fingerprint(&rep(s)),
+            None => fingerprint(s),
+        }
+    }
+
+    fn bits(&self, s: &M::State) -> u32 {
+        let mut bits = 0;
+        let mut undecided = self.undecided;
+        while undecided != 0 {
+            let i = undecided.trailing_zeros();
+            undecided &= undecided - 1;
+            let p = &self.properties[i as usize];
+            let holds = (p.condition)(self.model, s);
+            if holds == (p.expectation == Expectation::Sometimes) {
+                bits |= 1 << i;
+            }
+        }
+        if let Some(r) = self.recorder {
+            for (j, p) in r.predicates.iter().enumerate() {
+                if p(self.model, s) {
+                    bits |= 1 << (PREDICATE_SHIFT + j as u32);
+                }
+            }
+        }
+        bits
+    }
+
+    /// Expands positions `range` until done, or until the table must grow or the search stop.
+    fn expand(
+        &self,
+        table: &FpTable,
+        range: std::ops::Range<usize>,
+        scratch: &mut Scratch<M>,
+        tick: &mut dyn FnMut() -> bool,
+    ) -> Chunk<M::State> {
+        let mut c = Chunk {
+            start: range.start,
+            end: range.end,
+            kept: Vec::new(),
+            displaced: Vec::new(),
+            generated: 0,
+            truncated: false,
+            edge_counts: Vec::new(),
+            edges: Vec::new(),
+            open: Vec::new(),
+        };
+        let (model, recording) = (self.model, self.recorder.is_some());
+        for pos in range {
+            if table.needs_growing() || self.stop.load(Relaxed) {
+                c.end = pos;
+                break;
+            }
+            if pos % 256 == 0 && !tick() {
+                self.stop.store(true, Relaxed);
+                c.end = pos;
+                break;
+            }
+            let node = self.first + pos as u32;
+            let edges_before = c.edges.len();
+            if self.at_depth_bound && c.truncated && !recording {
+                continue;
+            }
+            let state = &self.states[pos];
+            // All successors first, their buckets prefetched, then the claims: the table's
+            // cache misses overlap instead of following one another.
+            scratch.actions.clear();
+            model.actions(state, &mut scratch.actions);
+            for (index, action) in scratch.actions.drain(..).enumerate() {
+                let (fairness, action_fp) = match self.recorder {
+                    Some(r) if !self.at_depth_bound => match (r.fairness)(model, &action) {
+                        Fairness::Unfair => (Fairness::Unfair, 0),
+                        f => (f, fingerprint(&action)),
+                    },
+                    _ => (Fairness::Unfair, 0),
+                };
+                let Some(next) = model.next_state(state, action) else {
+                    continue;
+                };
+                if !model.within_boundary(&next) {
+                    continue;
+                }
+                let fp = self.fingerprint(&next);
+                table.prefetch(fp);
+                scratch.successors.push(Successor {
+                    state: next,
+                    fp,
+                    index: index as u32,
+                    fairness,
+                    action_fp,
+                });
+            }
+            for s in scratch.successors.drain(..) {
+                if self.at_depth_bound {
+                    // Safety loses nothing by a successor already seen; a graph loses its edge.
+                    if recording {
+                        c.open.push(node);
+                        c.truncated = true;
+                        break;
+                    } else if !table.contains(s.fp) {
+                        c.truncated = true;
+                        break;
+                    }
+                    continue;
+                }
+                c.generated += 1;
+                let target = match table.claim(s.fp, node, self.first, &mut scratch.inserts) {
+                    Claim::Seen(index) => index.unwrap_or(UNRESOLVED),
+                    Claim::Taken => UNRESOLVED,
+                    Claim::Won { displaced } => {
+                        if let Some(d) = displaced {
+                            c.displaced.push((d, s.fp));
+                        }
+                        c.kept.push(Kept {
+                            bits: self.bits(&s.state),
+                            state: s.state,
+                            parent: node,
+                            via: s.index,
+                            fp: s.fp,
+                        });
+                        UNRESOLVED
+                    }
+                };
+                if recording {
+                    c.edges.push(RawEdge {
+                        target,
+                        fp: s.fp,
+                        action: s.index,
+                        fairness: s.fairness,
+                        action_fp: s.action_fp,
+                    });
+                }
+            }
+            if recording {
+                c.edge_counts.push((c.edges.len() - edges_before) as u32);
+            }
+        }
+        table.flush(&mut scratch.inserts);
+        c
+    }
+
+    /// A thread's share of the level: chunks until none is left or the search stops.
+    fn work(&self, tick: &mut dyn FnMut() -> bool) {
+        let mut scratch = Scratch {
+            actions: Vec::new(),
+            successors: Vec::new(),
+            inserts: Inserts::default(),
+        };
+        loop {
+            let start = self.next.fetch_add(self.chunk, Relaxed);
+            if start >= self.states.len() {
+                return;
+            }
+            let mut range = start..(start + self.chunk).min(self.states.len());
+            while !range.is_empty() {
+                let (chunk, grow) = {
+                    let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+                    let chunk = self.expand(&table, range.clone(), &mut scratch, tick);
+                    (chunk, table.needs_growing())
+                };
+                range.start = chunk.end;
+                self.chunks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(chunk);
+                if self.stop.load(Relaxed) {
+                    return;
+                }
+                if grow {
+                    let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+                    if table.needs_growing() {
+                        table.grow(self.threads);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The graph being recorded, with the map from action fingerprints to fairness classes.
+struct Recording {
+    graph: Graph,
+    class_ids: FxHashMap<u64, u32>,
+    /// Edges whose target is numbered later: (edge index, target fingerprint).
+    unresolved: Vec<(usize, u64)>,
+}
+
+impl Recording {
+    /// The class of an action: one per distinct fair action.
+    fn class(&mut self, fairness: Fairness, action_fp: u64) -> u32 {
+        if fairness == Fairness::Unfair {
+            return UNFAIR;
+        }
+        let classes = &mut self.graph.classes;
+        *self.class_ids.entry(action_fp).or_insert_with(|| {
+            classes.push(fairness);
+            (classes.len() - 1) as u32
+        })
+    }
+
+    fn record_state(&mut self, node: u32, bits: u32) {
+        for (j, word) in self.graph.bits.iter_mut().enumerate() {
+            if node as usize / 64 >= word.len() {
+                word.push(0);
+            }
+            if bits >> (PREDICATE_SHIFT + j as u32) & 1 == 1 {
+                word[node as usize / 64] |= 1 << (node % 64);
+            }
+        }
+    }
+
+    /// Adds a chunk's edges, position by position.
+    fn add_edges<S>(&mut self, chunk: &Chunk<S>) {
+        let mut next = 0;
+        for &count in &chunk.edge_counts {
+            self.graph.offsets.push(self.graph.edges.len() as u32);
+            for raw in &chunk.edges[next..next + count as usize] {
+                if raw.target == UNRESOLVED {
+                    self.unresolved.push((self.graph.edges.len(), raw.fp));
+                }
+                let class = self.class(raw.fairness, raw.action_fp);
+                self.graph.edges.push(Edge {
+                    to: raw.target,
+                    action: raw.action,
+                    class,
+                });
+            }
+            next += count as usize;
+        }
+        for &node in &chunk.open {
+            self.graph.set_open(node);
+        }
+    }
+
+    /// Points the edges to states numbered since they were added at their targets.
+    fn resolve(&mut self, table: &RwLock<FpTable>) {
+        let table = table.read().unwrap_or_else(|e| e.into_inner());
+        for (edge, fp) in self.unresolved.drain(..) {
+            if let (Some(e), Some(to)) = (self.graph.edges.get_mut(edge), table.index(fp)) {
+                e.to = to;
+            }
+        }
+    }
+}
+
+/// The path to state `v` by parent links and the action index (or, for an initial state, the
+/// initial-state index) that reached each state.
+pub fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
+    let mut actions = Vec::new();
+    while parent[v as usize] != ROOT {
+        actions.push(via[v as usize] as usize);
+        v = parent[v as usize];
+    }
+    actions.reverse();
+    IndexPath {
+        init: via[v as usize] as usize,
+        actions,
+    }
+}
+
+/// Bytes held by the visited set and the parent links.
+fn visited_bytes(table: &RwLock<FpTable>, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
+    let table = table.read().unwrap_or_else(|e| e.into_inner());
+    table.bytes() + (parent.capacity() + via.capacity()) * 4
+}
+
+/// ftcheck's breadth-first search.
+pub fn bfs<M>(
+    model: &M,
+    symmetry: Option<Representative<M>>,
+    opts: &CheckOptions,
+    recorder: Option<&Recorder<M>>,
+    progress: &mut dyn FnMut(&Stats),
+) -> SearchOutcome
+where
+    M: Model + Sync,
+    M::State: Hash + Send + Sync,
+    M::Action: Hash,
+{
+    let start = Instant::now();
+    let threads = opts.threads.max(1);
+    let properties = model.properties();
+    assert!(
+        properties.len() <= PREDICATE_SHIFT as usize
+            && recorder.is_none_or(|r| r.predicates.len() <= 32 - PREDICATE_SHIFT as usize),
+        "the BFS evaluates at most 16 properties and 16 liveness predicates"
+    );
+    let mut found: Vec<Option<u32>> = vec![None; properties.len()];
+    let mut undecided: u32 = (0..properties.len())
+        .filter(|&i| properties[i].expectation != Expectation::Eventually)
+        .fold(0, |m, i| m | 1 << i);
+    // Stop early once every property is decided (a model without any explores everything;
+    // a recorded graph must be complete).
+    let stop_when_decided = undecided != 0 && recorder.is_none();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut via: Vec<u32> = Vec::new();
+    let table = RwLock::new(FpTable::default());
+    let mut stats = Stats {
+        threads,
+        ..Stats::default()
+    };
+    let mut stopped = None;
+    let mut truncated = false;
+    let mut rec = recorder.map(|recorder| Recording {
+        graph: Graph {
+            nodes: 0,
+            open: Vec::new(),
+            offsets: Vec::new(),
+            edges: Vec::new(),
+            classes: Vec::new(),
+            parent: Vec::new(),
+            via: Vec::new(),
+            initial: Vec::new(),
+            bits: vec![Vec::new(); recorder.predicates.len()],
+        },
+        class_ids: FxHashMap::default(),
+        unresolved: Vec::new(),
+    });
+
+    // The first level: the initial states, in order, each claimed by its own index.
+    let mut states: Vec<M::State> = Vec::new();
+    let mut init_fps = Vec::new();
+    let mut chunk0 = Chunk {
+        start: 0,
+        end: 0,
+        kept: Vec::new(),
+        displaced: Vec::new(),
+        generated: 0,
+        truncated: false,
+        edge_counts: Vec::new(),
+        edges: Vec::new(),
+        open: Vec::new(),
+    };
+    {
+        let level = Level {
+            model,
+            states: &states,
+            first: 0,
+            at_depth_bound: false,
+            symmetry,
+            properties: &properties,
+            undecided,
+            recorder,
+            table: &table,
+            next: AtomicUsize::new(0),
+            chunk: 1,
+            threads,
+            stop: AtomicBool::new(false),
+            chunks: Mutex::new(Vec::new()),
+        };
+        let mut inserts = Inserts::default();
+        for (i, s) in model.init_states().into_iter().enumerate() {
+            chunk0.generated += 1;
+            if !model.within_boundary(&s) {
+                continue;
+            }
+            let fp = level.fingerprint(&s);
+            init_fps.push(fp);
+            let mut t = table.write().unwrap_or_else(|e| e.into_inner());
+            let claim = t.claim(fp, i as u32, 0, &mut inserts);
+            t.flush(&mut inserts);
+            if t.needs_growing() {
+                t.grow(threads);
+            }
+            if let Claim::Won { .. } = claim {
+                chunk0.kept.push(Kept {
+                    bits: level.bits(&s),
+                    state: s,
+                    parent: ROOT,
+                    via: i as u32,
+                    fp,
+                });
+            }
+        }
+    }
+    let mut pending = vec![chunk0];
+    // States whose successors are all recorded: a prefix of the states.
+    let mut expanded: usize = 0;
+    let mut depth = 0usize;
+    let mut last_progress = Instant::now();
+
+    'search: loop {
+        // Number the level just expanded, in the order a single thread would have.
+        pending.sort_unstable_by_key(|c| c.start);
+        let displaced: FxHashSet<(u32, u64)> = pending
+            .iter()
+            .flat_map(|c| c.displaced.iter().copied())
+            .collect();
+        let mut next: Vec<M::State> = Vec::new();
+        let settle = rec.is_some() || depth == 0;
+        let t = table.read().unwrap_or_else(|e| e.into_inner());
+        for chunk in std::mem::take(&mut pending) {
+            stats.generated_states += chunk.generated;
+            truncated |= chunk.truncated;
+            if let Some(r) = rec.as_mut() {
+                r.add_edges(&chunk);
+            }
+            for k in chunk.kept {
+                if !displaced.is_empty() && displaced.contains(&(k.parent, k.fp)) {
+                    continue;
+                }
+                if opts.max_states.is_some_and(|max| parent.len() >= max)
+                    || parent.len() >= MAX_INDEX as usize
+                {
+                    stopped = Some(StopReason::MaxStates(parent.len()));
+                    expanded = if k.parent == ROOT {
+                        0
+                    } else {
+                        k.parent as usize
+                    };
+                    break 'search;
+                }
+                let node = parent.len() as u32;
+                parent.push(k.parent);
+                via.push(k.via);
+                if settle {
+                    // Edges and initial states need indices; a safety search needs none.
+                    t.settle(k.fp, node);
+                }
+                if k.bits & undecided != 0 {
+                    let mut hit = k.bits & undecided;
+                    while hit != 0 {
+                        let i = hit.trailing_zeros();
+                        hit &= hit - 1;
+                        found[i as usize] = Some(node);
+                    }
+                    undecided &= !k.bits;
+                }
+                if let Some(r) = rec.as_mut() {
+                    r.record_state(node, k.bits);
+                }
+                stats.max_depth = depth;
+                next.push(k.state);
+                if stop_when_decided && undecided == 0 {
+                    expanded = if k.parent == ROOT {
+                        0
+                    } else {
+                        k.parent as usize
+                    };
+                    break 'search;
+                }
+            }
+        }
+        drop(t);
+        if depth == 0 {
+            if let Some(r) = rec.as_mut() {
+                let t = table.read().unwrap_or_else(|e| e.into_inner());
+                for &fp in &init_fps {
+                    if let Some(node) = t.index(fp) {
+                        if !r.graph.initial.contains(&node) {
+                            r.graph.initial.push(node);
+                        }
+                    }
+                }
+            }
+        } else {
+            expanded += states.len();
+        }
+        if let Some(r) = rec.as_mut() {
+            r.resolve(&table);
+        }
+        drop(std::mem::replace(&mut states, next));
+        // The chunks were allocated on the threads and freed here: hand that memory back, so
+        // that the next level's peak does not stack on this one's.
+        #[cfg(target_os = "linux")]
+        // SAFETY: glibc's malloc_trim only releases free memory.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        if states.is_empty() {
+            break;
+        }
+
+        // Expand the next level.
+        let level = Level {
+            model,
+            states: &states,
+            first: expanded as u32,
+            at_depth_bound: opts.max_depth.is_some_and(|d| depth >= d),
+            symmetry,
+            properties: &properties,
+            undecided,
+            recorder,
+            table: &table,
+            next: AtomicUsize::new(0),
+            chunk: (states.len() / (threads * 16)).clamp(64, 4096),
+            threads,
+            stop: AtomicBool::new(false),
+            chunks: Mutex::new(Vec::new()),
+        };
+        let mut tick = || {
+            if let Some(t) = opts.timeout {
+                if start.elapsed() >= t {
+                    stopped = Some(StopReason::Timeout(t.as_secs()));
+                    return false;
+                }
+            }
+            if let Some(budget) = opts.max_memory {
+                // Stop while growing is still safe: the table may double, and the liveness
+                // analysis needs about 26 bytes per state after.
+                let structures = visited_bytes(&table, &parent, &via)
+                    + rec
+                        .as_ref()
+                        .map_or(0, |r| r.graph.bytes() + parent.len() * 26);
+                let resident = resident_bytes().unwrap_or(structures as u64);
+                if resident + structures as u64 >= budget {
+                    stopped = Some(StopReason::MaxMemory(budget));
+                    return false;
+                }
+            }
+            if last_progress.elapsed() >= opts.progress_every {
+                last_progress = Instant::now();
+                stats.unique_states = parent.len();
+                stats.queue = states.len() - level.next.load(Relaxed).min(states.len());
+                stats.elapsed_secs = start.elapsed().as_secs_f64();
+                progress(&stats);
+            }
+            true
+        };
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(|| level.work(&mut || true));
+            }
+            level.work(&mut tick);
+        });
+        if level.stop.load(Relaxed) {
+            // A stopped level is dropped whole: none of its states counts as expanded.
+            break;
+        }
+        pending = level.chunks.into_inner().unwrap_or_else(|e| e.into_inner());
+        depth += 1;
+    }
+
+    if stopped.is_none() && truncated && (undecided != 0 || rec.is_some()) {
+        stopped = opts.max_depth.map(StopReason::MaxDepth);
+    }
+    stats.unique_states = parent.len();
+    stats.queue = parent.len() - expanded;
+    stats.elapsed_secs = start.elapsed().as_secs_f64();
+    stats.memory_bytes = visited_bytes(&table, &parent, &via);
+    let discoveries = found
+        .into_iter()
+        .map(|f| f.map(|n| Discovery::Trace(path_to(&parent, &via, n))))
+        .collect();
+    let nodes = parent.len();
+    let graph = rec.map(|mut r| {
+        r.resolve(&table);
+        let mut g = r.graph;
+        // A state whose expansion was cut short, and every later one, is open.
+        if g.offsets.len() > expanded {
+            g.edges.truncate(g.offsets[expanded] as usize);
+            g.offsets.truncate(expanded);
+        }
+        for v in g.offsets.len()..nodes {
+            g.offsets.push(g.edges.len() as u32);
+            g.set_open(v as u32);
+        }
+        g.offsets.push(g.edges.len() as u32);
+        g.open.resize(nodes.div_ceil(64), 0);
+        for bits in &mut g.bits {
+            bits.resize(nodes.div_ceil(64), 0);
+        }
+        g.nodes = nodes;
+        g.parent = parent;
+        g.via = via;
+        stats.memory_bytes += g.bytes() + r.class_ids.capacity() * 13;
+        stats.graph_edges = g.edges.len();
+        g
+    });
+    SearchOutcome {
+        stats,
+        stopped,
+        discoveries,
+        graph,
+    }
+}
