@@ -282,6 +282,22 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
             ],
             "--max-memory bounds the bfs engine only",
         ),
+        (
+            &["check", "transaction-commit", "--shard", "5/4"],
+            "'5/4' is not a shard; write I/N with 1 <= I <= N, like 2/4",
+        ),
+        (
+            &[
+                "check",
+                "transaction-commit",
+                "--shard",
+                "1/2",
+                "--engine",
+                "dfs",
+            ],
+            "--shard splits the bfs engine's frontier",
+        ),
+        (&["merge", "/nonexistent.json"], "cannot be read"),
     ];
     for (args, expected) in cases {
         let (code, err) = stderr_of(args);
@@ -664,4 +680,68 @@ fn bfs_results_are_the_same_on_any_number_of_threads() {
         assert!(!runs[0].1.is_empty(), "{case:?} wrote no trace");
         assert_eq!(runs[0].1, runs[1].1, "{case:?}");
     }
+}
+
+/// `ftcheck merge` as a CI job runs it: the shards' reports in, one verdict out; a missing
+/// shard makes "holds" incomplete (exit 3); files that are not one check's shards are refused.
+#[test]
+fn merge_combines_shards_and_refuses_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |model: &str, i: u32, n: u32| {
+        let out = ftcheck()
+            .args(["check", model, "--format", "json", "--shard"])
+            .arg(format!("{i}/{n}"))
+            .output()
+            .unwrap();
+        let file = dir.path().join(format!("{model}-{i}-of-{n}.json"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        file.to_str().unwrap().to_string()
+    };
+    let (a, b, c) = (
+        shard("transaction-commit", 1, 3),
+        shard("transaction-commit", 2, 3),
+        shard("transaction-commit", 3, 3),
+    );
+    let out = ftcheck().args(["merge", &a, &b, &c]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("merged from shards 1/3, 2/3, 3/3;"), "{text}");
+    assert!(
+        text.contains("TCConsistent    safety        holds"),
+        "{text}"
+    );
+
+    let out = ftcheck()
+        .args(["merge", &a, &c, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["results"][1]["verdict"], "incomplete");
+    assert_eq!(r["results"][1]["reason"], "shards missing: 2/3");
+    assert_eq!(r["results"][2]["verdict"], "reached");
+    assert_eq!(r["merged"]["missing"], serde_json::json!([2]));
+
+    let other = shard("two-phase-commit", 2, 3);
+    let (code, err) = stderr_of(&["merge", &a, &other]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a shard of another check"), "{err}");
+    let (code, err) = stderr_of(&["merge", &a, &a]);
+    assert_eq!(code, 2);
+    assert!(err.contains("repeats shard 1/3"), "{err}");
+    let whole = dir.path().join("whole.json");
+    let out = ftcheck()
+        .args(["check", "transaction-commit", "--format", "json"])
+        .output()
+        .unwrap();
+    std::fs::write(&whole, &out.stdout).unwrap();
+    let (code, err) = stderr_of(&["merge", whole.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not a shard's report"), "{err}");
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"model\": 1}").unwrap();
+    let (code, err) = stderr_of(&["merge", junk.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is not a check report"), "{err}");
 }

@@ -444,14 +444,14 @@ fn trace_round_trip_and_tampering() {
 /// The exit codes of the README.
 #[test]
 fn exit_code_precedence() {
-    use ftcheck::runner::{PropertyInfo, PropertyKind, PropertyResult};
-    let r = |kind, verdict| PropertyResult {
-        property: PropertyInfo {
-            name: "p".into(),
-            kind,
-        },
-        verdict,
-        trace: None,
+    use ftcheck::runner::PropertyKind;
+    let r = |kind, verdict: Verdict| check::ResultRow {
+        name: "p".into(),
+        kind,
+        verdict: verdict.name().into(),
+        reason: None,
+        trace_length: None,
+        trace_files: Vec::new(),
     };
     let incomplete = || Verdict::Incomplete { reason: "x".into() };
     assert_eq!(
@@ -680,4 +680,85 @@ fn rpc_semantics_table_equals_the_lectures() {
         }
     }
     assert_eq!(t.cols.len(), 8); // three orderings and `any` per server strategy
+}
+
+/// Sharding loses nothing: for N = 1, 2 and 4, the shards together find every state the whole
+/// search finds (the split level's states each in exactly one part), and merging their
+/// reports gives every verdict of the whole search with traces of the same (shortest) length.
+#[test]
+fn shards_together_find_every_state_and_violation() {
+    use ftcheck::engine::Shard;
+    use std::collections::HashSet;
+    let cases: [(&str, &[&str], Option<&str>); 2] = [
+        ("transaction-commit", &["rms=5"], None),
+        ("pbft", &["views=1"], Some("small-quorum")),
+    ];
+    for (name, params, variant) in cases {
+        let entry = catalog::find(name).unwrap();
+        let model = entry.build(&entry.parse_params(&strings(params)).unwrap(), variant);
+        let opts = CheckOptions {
+            liveness: false,
+            ..CheckOptions::default()
+        };
+        let whole: HashSet<u64> = model.fingerprints(&opts).into_iter().collect();
+        let request = |shard| CheckRequest {
+            model: name.into(),
+            params: strings(params),
+            variant: variant.map(String::from),
+            options: CheckOptions {
+                shard,
+                ..opts.clone()
+            },
+            trace_dir: None,
+        };
+        let single = check::check(&request(None), &mut |_| {}).unwrap();
+        for count in [1u32, 2, 4] {
+            let mut union = HashSet::new();
+            let (mut parts, mut level) = (0, 0);
+            let dir = tempfile::tempdir().unwrap();
+            let mut files = Vec::new();
+            for index in 1..=count {
+                let shard = Some(Shard { index, count });
+                let o = CheckOptions {
+                    shard,
+                    ..opts.clone()
+                };
+                union.extend(model.fingerprints(&o));
+                let report = check::check(&request(shard), &mut |_| {}).unwrap();
+                let split = report
+                    .stats
+                    .split
+                    .clone()
+                    .expect("a level large enough to split");
+                parts += split.part_states;
+                level = split.level_states;
+                let file = dir.path().join(format!("{index}.json"));
+                std::fs::write(&file, serde_json::to_string(&report).unwrap()).unwrap();
+                files.push(file);
+            }
+            assert_eq!(parts, level, "each state of the split level in one part");
+            assert_eq!(union, whole, "{name} in {count} shards");
+            let merged = check::merge(&files).unwrap();
+            let verdicts = |r: &check::CheckReport| -> Vec<(String, String, Option<usize>)> {
+                r.results
+                    .iter()
+                    .map(|x| (x.name.clone(), x.verdict.clone(), x.trace_length))
+                    .collect()
+            };
+            assert_eq!(
+                verdicts(&merged),
+                verdicts(&single),
+                "{name} in {count} shards"
+            );
+            assert_eq!(merged.exit_code, single.exit_code);
+            assert!(merged.stats.unique_states >= single.stats.unique_states);
+            if count == 1 {
+                assert_eq!(merged.stats.unique_states, single.stats.unique_states);
+            }
+        }
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }

@@ -20,7 +20,7 @@
 
 use crate::engine::{
     fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, IndexPath, Recorder,
-    Representative, SearchOutcome, Stats, StopReason, UNFAIR,
+    Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
 use crate::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use ftcheck_models::Fairness;
@@ -31,6 +31,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
+/// A sharded search splits the first level with at least this many states per shard.
+pub const SPLIT_STATES_PER_SHARD: usize = 64;
 /// The parent of an initial state.
 pub const ROOT: u32 = u32::MAX;
 /// An edge whose target is numbered with its level, after the edge is generated.
@@ -100,6 +102,8 @@ struct Level<'a, M: Model> {
     /// Bit `i`: property `i` is still undecided.
     undecided: u32,
     recorder: Option<&'a Recorder<M>>,
+    /// In a sharded search, at the split level: whether each position is in this part.
+    part: Option<&'a [bool]>,
     table: &'a RwLock<FpTable>,
     next: AtomicUsize,
     chunk: usize,
@@ -108,16 +112,24 @@ struct Level<'a, M: Model> {
     chunks: Mutex<Vec<Chunk<M::State>>>,
 }
 
+/// A state's fingerprint, of its representative under symmetry.
+fn fingerprint_of<M: Model>(symmetry: Option<Representative<M>>, s: &M::State) -> u64
+where
+    M::State: Hash,
+{
+    match symmetry {
+        Some(rep) => fingerprint(&rep(s)),
+        None => fingerprint(s),
+    }
+}
+
 impl<M: Model> Level<'_, M>
 where
     M::State: Hash,
     M::Action: Hash,
 {
     fn fingerprint(&self, s: &M::State) -> u64 {
-        match self.symmetry {
-            Some(rep) => fingerprint(&rep(s)),
-            None => fingerprint(s),
-        }
+        fingerprint_of::<M>(self.symmetry, s)
     }
 
     fn bits(&self, s: &M::State) -> u32 {
@@ -174,6 +186,14 @@ where
             }
             let node = self.first + pos as u32;
             let edges_before = c.edges.len();
+            if self.part.is_some_and(|part| !part[pos]) {
+                // Another shard's: nothing is known here of where it leads.
+                if recording {
+                    c.edge_counts.push(0);
+                    c.open.push(node);
+                }
+                continue;
+            }
             if self.at_depth_bound && c.truncated && !recording {
                 continue;
             }
@@ -380,13 +400,15 @@ fn visited_bytes(table: &RwLock<FpTable>, parent: &Vec<u32>, via: &Vec<u32>) -> 
     table.bytes() + (parent.capacity() + via.capacity()) * 4
 }
 
-/// ftcheck's breadth-first search.
+/// ftcheck's breadth-first search; `on_state` is called with the fingerprint of each state
+/// as it is numbered.
 pub fn bfs<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
     recorder: Option<&Recorder<M>>,
     progress: &mut dyn FnMut(&Stats),
+    mut on_state: Option<&mut dyn FnMut(u64)>,
 ) -> SearchOutcome
 where
     M: Model + Sync,
@@ -457,6 +479,7 @@ where
             properties: &properties,
             undecided,
             recorder,
+            part: None,
             table: &table,
             next: AtomicUsize::new(0),
             chunk: 1,
@@ -527,6 +550,9 @@ where
                     break 'search;
                 }
                 let node = parent.len() as u32;
+                if let Some(f) = on_state.as_mut() {
+                    f(k.fp);
+                }
                 parent.push(k.parent);
                 via.push(k.via);
                 if settle {
@@ -587,6 +613,26 @@ where
             break;
         }
 
+        // A sharded search splits the first level large enough, by fingerprint.
+        let mut part = Vec::new();
+        if let Some(shard) = opts.shard.filter(|_| stats.split.is_none()) {
+            if states.len() >= SPLIT_STATES_PER_SHARD * shard.count as usize {
+                part = states
+                    .iter()
+                    .map(|s| {
+                        fingerprint_of::<M>(symmetry, s) % shard.count as u64
+                            == shard.index as u64 - 1
+                    })
+                    .collect();
+                stats.split = Some(Split {
+                    depth,
+                    prefix_states: parent.len(),
+                    level_states: states.len(),
+                    part_states: part.iter().filter(|&&p| p).count(),
+                });
+            }
+        }
+
         // Expand the next level.
         let level = Level {
             model,
@@ -597,6 +643,7 @@ where
             properties: &properties,
             undecided,
             recorder,
+            part: (!part.is_empty()).then_some(&part[..]),
             table: &table,
             next: AtomicUsize::new(0),
             chunk: (states.len() / (threads * 16)).clamp(64, 4096),

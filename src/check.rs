@@ -4,9 +4,9 @@
 use crate::catalog;
 use crate::engine::{CheckOptions, Engine, Stats};
 use crate::error::InputError;
-use crate::runner::{PropertyKind, PropertyResult, Run, Verdict};
+use crate::runner::{PropertyKind, Run, Verdict};
 use crate::trace::{self, TraceFile};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ pub struct CheckRequest {
 }
 
 /// The result of a check, as shown (text) or printed (`--format json`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckReport {
     /// Model name.
     pub model: String,
@@ -66,10 +66,24 @@ pub struct CheckReport {
     pub exit_code: i32,
     /// The trace of each decided property, as in the trace files.
     pub traces: Vec<TraceFile>,
+    /// For a report merged from shards: which were there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
+}
+
+/// The shards a merged report combines.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Merged {
+    /// How many shards the search was split into.
+    pub count: u32,
+    /// The shards whose reports were merged.
+    pub present: Vec<u32>,
+    /// The shards whose reports are missing.
+    pub missing: Vec<u32>,
 }
 
 /// One property in a report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ResultRow {
     /// Name.
     pub name: String,
@@ -78,29 +92,34 @@ pub struct ResultRow {
     /// Verdict.
     pub verdict: String,
     /// Why incomplete or not checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Length of the trace, for violated and reached.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_length: Option<usize>,
     /// Files written for the trace.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_files: Vec<PathBuf>,
 }
 
-/// The exit code of a set of results: 12 if a safety property is violated, else 13 if a
+/// The exit code of a report's rows: 12 if a safety property is violated, else 13 if a
 /// liveness property is violated, else 14 if a reachability property is unreached, else 3 if
 /// anything is incomplete, else 0. `not checked` does not change it.
-pub fn exit_code(results: &[PropertyResult]) -> i32 {
-    let any = |f: &dyn Fn(&PropertyResult) -> bool| results.iter().any(f);
-    if any(&|r| r.verdict == Verdict::Violated && r.property.kind == PropertyKind::Safety) {
+pub fn exit_code(rows: &[ResultRow]) -> i32 {
+    let any = |kind: Option<PropertyKind>, verdict: Verdict| {
+        rows.iter()
+            .any(|r| r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k))
+    };
+    let incomplete = Verdict::Incomplete {
+        reason: String::new(),
+    };
+    if any(Some(PropertyKind::Safety), Verdict::Violated) {
         EXIT_SAFETY
-    } else if any(&|r| r.verdict == Verdict::Violated && r.property.kind == PropertyKind::Liveness)
-    {
+    } else if any(Some(PropertyKind::Liveness), Verdict::Violated) {
         EXIT_LIVENESS
-    } else if any(&|r| r.verdict == Verdict::Unreached) {
+    } else if any(None, Verdict::Unreached) {
         EXIT_UNREACHED
-    } else if any(&|r| matches!(r.verdict, Verdict::Incomplete { .. })) {
+    } else if any(None, incomplete) {
         EXIT_INCOMPLETE
     } else {
         EXIT_OK
@@ -128,6 +147,11 @@ pub fn check(
     if req.options.max_memory.is_some() && req.options.engine != Engine::Bfs {
         return Err(InputError::Usage(
             "--max-memory bounds the bfs engine only; drop it or use --engine bfs".into(),
+        ));
+    }
+    if req.options.shard.is_some() && req.options.engine != Engine::Bfs {
+        return Err(InputError::Usage(
+            "--shard splits the bfs engine's frontier; drop it or use --engine bfs".into(),
         ));
     }
     if let Some(dir) = &req.trace_dir {
@@ -170,7 +194,7 @@ pub fn check(
             files.insert(t.property.clone(), trace::write(t, dir)?);
         }
     }
-    let results = run
+    let results: Vec<ResultRow> = run
         .results
         .iter()
         .map(|r| ResultRow {
@@ -197,9 +221,10 @@ pub fn check(
         bytes_per_state: run.stats.bytes_per_state(),
         stats: run.stats,
         stopped: run.stopped.map(|s| s.to_string()),
+        exit_code: exit_code(&results),
         results,
-        exit_code: exit_code(&run.results),
         traces,
+        merged: None,
     })
 }
 
@@ -305,6 +330,37 @@ pub fn render_text(r: &CheckReport) -> String {
         format!("{:?}", r.options.engine).to_lowercase(),
         if r.options.symmetry { ", symmetry" } else { "" }
     );
+    if let (Some(shard), split) = (r.options.shard, &r.stats.split) {
+        let _ = writeln!(
+            out,
+            "  shard {shard}: {}; verdicts cover this part only: combine the shards' JSON reports with ftcheck merge",
+            match split {
+                Some(s) => format!(
+                    "split at depth {} ({} states, {} in this part)",
+                    s.depth, s.level_states, s.part_states
+                ),
+                None => "no level was large enough to split, so this shard searched everything".into(),
+            }
+        );
+    }
+    if let Some(m) = &r.merged {
+        let names = |v: &[u32]| {
+            v.iter()
+                .map(|i| format!("{i}/{}", m.count))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  merged from shards {}{}; unique states add each shard's states beyond the split: an upper bound",
+            names(&m.present),
+            if m.missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", names(&m.missing))
+            }
+        );
+    }
     let width = r.results.iter().map(|x| x.name.len()).max().unwrap_or(0);
     for x in &r.results {
         let mut verdict = x.verdict.clone();
@@ -366,4 +422,163 @@ pub fn render_text(r: &CheckReport) -> String {
         }
     }
     out
+}
+
+/// Combines the JSON reports of the shards of one sharded check (`check --shard I/N --format
+/// json`): a property is violated or reached if any shard says so, with the shortest trace
+/// among the shards (each shard's BFS finds the shortest within its part, and every state
+/// beyond the split is in some part); it holds or is unreached only if every shard is present,
+/// finished, and says so; otherwise it is incomplete. The merged counts add the shards' states
+/// beyond the split to the shared prefix once: an upper bound, as parts can reach the same
+/// states.
+pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
+    let mut reports: Vec<(PathBuf, CheckReport)> = Vec::new();
+    for path in files {
+        let bad = |problem: String| InputError::File {
+            path: path.clone(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(format!("cannot be read ({e}); give a shard's JSON report")))?;
+        let report: CheckReport = serde_json::from_str(&text).map_err(|e| {
+            bad(format!(
+                "is not a check report ({e}); write each shard's with `ftcheck check ... --shard I/N --format json`"
+            ))
+        })?;
+        if report.options.shard.is_none() || report.merged.is_some() {
+            return Err(bad(
+                "is not a shard's report; run the check with --shard I/N".into(),
+            ));
+        }
+        reports.push((path.clone(), report));
+    }
+    let (first_path, first) = &reports[0];
+    let count = first.options.shard.map_or(1, |s| s.count);
+    let same = |r: &CheckReport| {
+        let (a, b) = (&r.options, &first.options);
+        r.model == first.model
+            && r.params == first.params
+            && r.variant == first.variant
+            && (a.engine, a.symmetry, a.max_states, a.max_depth, a.liveness)
+                == (b.engine, b.symmetry, b.max_states, b.max_depth, b.liveness)
+            && a.shard.map(|s| s.count) == Some(count)
+            && r.results
+                .iter()
+                .map(|x| &x.name)
+                .eq(first.results.iter().map(|x| &x.name))
+    };
+    let mut present: Vec<u32> = Vec::new();
+    for (path, r) in &reports {
+        if !same(r) {
+            return Err(InputError::File {
+                path: path.clone(),
+                problem: format!(
+                    "is a shard of another check than {} (model, parameters, variant, bounds and shard count must match)",
+                    first_path.display()
+                ),
+            });
+        }
+        let index = r.options.shard.map_or(1, |s| s.index);
+        if present.contains(&index) {
+            return Err(InputError::File {
+                path: path.clone(),
+                problem: format!("repeats shard {index}/{count}; give each shard's report once"),
+            });
+        }
+        present.push(index);
+    }
+    present.sort_unstable();
+    let missing: Vec<u32> = (1..=count).filter(|i| !present.contains(i)).collect();
+    let missing_text = (!missing.is_empty()).then(|| {
+        let names: Vec<String> = missing.iter().map(|i| format!("{i}/{count}")).collect();
+        format!("shards missing: {}", names.join(", "))
+    });
+
+    let mut results = Vec::new();
+    let mut traces = Vec::new();
+    for (i, row) in first.results.iter().enumerate() {
+        let rows: Vec<(&CheckReport, &ResultRow)> =
+            reports.iter().map(|(_, r)| (r, &r.results[i])).collect();
+        let decisive = [Verdict::Violated.name(), Verdict::Reached.name()];
+        let shortest = rows
+            .iter()
+            .filter(|(_, x)| decisive.contains(&x.verdict.as_str()))
+            .min_by_key(|(r, x)| (x.trace_length, r.options.shard.map(|s| s.index)));
+        let not_checked = Verdict::NotChecked {
+            reason: String::new(),
+        };
+        let merged_row = if let Some((r, x)) = shortest {
+            traces.extend(r.traces.iter().filter(|t| t.property == x.name).cloned());
+            (*x).clone()
+        } else if rows.iter().all(|(_, x)| x.verdict == not_checked.name()) {
+            row.clone()
+        } else if let Some(reason) = &missing_text {
+            ResultRow {
+                verdict: "incomplete".into(),
+                reason: Some(reason.clone()),
+                trace_length: None,
+                trace_files: Vec::new(),
+                ..row.clone()
+            }
+        } else if let Some((r, x)) = rows.iter().find(|(_, x)| x.verdict != row.verdict) {
+            // Shards disagree without a decisive verdict: one is incomplete or not checked.
+            let odd = if row.verdict == "holds" || row.verdict == "unreached" {
+                *x
+            } else {
+                row
+            };
+            ResultRow {
+                verdict: odd.verdict.clone(),
+                reason: Some(format!(
+                    "{} in shard {}",
+                    odd.reason.as_deref().unwrap_or("not decided"),
+                    r.options.shard.map_or(String::new(), |s| s.to_string())
+                )),
+                trace_length: None,
+                trace_files: Vec::new(),
+                ..row.clone()
+            }
+        } else {
+            row.clone()
+        };
+        results.push(merged_row);
+    }
+
+    // Counts: the prefix before the split once, then each shard's own states.
+    let mut stats = first.stats.clone();
+    let prefix = |r: &CheckReport| r.stats.split.as_ref().map_or(0, |s| s.prefix_states);
+    let all: Vec<&CheckReport> = reports.iter().map(|(_, r)| r).collect();
+    stats.unique_states = prefix(first)
+        + all
+            .iter()
+            .map(|r| r.stats.unique_states - prefix(r))
+            .sum::<usize>();
+    stats.generated_states = all.iter().map(|r| r.stats.generated_states).sum();
+    stats.max_depth = all.iter().map(|r| r.stats.max_depth).max().unwrap_or(0);
+    stats.elapsed_secs = all.iter().map(|r| r.stats.elapsed_secs).fold(0.0, f64::max);
+    stats.memory_bytes = all.iter().map(|r| r.stats.memory_bytes).max().unwrap_or(0);
+    stats.queue = all.iter().map(|r| r.stats.queue).sum();
+    let stopped = all.iter().find_map(|r| r.stopped.clone()).or(missing_text);
+    Ok(CheckReport {
+        model: first.model.clone(),
+        params: first.params.clone(),
+        variant: first.variant.clone(),
+        options: CheckOptions {
+            shard: None,
+            ..first.options.clone()
+        },
+        states_per_sec: stats.states_per_sec(),
+        collision_probability: stats.collision_probability(),
+        bytes_per_state: stats.bytes_per_state(),
+        stats,
+        stopped,
+        exit_code: exit_code(&results),
+        results,
+        traces,
+        merged: Some(Merged {
+            count,
+            present,
+            missing,
+        }),
+    })
 }

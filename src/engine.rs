@@ -34,8 +34,66 @@ pub enum Engine {
     Simulation,
 }
 
+/// One of N parts of a sharded search (`--shard I/N`, I from 1), written `I/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: u32,
+    /// How many parts.
+    pub count: u32,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(text: String) -> Result<Shard, String> {
+        text.parse()
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    /// `I/N` with 1 <= I <= N.
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("'{text}' is not a shard; write I/N with 1 <= I <= N, like 2/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Where a sharded search split the frontier.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Split {
+    /// The depth of the level that was split.
+    pub depth: usize,
+    /// States found before the split, the whole split level included: every shard finds
+    /// them all.
+    pub prefix_states: usize,
+    /// States of the split level.
+    pub level_states: usize,
+    /// Of these, the states this shard went on from.
+    pub part_states: usize,
+}
+
 /// How to search.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CheckOptions {
     /// The search.
     pub engine: Engine,
@@ -55,9 +113,16 @@ pub struct CheckOptions {
     pub seed: u64,
     /// Check liveness properties (BFS without symmetry; stores the state graph).
     pub liveness: bool,
+    /// Explore only this part of the frontier beyond the split depth (BFS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// How often the progress callback is called.
-    #[serde(skip)]
+    #[serde(skip, default = "default_progress_every")]
     pub progress_every: Duration,
+}
+
+fn default_progress_every() -> Duration {
+    Duration::from_secs(5)
 }
 
 impl Default for CheckOptions {
@@ -72,7 +137,8 @@ impl Default for CheckOptions {
             max_memory: None,
             seed: 0,
             liveness: true,
-            progress_every: Duration::from_secs(5),
+            shard: None,
+            progress_every: default_progress_every(),
         }
     }
 }
@@ -81,7 +147,7 @@ impl Default for CheckOptions {
 pub const DEFAULT_SIMULATION_STATES: usize = 100_000;
 
 /// Counters of a search, reported at the end and in progress lines.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Stats {
     /// Distinct states found (after symmetry reduction, if on).
     pub unique_states: usize,
@@ -102,6 +168,10 @@ pub struct Stats {
     pub graph_edges: usize,
     /// Seconds spent deciding liveness properties on the stored graph (after the search).
     pub liveness_secs: f64,
+    /// Where a sharded search split the frontier (`None`: unsharded, or the search ended
+    /// before a level was large enough to split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
 }
 
 impl Stats {
@@ -371,6 +441,7 @@ where
             opts,
             recorder,
             progress,
+            None,
         ),
         Engine::Dfs | Engine::Simulation => {
             stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)

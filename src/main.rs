@@ -95,12 +95,28 @@ enum Command {
         /// (BFS without symmetry), which costs time and memory.
         #[arg(long)]
         no_liveness: bool,
+        /// Explore only part I of N (bfs): every shard searches up to the first level with
+        /// 64 states per shard, then goes on from the states whose fingerprint is I-1 mod N.
+        /// Combine the shards' JSON reports with `ftcheck merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<engine::Shard>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Write each trace as NAME.trace.json and NAME.mmd into this folder.
         #[arg(long, value_name = "DIR")]
         trace_dir: Option<PathBuf>,
+    },
+    /// Combine the JSON reports of a sharded check (`check --shard I/N --format json`) into
+    /// one verdict per property: violated or reached if any shard says so (with the shortest
+    /// trace), holds or unreached only if every shard finished and says so, else incomplete.
+    Merge {
+        /// The shards' reports.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Check a model over a grid of parameter values; each cell names the reachability
     /// properties reached (e.g. `table rpc-semantics --rows client --cols server,ordering`).
@@ -251,6 +267,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             max_memory,
             seed,
             no_liveness,
+            shard,
             format,
             trace_dir,
         } => {
@@ -268,6 +285,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     max_memory,
                     seed,
                     liveness: !no_liveness,
+                    shard,
                     progress_every: progress_every(),
                 },
                 trace_dir,
@@ -275,15 +293,11 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             let report = check::check(&req, &mut |s| {
                 eprintln!("{}", check::progress_line(s));
             })?;
-            if format == Format::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("serialises")
-                );
-            } else {
-                print!("{}", check::render_text(&report));
-            }
-            Ok(report.exit_code)
+            Ok(print_report(&report, format))
+        }
+        Command::Merge { files, format } => {
+            let report = check::merge(&files)?;
+            Ok(print_report(&report, format))
         }
         Command::Table {
             model,
@@ -395,6 +409,19 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             }
         }
     }
+}
+
+/// Prints a check's report; its exit code.
+fn print_report(report: &check::CheckReport, format: Format) -> i32 {
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("serialises")
+        );
+    } else {
+        print!("{}", check::render_text(report));
+    }
+    report.exit_code
 }
 
 fn main() -> ExitCode {

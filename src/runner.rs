@@ -182,6 +182,9 @@ pub trait Checkable: Send + Sync {
     fn has_symmetry(&self) -> bool;
     /// Runs a check.
     fn check(&self, opts: &CheckOptions, progress: &mut dyn FnMut(&Stats)) -> Run;
+    /// The fingerprints of the states a BFS with `opts` finds, in the order it numbers them
+    /// (to compare searches: sharded against whole, say).
+    fn fingerprints(&self, opts: &CheckOptions) -> Vec<u64>;
     /// Re-executes a trace and confirms its verdict on `property` at the last state.
     fn replay(&self, trace: &Trace, property: &str) -> Result<Verdict, Divergence>;
 }
@@ -400,6 +403,19 @@ where
         self.symmetry.is_some()
     }
 
+    fn fingerprints(&self, opts: &CheckOptions) -> Vec<u64> {
+        let mut fps = Vec::new();
+        crate::bfs::bfs(
+            &self.model,
+            self.symmetry.filter(|_| opts.symmetry),
+            opts,
+            None,
+            &mut |_| {},
+            Some(&mut |fp| fps.push(fp)),
+        );
+        fps
+    }
+
     fn check(&self, opts: &CheckOptions, progress: &mut dyn FnMut(&Stats)) -> Run {
         let properties = self.model.properties();
         let live: Vec<usize> = (0..properties.len())
@@ -412,6 +428,8 @@ where
             Some("the liveness engine runs on the BFS's state graph; use --engine bfs")
         } else if opts.symmetry {
             Some("symmetry reduction does not preserve the fairness of action classes; drop --symmetry")
+        } else if opts.shard.is_some() {
+            Some("a fair cycle may pass through several shards' parts; check liveness unsharded")
         } else {
             None
         };
