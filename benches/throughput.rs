@@ -5,6 +5,9 @@
 //! space: TLA+ `TwoPhase` with 8 resource managers, 1,745,408 distinct states. After the
 //! criterion groups, the ratios of the median times are printed (`ftcheck / reference`).
 //!
+//! Then group `models`: every model's default configuration, its first 100,000 states (or all),
+//! one thread, safety only: per-model throughput.
+//!
 //! Run: `cargo bench --bench throughput` (FTCHECK_BENCH_RMS=N for another size).
 
 mod median;
@@ -35,6 +38,17 @@ fn bench(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("ftcheck-bfs", n), |b| {
         b.iter(|| {
             let run = model.check(&CheckOptions::default(), &mut |_| {});
+            assert!(run.stopped.is_none());
+            run.stats.unique_states
+        })
+    });
+    let two_threads = CheckOptions {
+        threads: 2,
+        ..CheckOptions::default()
+    };
+    group.bench_function(BenchmarkId::new("ftcheck-bfs-2-threads", n), |b| {
+        b.iter(|| {
+            let run = model.check(&two_threads, &mut |_| {});
             assert!(run.stopped.is_none());
             run.stats.unique_states
         })
@@ -75,16 +89,44 @@ fn bench(c: &mut Criterion) {
     let _ = stateright_2pc::TwoPhaseSys { rms: 0..n }.init_states();
 }
 
+/// The first states of every model's default configuration (all of them if fewer), one
+/// thread, safety only: how fast each model's states are generated, hashed and claimed.
+const PER_MODEL_STATES: usize = 100_000;
+
+fn per_model(c: &mut Criterion) {
+    let mut group = c.benchmark_group("models");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    let opts = CheckOptions {
+        max_states: Some(PER_MODEL_STATES),
+        liveness: false,
+        ..CheckOptions::default()
+    };
+    for entry in catalog::catalog() {
+        let model = entry.build(&entry.parse_params(&[]).unwrap(), None);
+        group.bench_function(entry.name, |b| {
+            b.iter(|| model.check(&opts, &mut |_| {}).stats.generated_states)
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
+    per_model(&mut c);
     c.final_summary();
     let n = rms();
     let ours = median_ns("two-phase", &format!("ftcheck-bfs/{n}"));
-    for reference in ["stateright-2pc-dfs", "stateright-2pc-bfs"] {
-        if let (Some(a), Some(b)) = (ours, median_ns("two-phase", &format!("{reference}/{n}"))) {
+    for other in [
+        "ftcheck-bfs-2-threads",
+        "stateright-2pc-dfs",
+        "stateright-2pc-bfs",
+    ] {
+        if let (Some(a), Some(b)) = (ours, median_ns("two-phase", &format!("{other}/{n}"))) {
             println!(
-                "rms={n}: ftcheck-bfs {:.3} s, {reference} {:.3} s, ratio {:.2}",
+                "rms={n}: ftcheck-bfs {:.3} s, {other} {:.3} s, ratio {:.2}",
                 a / 1e9,
                 b / 1e9,
                 a / b

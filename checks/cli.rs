@@ -573,6 +573,8 @@ fn bench_prints_the_benchmark_table() {
             ),
             "--format",
             "json",
+            "--threads",
+            "2",
         ])
         .output()
         .unwrap();
@@ -589,6 +591,7 @@ fn bench_prints_the_benchmark_table() {
     );
     assert_eq!(rows[0]["unique_states"], 1_745_408);
     assert_eq!(rows[0]["generated_states"], 18_507_778);
+    assert_eq!(rows[0]["threads"], 2);
     assert!(rows[0]["symmetry_factor"].is_null());
     let factor = rows[1]["symmetry_factor"].as_f64().unwrap();
     assert!((factor - 1_745_408.0 / 1_461.0).abs() < 1e-9, "{factor}");
@@ -607,9 +610,9 @@ fn bench_prints_the_benchmark_table() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with("case,distinct states,generated,depth"));
+    assert!(lines[0].starts_with("case,distinct states,generated,depth,threads,seconds"));
     assert!(
-        lines[1].starts_with("voting-group/arbitrary-k3-n7,432,"),
+        lines[1].starts_with("voting-group/arbitrary-k3-n7,432,1729,7,1,"),
         "{text}"
     );
     assert!(lines[1].ends_with(",yes"), "{text}");

@@ -1,6 +1,6 @@
 //! `ftcheck bench`: the benchmark table. Runs the suite's cases marked `bench = true` (each
 //! still checked against its manifest) and prints, per configuration, the distinct and generated
-//! states, depth, time, states per second, peak resident memory, the search's bytes per state,
+//! states, depth, threads, time, states per second (and per thread), peak resident memory, the search's bytes per state,
 //! and, for a symmetry case, the reduction factor against the same configuration's pinned count
 //! without symmetry.
 //!
@@ -24,6 +24,8 @@ pub struct Row {
     pub generated_states: usize,
     /// Deepest state, in steps.
     pub max_depth: usize,
+    /// Threads of the search.
+    pub threads: usize,
     /// Seconds, the whole check (search and liveness analysis).
     pub seconds: f64,
     /// Generated states per second of the search.
@@ -47,6 +49,7 @@ impl Row {
             unique_states: o.unique_states,
             generated_states: o.stats.generated_states,
             max_depth: o.stats.max_depth,
+            threads: o.stats.threads.max(1),
             seconds: o.elapsed.as_secs_f64(),
             states_per_sec: o.stats.states_per_sec(),
             peak_resident_bytes: o.peak_resident,
@@ -64,8 +67,10 @@ impl Row {
             self.unique_states.to_string(),
             self.generated_states.to_string(),
             self.max_depth.to_string(),
+            self.threads.to_string(),
             format!("{:.2}", self.seconds),
             format!("{:.0}", self.states_per_sec),
+            format!("{:.0}", self.states_per_sec / self.threads as f64),
             self.peak_resident_bytes
                 .map(|b| format!("{:.0}", b as f64 / (1u64 << 20) as f64))
                 .unwrap_or_default(),
@@ -78,13 +83,15 @@ impl Row {
     }
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 12] = [
     "case",
     "distinct states",
     "generated",
     "depth",
+    "threads",
     "seconds",
     "states/s",
+    "states/s per thread",
     "peak RSS (MiB)",
     "bytes/state",
     "symmetry factor",
@@ -112,7 +119,11 @@ pub fn csv(rows: &[Row]) -> String {
 
 /// Runs every selected `bench` case, each in a child process of this executable, and returns
 /// their rows in order.
-pub fn run(path: &Path, filter: Option<String>) -> Result<Vec<Row>, InputError> {
+pub fn run(
+    path: &Path,
+    filter: Option<String>,
+    threads: Option<usize>,
+) -> Result<Vec<Row>, InputError> {
     let selection = Selection {
         filter,
         bench_only: true,
@@ -129,10 +140,15 @@ pub fn run(path: &Path, filter: Option<String>) -> Result<Vec<Row>, InputError> 
             path: file.clone(),
             problem: format!("case {id}: {what}"),
         };
-        let out = std::process::Command::new(&exe)
+        let mut child = std::process::Command::new(&exe);
+        child
             .arg("bench")
             .arg(&file)
-            .args(["--case", &id, "--format", "json"])
+            .args(["--case", &id, "--format", "json"]);
+        if let Some(t) = threads {
+            child.args(["--threads", &t.to_string()]);
+        }
+        let out = child
             .stderr(std::process::Stdio::inherit())
             .output()
             .map_err(|e| problem(format!("cannot run ({e})")))?;
@@ -144,9 +160,10 @@ pub fn run(path: &Path, filter: Option<String>) -> Result<Vec<Row>, InputError> 
 }
 
 /// Runs the one case `id` of `path` in this process.
-pub fn run_here(path: &Path, id: &str) -> Result<Vec<Row>, InputError> {
+pub fn run_here(path: &Path, id: &str, threads: Option<usize>) -> Result<Vec<Row>, InputError> {
     let selection = Selection {
         exact: Some(id.to_string()),
+        threads,
         ..Selection::default()
     };
     let outcomes = suite::run(path, &selection, &mut |o| {

@@ -176,6 +176,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "markdown")]
         format: BenchFormat,
+        /// Run every case on this many threads (default: as its manifest says, else 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        threads: Option<u32>,
         /// Run only the case with this id here (how bench runs each case in its own process).
         #[arg(long, hide = true)]
         case: Option<String>,
@@ -353,11 +356,13 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             path,
             filter,
             format,
+            threads,
             case,
         } => {
+            let threads = threads.map(|t| t as usize);
             let rows = match case {
-                Some(id) => bench::run_here(&path, &id)?,
-                None => bench::run(&path, filter)?,
+                Some(id) => bench::run_here(&path, &id, threads)?,
+                None => bench::run(&path, filter, threads)?,
             };
             match format {
                 BenchFormat::Markdown => print!("{}", bench::markdown(&rows)),

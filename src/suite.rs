@@ -304,6 +304,8 @@ pub struct Selection {
     pub bench_only: bool,
     /// Only the case with exactly this id (`file/case`).
     pub exact: Option<String>,
+    /// Run every case on this many threads, whatever its manifest says.
+    pub threads: Option<usize>,
 }
 
 impl Selection {
@@ -353,6 +355,10 @@ pub fn run(
             if !selection.wants(&manifest, case, &id) {
                 continue;
             }
+            let case = &Case {
+                threads: selection.threads.or(case.threads),
+                ..case.clone()
+            };
             let mut outcome = run_case(&manifest, case, id)?;
             // The same configuration without symmetry, if the manifest pins its count.
             outcome.unreduced_states = manifest
