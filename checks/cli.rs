@@ -575,6 +575,8 @@ fn bench_prints_the_benchmark_table() {
             "json",
             "--threads",
             "2",
+            "--filter",
+            "rms-8",
         ])
         .output()
         .unwrap();
