@@ -94,7 +94,11 @@ struct Scratch<M: Model> {
 /// One level being expanded, shared by the threads.
 struct Level<'a, M: Model> {
     model: &'a M,
-    states: &'a [M::State],
+    /// The level's states in chunks of `chunk` states: a thread takes a chunk whole and drops
+    /// each state once expanded, so the level shrinks as the next one grows.
+    states: &'a [Mutex<Vec<M::State>>],
+    /// States in the level.
+    len: usize,
     first: u32,
     at_depth_bound: bool,
     symmetry: Option<Representative<M>>,
@@ -154,14 +158,17 @@ where
         bits
     }
 
-    /// Expands positions `range` until done, or until the table must grow or the search stop.
+    /// Expands the states of `states`, the first at position `start`, until done, or until
+    /// the table must grow or the search stop.
     fn expand(
         &self,
         table: &FpTable,
-        range: std::ops::Range<usize>,
+        start: usize,
+        states: &mut std::vec::IntoIter<M::State>,
         scratch: &mut Scratch<M>,
         tick: &mut dyn FnMut() -> bool,
     ) -> Chunk<M::State> {
+        let range = start..start + states.len();
         let mut c = Chunk {
             start: range.start,
             end: range.end,
@@ -186,6 +193,10 @@ where
             }
             let node = self.first + pos as u32;
             let edges_before = c.edges.len();
+            let Some(state) = states.next() else {
+                break;
+            };
+            let state = &state;
             if self.part.is_some_and(|part| !part[pos]) {
                 // Another shard's: nothing is known here of where it leads.
                 if recording {
@@ -197,9 +208,8 @@ where
             if self.at_depth_bound && c.truncated && !recording {
                 continue;
             }
-            let state = &self.states[pos];
-            // All successors first, their buckets prefetched, then the claims: the table's
-            // cache misses overlap instead of following one another.
+            // For plain-data states: all successors first, their buckets prefetched, then the
+            // claims, so the table's cache misses overlap instead of following one another.
             scratch.actions.clear();
             model.actions(state, &mut scratch.actions);
             for (index, action) in scratch.actions.drain(..).enumerate() {
@@ -217,54 +227,27 @@ where
                     continue;
                 }
                 let fp = self.fingerprint(&next);
-                table.prefetch(fp);
-                scratch.successors.push(Successor {
+                let s = Successor {
                     state: next,
                     fp,
                     index: index as u32,
                     fairness,
                     action_fp,
-                });
+                };
+                if std::mem::needs_drop::<M::State>() {
+                    // A state that owns heap memory is claimed (and, if seen, freed) at once,
+                    // while its allocations are still hot in the allocator's caches.
+                    if !self.take(table, &mut c, &mut scratch.inserts, node, s) {
+                        break;
+                    }
+                } else {
+                    table.prefetch(fp);
+                    scratch.successors.push(s);
+                }
             }
             for s in scratch.successors.drain(..) {
-                if self.at_depth_bound {
-                    // Safety loses nothing by a successor already seen; a graph loses its edge.
-                    if recording {
-                        c.open.push(node);
-                        c.truncated = true;
-                        break;
-                    } else if !table.contains(s.fp) {
-                        c.truncated = true;
-                        break;
-                    }
-                    continue;
-                }
-                c.generated += 1;
-                let target = match table.claim(s.fp, node, self.first, &mut scratch.inserts) {
-                    Claim::Seen(index) => index.unwrap_or(UNRESOLVED),
-                    Claim::Taken => UNRESOLVED,
-                    Claim::Won { displaced } => {
-                        if let Some(d) = displaced {
-                            c.displaced.push((d, s.fp));
-                        }
-                        c.kept.push(Kept {
-                            bits: self.bits(&s.state),
-                            state: s.state,
-                            parent: node,
-                            via: s.index,
-                            fp: s.fp,
-                        });
-                        UNRESOLVED
-                    }
-                };
-                if recording {
-                    c.edges.push(RawEdge {
-                        target,
-                        fp: s.fp,
-                        action: s.index,
-                        fairness: s.fairness,
-                        action_fp: s.action_fp,
-                    });
+                if !self.take(table, &mut c, &mut scratch.inserts, node, s) {
+                    break;
                 }
             }
             if recording {
@@ -275,6 +258,59 @@ where
         c
     }
 
+    /// Claims successor `s` of state `node`: keeps it if new, records its edge; `false` when
+    /// the state's other successors need not be looked at (at the depth bound).
+    fn take(
+        &self,
+        table: &FpTable,
+        c: &mut Chunk<M::State>,
+        inserts: &mut Inserts,
+        node: u32,
+        s: Successor<M::State>,
+    ) -> bool {
+        let recording = self.recorder.is_some();
+        if self.at_depth_bound {
+            // Safety loses nothing by a successor already seen; a graph loses its edge.
+            if recording {
+                c.open.push(node);
+                c.truncated = true;
+                return false;
+            } else if !table.contains(s.fp) {
+                c.truncated = true;
+                return false;
+            }
+            return true;
+        }
+        c.generated += 1;
+        let target = match table.claim(s.fp, node, self.first, inserts) {
+            Claim::Seen(index) => index.unwrap_or(UNRESOLVED),
+            Claim::Taken => UNRESOLVED,
+            Claim::Won { displaced } => {
+                if let Some(d) = displaced {
+                    c.displaced.push((d, s.fp));
+                }
+                c.kept.push(Kept {
+                    bits: self.bits(&s.state),
+                    state: s.state,
+                    parent: node,
+                    via: s.index,
+                    fp: s.fp,
+                });
+                UNRESOLVED
+            }
+        };
+        if recording {
+            c.edges.push(RawEdge {
+                target,
+                fp: s.fp,
+                action: s.index,
+                fairness: s.fairness,
+                action_fp: s.action_fp,
+            });
+        }
+        true
+    }
+
     /// A thread's share of the level: chunks until none is left or the search stops.
     fn work(&self, tick: &mut dyn FnMut() -> bool) {
         let mut scratch = Scratch {
@@ -283,18 +319,20 @@ where
             inserts: Inserts::default(),
         };
         loop {
-            let start = self.next.fetch_add(self.chunk, Relaxed);
-            if start >= self.states.len() {
+            let i = self.next.fetch_add(1, Relaxed);
+            let Some(slot) = self.states.get(i) else {
                 return;
-            }
-            let mut range = start..(start + self.chunk).min(self.states.len());
-            while !range.is_empty() {
+            };
+            let mut states =
+                std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner())).into_iter();
+            let mut start = i * self.chunk;
+            while states.len() > 0 {
                 let (chunk, grow) = {
                     let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-                    let chunk = self.expand(&table, range.clone(), &mut scratch, tick);
+                    let chunk = self.expand(&table, start, &mut states, &mut scratch, tick);
                     (chunk, table.needs_growing())
                 };
-                range.start = chunk.end;
+                start = chunk.end;
                 self.chunks
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -456,7 +494,8 @@ where
     });
 
     // The first level: the initial states, in order, each claimed by its own index.
-    let mut states: Vec<M::State> = Vec::new();
+    let mut states: Vec<Mutex<Vec<M::State>>> = Vec::new();
+    let mut level_len = 0usize;
     let mut init_fps = Vec::new();
     let mut chunk0 = Chunk {
         start: 0,
@@ -473,6 +512,7 @@ where
         let level = Level {
             model,
             states: &states,
+            len: 0,
             first: 0,
             at_depth_bound: false,
             symmetry,
@@ -525,7 +565,11 @@ where
             .iter()
             .flat_map(|c| c.displaced.iter().copied())
             .collect();
-        let mut next: Vec<M::State> = Vec::new();
+        // The next level, in chunks sized for the threads.
+        let kept: usize = pending.iter().map(|c| c.kept.len()).sum();
+        let chunk_len = (kept / (threads * 16)).clamp(64, 4096);
+        let mut next: Vec<Mutex<Vec<M::State>>> = Vec::new();
+        let mut next_len = 0usize;
         let settle = rec.is_some() || depth == 0;
         let t = table.read().unwrap_or_else(|e| e.into_inner());
         for chunk in std::mem::take(&mut pending) {
@@ -572,7 +616,15 @@ where
                     r.record_state(node, k.bits);
                 }
                 stats.max_depth = depth;
-                next.push(k.state);
+                if next_len.is_multiple_of(chunk_len) {
+                    next.push(Mutex::new(Vec::with_capacity(chunk_len)));
+                }
+                next_len += 1;
+                if let Some(last) = next.last_mut() {
+                    last.get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(k.state);
+                }
                 if stop_when_decided && undecided == 0 {
                     expanded = if k.parent == ROOT {
                         0
@@ -596,12 +648,13 @@ where
                 }
             }
         } else {
-            expanded += states.len();
+            expanded += level_len;
         }
         if let Some(r) = rec.as_mut() {
             r.resolve(&table);
         }
         drop(std::mem::replace(&mut states, next));
+        level_len = next_len;
         // The chunks were allocated on the threads and freed here: hand that memory back, so
         // that the next level's peak does not stack on this one's.
         #[cfg(target_os = "linux")]
@@ -609,16 +662,17 @@ where
         unsafe {
             libc::malloc_trim(0);
         }
-        if states.is_empty() {
+        if level_len == 0 {
             break;
         }
 
         // A sharded search splits the first level large enough, by fingerprint.
         let mut part = Vec::new();
         if let Some(shard) = opts.shard.filter(|_| stats.split.is_none()) {
-            if states.len() >= SPLIT_STATES_PER_SHARD * shard.count as usize {
+            if level_len >= SPLIT_STATES_PER_SHARD * shard.count as usize {
                 part = states
-                    .iter()
+                    .iter_mut()
+                    .flat_map(|c| c.get_mut().unwrap_or_else(|e| e.into_inner()).iter())
                     .map(|s| {
                         fingerprint_of::<M>(symmetry, s) % shard.count as u64
                             == shard.index as u64 - 1
@@ -627,7 +681,7 @@ where
                 stats.split = Some(Split {
                     depth,
                     prefix_states: parent.len(),
-                    level_states: states.len(),
+                    level_states: level_len,
                     part_states: part.iter().filter(|&&p| p).count(),
                 });
             }
@@ -637,6 +691,7 @@ where
         let level = Level {
             model,
             states: &states,
+            len: level_len,
             first: expanded as u32,
             at_depth_bound: opts.max_depth.is_some_and(|d| depth >= d),
             symmetry,
@@ -646,7 +701,7 @@ where
             part: (!part.is_empty()).then_some(&part[..]),
             table: &table,
             next: AtomicUsize::new(0),
-            chunk: (states.len() / (threads * 16)).clamp(64, 4096),
+            chunk: chunk_len,
             threads,
             stop: AtomicBool::new(false),
             chunks: Mutex::new(Vec::new()),
@@ -674,7 +729,7 @@ where
             if last_progress.elapsed() >= opts.progress_every {
                 last_progress = Instant::now();
                 stats.unique_states = parent.len();
-                stats.queue = states.len() - level.next.load(Relaxed).min(states.len());
+                stats.queue = level.len - (level.next.load(Relaxed) * level.chunk).min(level.len);
                 stats.elapsed_secs = start.elapsed().as_secs_f64();
                 progress(&stats);
             }
