@@ -1,17 +1,18 @@
 //! ftcheck's breadth-first search, on any number of threads, level by level.
 //!
-//! Each level (the states at one depth) is a plain `Vec` of states; a state's index is its
+//! Each level (the states at one depth) is a list of chunks of states; a state's index is its
 //! level's first index plus its position, so nothing else is stored beside it. Threads take
-//! chunks of the level, generate successors, and claim each successor's fingerprint in the
+//! chunks of the level whole (dropping each state once expanded, so a level shrinks as the
+//! next grows), generate successors, and claim each successor's fingerprint in the
 //! shared lock-free [`FpTable`]: a state already numbered is dropped at once; a new one is kept
 //! only by the earliest parent (by index) that reaches it, however the threads interleave. The
 //! main thread then walks the chunks in order and numbers the kept states exactly as a
 //! single-threaded BFS would: so indices, parent links, shortest traces, the order in which
 //! properties are decided, and every state count are the same for any `--threads`.
 //!
-//! Per state the search keeps its fingerprint and a 32-bit word in the table (12 bytes a slot)
-//! and its parent link (8 bytes), plus the states of two levels while one is expanded. States
-//! are never cloned: a successor is moved into the next level or dropped.
+//! Per state the search keeps its fingerprint and a 32-bit word in the table (12.8 bytes a
+//! slot) and its parent link (8 bytes), plus the states of the levels in hand. States are never
+//! cloned: a successor is moved into the next level or dropped.
 //!
 //! Properties are evaluated on the worker threads, once per kept successor, and recorded as
 //! bits; so are the liveness recorder's predicates. With a [`Recorder`], the edges of every
