@@ -76,6 +76,23 @@ struct Chunk<S> {
     open: Vec<u32>,
 }
 
+impl<S> Chunk<S> {
+    /// Nothing yet from positions `range`.
+    fn new(range: std::ops::Range<usize>) -> Self {
+        Chunk {
+            start: range.start,
+            end: range.end,
+            kept: Vec::new(),
+            displaced: Vec::new(),
+            generated: 0,
+            truncated: false,
+            edge_counts: Vec::new(),
+            edges: Vec::new(),
+            open: Vec::new(),
+        }
+    }
+}
+
 /// A successor before its claim.
 struct Successor<S> {
     state: S,
@@ -170,17 +187,7 @@ where
         tick: &mut dyn FnMut() -> bool,
     ) -> Chunk<M::State> {
         let range = start..start + states.len();
-        let mut c = Chunk {
-            start: range.start,
-            end: range.end,
-            kept: Vec::new(),
-            displaced: Vec::new(),
-            generated: 0,
-            truncated: false,
-            edge_counts: Vec::new(),
-            edges: Vec::new(),
-            open: Vec::new(),
-        };
+        let mut c = Chunk::new(range.clone());
         let (model, recording) = (self.model, self.recorder.is_some());
         for pos in range {
             if table.needs_growing() || self.stop.load(Relaxed) {
@@ -498,17 +505,7 @@ where
     let mut states: Vec<Mutex<Vec<M::State>>> = Vec::new();
     let mut level_len = 0usize;
     let mut init_fps = Vec::new();
-    let mut chunk0 = Chunk {
-        start: 0,
-        end: 0,
-        kept: Vec::new(),
-        displaced: Vec::new(),
-        generated: 0,
-        truncated: false,
-        edge_counts: Vec::new(),
-        edges: Vec::new(),
-        open: Vec::new(),
-    };
+    let mut chunk0 = Chunk::new(0..0);
     {
         let level = Level {
             model,
