@@ -1,7 +1,7 @@
 //! The liveness engine on models built to tell sound answers from unsound ones: a fair cycle that
 //! stateright's BFS misses, an unfair cycle that must not count, weak against strong fairness,
-//! deadlocks, `leads-to` against `eventually`, and lasso traces that replay (and fail to replay
-//! when tampered with).
+//! deadlocks, `leads-to` against `eventually`, lasso traces that replay (and fail to replay
+//! when tampered with), and fairness under symmetry reduction.
 
 use ftcheck::describe::Plain;
 use ftcheck::engine::CheckOptions;
@@ -291,7 +291,7 @@ fn leads_to_speaks_of_the_states_after_its_trigger() {
     assert!(err.reason.contains("obliges"), "{err}");
 }
 
-/// Liveness needs BFS's graph without symmetry; anything else says so rather than guessing.
+/// Liveness needs BFS's graph; anything else says so rather than guessing.
 #[test]
 fn liveness_is_not_checked_where_the_engine_cannot_decide_it() {
     let m = ring(false, Fairness::Weak, false);
@@ -505,4 +505,82 @@ fn an_unfair_action_is_never_forced_even_when_it_is_the_only_step() {
 
     let run = bound(Fairness::Weak).check(&CheckOptions::default(), &mut |_| {});
     assert_eq!(run.results[0].verdict, Verdict::Holds);
+}
+
+/// Two processes pass a token back and forth (`Pass(i)`: `i` has it); the one without it may
+/// `Leave(i)`, which ends the run (the goal). Swapping the processes is a symmetry, so the
+/// reduced graph has one state with a self-loop labelled `Pass(0)`, where `Leave(1)` is
+/// enabled and never taken. In the real run neither `Leave` stays enabled (each process holds
+/// the token every other step), so under weak fairness the endless passing is fair and
+/// `done` is violated; under strong fairness it is not. Judging fairness by the reduced
+/// graph's labels would answer `holds` in both.
+#[derive(Clone)]
+struct Token {
+    leave: Fairness,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum TokenStep {
+    Pass(u8),
+    Leave(u8),
+}
+
+/// `Some(i)`: process `i` holds the token; `None`: a process left.
+type TokenState = Option<u8>;
+
+impl Model for Token {
+    type State = TokenState;
+    type Action = TokenStep;
+    fn init_states(&self) -> Vec<TokenState> {
+        vec![Some(0)]
+    }
+    fn actions(&self, s: &TokenState, a: &mut Vec<TokenStep>) {
+        if let Some(i) = *s {
+            a.extend([TokenStep::Pass(i), TokenStep::Leave(1 - i)]);
+        }
+    }
+    fn next_state(&self, _: &TokenState, a: TokenStep) -> Option<TokenState> {
+        Some(match a {
+            TokenStep::Pass(i) => Some(1 - i),
+            TokenStep::Leave(_) => None,
+        })
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::eventually("done", |_, s: &TokenState| {
+            s.is_none()
+        })]
+    }
+}
+
+fn token(leave: Fairness, symmetry: bool) -> Bound<Token, Plain> {
+    Bound {
+        model: Token { leave },
+        describe: Plain,
+        // The representative: process 0 holds the token.
+        symmetry: symmetry.then_some(|s: &TokenState| s.map(|_| 0)),
+        fairness: |m: &Token, a: &TokenStep| match a {
+            TokenStep::Leave(_) => m.leave,
+            TokenStep::Pass(_) => Fairness::Weak,
+        },
+        leads_to: vec![],
+    }
+}
+
+#[test]
+fn fairness_under_symmetry_is_judged_in_the_real_states() {
+    for symmetry in [false, true] {
+        let opts = CheckOptions {
+            symmetry,
+            ..CheckOptions::default()
+        };
+        let weak = token(Fairness::Weak, symmetry).check(&opts, &mut |_| {});
+        assert_eq!(weak.stats.unique_states, if symmetry { 2 } else { 3 });
+        let r = only(&weak);
+        assert_eq!(r.verdict, Verdict::Violated, "symmetry {symmetry}");
+        let t = r.trace.as_ref().expect("a lasso");
+        assert_eq!(actions(t), ["Pass(0)", "Pass(1)"], "symmetry {symmetry}");
+        assert_eq!(t.loop_start, Some(0));
+        let strong = token(Fairness::Strong, symmetry).check(&opts, &mut |_| {});
+        assert_eq!(only(&strong).verdict, Verdict::Holds, "symmetry {symmetry}");
+    }
 }

@@ -365,6 +365,8 @@ struct Recording {
     class_ids: FxHashMap<u64, u32>,
     /// Edges whose target is numbered later: (edge index, target fingerprint).
     unresolved: Vec<(usize, u64)>,
+    /// Under symmetry: keep each state's fingerprint in the graph.
+    symmetric: bool,
 }
 
 impl Recording {
@@ -380,7 +382,10 @@ impl Recording {
         })
     }
 
-    fn record_state(&mut self, node: u32, bits: u32) {
+    fn record_state(&mut self, node: u32, fp: u64, bits: u32) {
+        if self.symmetric {
+            self.graph.fingerprints.push(fp);
+        }
         for (j, word) in self.graph.bits.iter_mut().enumerate() {
             if node as usize / 64 >= word.len() {
                 word.push(0);
@@ -487,16 +492,10 @@ where
     let mut truncated = false;
     let mut rec = recorder.map(|recorder| Recording {
         graph: Graph {
-            nodes: 0,
-            open: Vec::new(),
-            offsets: Vec::new(),
-            edges: Vec::new(),
-            classes: Vec::new(),
-            parent: Vec::new(),
-            via: Vec::new(),
-            initial: Vec::new(),
             bits: vec![Vec::new(); recorder.predicates.len()],
+            ..Graph::default()
         },
+        symmetric: symmetry.is_some(),
         class_ids: FxHashMap::default(),
         unresolved: Vec::new(),
     });
@@ -611,7 +610,7 @@ where
                     undecided &= !k.bits;
                 }
                 if let Some(r) = rec.as_mut() {
-                    r.record_state(node, k.bits);
+                    r.record_state(node, k.fp, k.bits);
                 }
                 stats.max_depth = depth;
                 if next_len.is_multiple_of(chunk_len) {

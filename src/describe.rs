@@ -2,10 +2,10 @@
 //! (numbered steps, Mermaid lanes). Two describers cover every model: [`Actors`] for stateright
 //! actor models, [`Plain`] for any other model whose state is `Serialize`.
 
-use ftcheck_models::guarded::GuardedActors;
+use ftcheck_models::guarded::{GuardedActors, GuardedState};
 use serde::Serialize;
 use serde_json::{json, Value};
-use stateright::actor::{Actor, ActorModelAction, ActorModelState};
+use stateright::actor::{Actor, ActorModelAction};
 use stateright::Model;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -193,7 +193,7 @@ where
         actor_lanes(&model.inner.actors)
     }
 
-    fn state_json(&self, model: &GuardedActors<A, C, H>, state: &ActorModelState<A, H>) -> Value {
+    fn state_json(&self, model: &GuardedActors<A, C, H>, state: &GuardedState<A, H>) -> Value {
         let lanes = actor_lanes(&model.inner.actors);
         let lane = |id: stateright::actor::Id| {
             lanes
@@ -249,9 +249,9 @@ where
     fn event(
         &self,
         model: &GuardedActors<A, C, H>,
-        before: &ActorModelState<A, H>,
+        before: &GuardedState<A, H>,
         action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
-        after: &ActorModelState<A, H>,
+        after: &GuardedState<A, H>,
     ) -> (Event, Vec<Change>) {
         let lanes = actor_lanes(&model.inner.actors);
         let lane = |id: stateright::actor::Id| {

@@ -276,6 +276,7 @@ pub struct Edge {
 
 /// The reachable state graph, compactly: states are indices in discovery order (so by depth),
 /// edges are stored per state in one array, and no state is kept.
+#[derive(Default)]
 pub struct Graph {
     /// States discovered.
     pub nodes: usize,
@@ -296,6 +297,9 @@ pub struct Graph {
     pub initial: Vec<u32>,
     /// One bit per state for each of the recorder's predicates.
     pub bits: Vec<Vec<u64>>,
+    /// Under symmetry reduction: each state's fingerprint (that of its representative), to
+    /// tell which state of the graph a state of its orbit stands for; empty otherwise.
+    pub fingerprints: Vec<u64>,
 }
 
 impl Graph {
@@ -335,6 +339,7 @@ impl Graph {
             + self.open.capacity() * 8
             + self.initial.capacity() * 4
             + self.bits.iter().map(|b| b.capacity() * 8).sum::<usize>()
+            + self.fingerprints.capacity() * 8
     }
 }
 

@@ -3,7 +3,7 @@
 //! Model checking for the protocols that make distributed systems fault tolerant. The
 //! protocols live in `ftcheck-models`; this crate is the toolkit, generic over any stateright
 //! `Model`: the [`catalog`], the search [`engine`] (ftcheck's own BFS, stateright's DFS and
-//! simulation), [`liveness`] under weak and strong fairness, verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
+//! simulation), [`liveness`] under weak and strong fairness (and [`symmetric`]ally reduced), verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
 //! the verification [`suite`], and [`table`]s of verdicts over parameter grids.
 
 pub mod availability;
@@ -18,5 +18,6 @@ pub mod fptable;
 pub mod liveness;
 pub mod runner;
 pub mod suite;
+pub mod symmetric;
 pub mod table;
 pub mod trace;

@@ -47,6 +47,96 @@ pub struct Lasso {
 const UNSEEN: u32 = u32::MAX;
 const SOURCE: u32 = u32::MAX - 1;
 
+/// The `¬Q` states reachable through `¬Q` states from a state where `P ∧ ¬Q` holds, nearest
+/// first, with the breadth-first tree that reached them.
+struct Region {
+    pred: Vec<u32>,
+    pred_edge: Vec<u32>,
+    order: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl Region {
+    fn new(g: &Graph, start: &dyn Fn(u32) -> bool, goal: &dyn Fn(u32) -> bool) -> Option<Self> {
+        let n = g.nodes;
+        let mut pred = vec![UNSEEN; n];
+        let mut pred_edge = vec![0u32; n];
+        let mut order: Vec<u32> = Vec::new();
+        for v in 0..n as u32 {
+            if start(v) && !goal(v) {
+                pred[v as usize] = SOURCE;
+                order.push(v);
+            }
+        }
+        let mut i = 0;
+        while i < order.len() {
+            let u = order[i];
+            i += 1;
+            for (k, e) in g.out(u).iter().enumerate() {
+                if pred[e.to as usize] == UNSEEN && !goal(e.to) {
+                    pred[e.to as usize] = u;
+                    pred_edge[e.to as usize] = k as u32;
+                    order.push(e.to);
+                }
+            }
+        }
+        if order.is_empty() {
+            return None;
+        }
+        let mut pos = vec![UNSEEN; n];
+        for (i, &v) in order.iter().enumerate() {
+            pos[v as usize] = i as u32;
+        }
+        Some(Region {
+            pred,
+            pred_edge,
+            order,
+            pos,
+        })
+    }
+
+    fn pos(&self, v: u32) -> u32 {
+        self.pos[v as usize]
+    }
+
+    /// The first state (nearest a `P` state) where a run may stop: no fair action is enabled.
+    fn first_stop(&self, g: &Graph) -> Option<u32> {
+        self.order
+            .iter()
+            .copied()
+            .find(|&v| !g.is_open(v) && g.out(v).iter().all(|e| e.class == UNFAIR))
+    }
+
+    /// The strongly connected components of the region that have a cycle.
+    fn components(&self, g: &Graph, scc: &mut Tarjan) -> Vec<Vec<u32>> {
+        let mut components = Vec::new();
+        let pred = &self.pred;
+        scc.run(g, &self.order, &|v| pred[v as usize] != UNSEEN, &mut |c| {
+            components.push(c)
+        });
+        components
+    }
+
+    /// The state of `set` nearest a `P` state.
+    fn nearest(&self, set: &[u32]) -> u32 {
+        *set.iter()
+            .min_by_key(|&&v| self.pos(v))
+            .expect("a component is not empty")
+    }
+
+    /// The `P` state from which `v` was reached, and the edges from it to `v`.
+    fn route(&self, g: &Graph, mut v: u32) -> (u32, Vec<Edge>) {
+        let mut edges = Vec::new();
+        while self.pred[v as usize] != SOURCE {
+            let u = self.pred[v as usize];
+            edges.push(g.out(u)[self.pred_edge[v as usize] as usize]);
+            v = u;
+        }
+        edges.reverse();
+        (v, edges)
+    }
+}
+
 /// Searches for a fair run that passes a state where `start` holds and never reaches a state
 /// where `goal` holds from there on. `None` means there is none among the expanded states.
 pub fn find_violation(
@@ -54,77 +144,31 @@ pub fn find_violation(
     start: &dyn Fn(u32) -> bool,
     goal: &dyn Fn(u32) -> bool,
 ) -> Option<Lasso> {
-    let n = g.nodes;
     // 1. The ¬Q states reachable through ¬Q states from a P ∧ ¬Q state, nearest first.
-    let mut pred = vec![UNSEEN; n];
-    let mut pred_edge = vec![0u32; n];
-    let mut order: Vec<u32> = Vec::new();
-    for v in 0..n as u32 {
-        if start(v) && !goal(v) {
-            pred[v as usize] = SOURCE;
-            order.push(v);
-        }
-    }
-    let mut i = 0;
-    while i < order.len() {
-        let u = order[i];
-        i += 1;
-        for (k, e) in g.out(u).iter().enumerate() {
-            if pred[e.to as usize] == UNSEEN && !goal(e.to) {
-                pred[e.to as usize] = u;
-                pred_edge[e.to as usize] = k as u32;
-                order.push(e.to);
-            }
-        }
-    }
-    if order.is_empty() {
-        return None;
-    }
-    let mut pos = vec![UNSEEN; n];
-    for (i, &v) in order.iter().enumerate() {
-        pos[v as usize] = i as u32;
-    }
-    let in_region = |v: u32| pred[v as usize] != UNSEEN;
+    let region = Region::new(g, start, goal)?;
 
     // 2. A state where the run may stop, or a fair component; the one nearest to a P state
     // wins.
-    let mut best: Option<(u32, Option<Vec<u32>>)> = order
-        .iter()
-        .find(|&&v| !g.is_open(v) && g.out(v).iter().all(|e| e.class == UNFAIR))
-        .map(|&v| (v, None));
-    let mut scc = Tarjan::new(n);
-    let mut streett = Streett::new(g.classes.len(), n);
-    let mut components = Vec::new();
-    scc.run(g, &order, &in_region, &mut |c| components.push(c));
-    for c in components {
-        let nearest = c.iter().map(|&v| pos[v as usize]).min().expect("non-empty");
+    let mut best: Option<(u32, Option<Vec<u32>>)> = region.first_stop(g).map(|v| (v, None));
+    let mut scc = Tarjan::new(g.nodes);
+    let mut streett = Streett::new(g.classes.len(), g.nodes);
+    for c in region.components(g, &mut scc) {
         if best
             .as_ref()
-            .is_some_and(|(v, _)| pos[*v as usize] <= nearest)
+            .is_some_and(|(v, _)| region.pos(*v) <= region.pos(region.nearest(&c)))
         {
             continue;
         }
         if let Some(fair) = streett.fair_subset(g, c, &mut scc) {
-            let entry = *fair
-                .iter()
-                .min_by_key(|&&v| pos[v as usize])
-                .expect("non-empty");
-            best = Some((entry, Some(fair)));
+            best = Some((region.nearest(&fair), Some(fair)));
         }
     }
     let (entry, fair) = best?;
 
     // 3. The lasso: to the P state, through ¬Q states to the entry, then the loop.
-    let mut tail = Vec::new();
-    let mut v = entry;
-    while pred[v as usize] != SOURCE {
-        let u = pred[v as usize];
-        tail.push(g.out(u)[pred_edge[v as usize] as usize].action as usize);
-        v = u;
-    }
-    tail.reverse();
-    let mut path = g.path_to(v);
-    path.actions.extend(tail);
+    let (source, tail) = region.route(g, entry);
+    let mut path = g.path_to(source);
+    path.actions.extend(tail.iter().map(|e| e.action as usize));
     let loop_start = fair.map(|set| {
         let at = path.actions.len();
         path.actions.extend(
@@ -135,6 +179,54 @@ pub fn find_violation(
         at
     });
     Some(Lasso { path, loop_start })
+}
+
+/// Where a violation may be, in a graph reduced by symmetry: a state where a run may stop, or a
+/// strongly connected set of `¬Q` states, with the way to it from a `P` state. Its edges'
+/// actions are those of the states the graph keeps, so whether a cycle through the set is fair
+/// can only be told in the states of their orbits (`symmetric::find_violation`).
+pub struct Candidate {
+    /// The `P` state the route starts from.
+    pub source: u32,
+    /// The edges from `source` to the set's state nearest to it (`entry`).
+    pub route: Vec<Edge>,
+    pub entry: u32,
+    /// The strongly connected set; `None`: `entry` is a state where a run may stop.
+    pub component: Option<Vec<u32>>,
+}
+
+/// Every place a violation may be, nearest a `P` state first: the first state where a run may
+/// stop, and every strongly connected set of `¬Q` states with a cycle.
+pub fn candidates(
+    g: &Graph,
+    start: &dyn Fn(u32) -> bool,
+    goal: &dyn Fn(u32) -> bool,
+) -> Vec<Candidate> {
+    let Some(region) = Region::new(g, start, goal) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, Option<Vec<u32>>)> = region
+        .first_stop(g)
+        .map(|v| (v, None))
+        .into_iter()
+        .collect();
+    let mut scc = Tarjan::new(g.nodes);
+    for c in region.components(g, &mut scc) {
+        found.push((region.nearest(&c), Some(c)));
+    }
+    found.sort_by_key(|(entry, _)| region.pos(*entry));
+    found
+        .into_iter()
+        .map(|(entry, component)| {
+            let (source, route) = region.route(g, entry);
+            Candidate {
+                source,
+                route,
+                entry,
+                component,
+            }
+        })
+        .collect()
 }
 
 /// Iterative Tarjan over a subset of the graph, with scratch arrays reused between runs.

@@ -5,7 +5,7 @@ use crate::describe::{Change, Describe, Event};
 use crate::engine::{
     self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason,
 };
-use crate::liveness;
+use crate::{liveness, symmetric};
 use ftcheck_models::{Fairness, LeadsTo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -426,8 +426,6 @@ where
             Some("--no-liveness")
         } else if opts.engine != Engine::Bfs {
             Some("the liveness engine runs on the BFS's state graph; use --engine bfs")
-        } else if opts.symmetry {
-            Some("symmetry reduction does not preserve the fairness of action classes; drop --symmetry")
         } else if opts.shard.is_some() {
             Some("a fair cycle may pass through several shards' parts; check liveness unsharded")
         } else {
@@ -464,8 +462,20 @@ where
                     Some(p) => g.holds(p, v),
                     None => g.initial.contains(&v),
                 };
-                let found = liveness::find_violation(g, &start, &|v| g.holds(q, v));
-                lassos[i] = found.map(|lasso| self.confirm_lasso(&properties[i], &lasso));
+                let goal = |v: u32| g.holds(q, v);
+                let found = match self.symmetry.filter(|_| opts.symmetry) {
+                    Some(representative) => symmetric::Lifter {
+                        model: &self.model,
+                        representative,
+                        fairness: self.fairness,
+                    }
+                    .find_violation(g, &start, &goal),
+                    None => Ok(liveness::find_violation(g, &start, &goal)),
+                };
+                lassos[i] = match found {
+                    Ok(found) => found.map(|lasso| self.confirm_lasso(&properties[i], &lasso)),
+                    Err(why) => Some(Err(why)),
+                };
             }
         }
         outcome.stats.liveness_secs = started.elapsed().as_secs_f64();

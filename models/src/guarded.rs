@@ -14,7 +14,85 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 /// May actor `Id`'s `Timer` fire in this state?
-pub type TimerGuard<A, C, H> = fn(&C, &ActorModelState<A, H>, Id, &<A as Actor>::Timer) -> bool;
+pub type TimerGuard<A, C, H> = fn(&C, &GuardedState<A, H>, Id, &<A as Actor>::Timer) -> bool;
+
+/// A state of a [`GuardedActors`] model: stateright's [`ActorModelState`], hashed so that
+/// distinct states hash apart.
+///
+/// stateright 0.31 hashes a `HashableHashSet` (and map) as the sorted hashes of its elements
+/// with no length, so its `Vec<Timers>` and `Vec<RandomChoices>` hash the same for
+/// `[{}, {t}, {}]` and `[{t}, {}, {}]`: two states that differ only in *which* actor has a
+/// timer set (or a choice pending) collide whatever the hasher, and a checker that keeps
+/// fingerprints (stateright's, ftcheck's) silently drops one of them. In two-phase commit that
+/// merged, e.g., "P1 READY with its timer running" with "P2 READY with its timer running".
+/// This hash writes each actor's timers and choices as one fixed-width value.
+pub struct GuardedState<A: Actor, H>(pub ActorModelState<A, H>);
+
+impl<A: Actor, H> std::ops::Deref for GuardedState<A, H> {
+    type Target = ActorModelState<A, H>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<A: Actor, H> std::ops::DerefMut for GuardedState<A, H> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<A: Actor, H: Clone> Clone for GuardedState<A, H> {
+    fn clone(&self) -> Self {
+        GuardedState(self.0.clone())
+    }
+}
+
+impl<A: Actor, H: Debug> Debug for GuardedState<A, H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<A: Actor, H: PartialEq> PartialEq for GuardedState<A, H>
+where
+    A::State: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<A: Actor, H: Eq> Eq for GuardedState<A, H> where A::State: Eq {}
+
+impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
+    fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
+        use std::hash::BuildHasher;
+        // Each element as one u64 of its own (fixed-key) hash: the sequence is prefix-free.
+        let each = |state: &mut S, h: u64| state.write_u64(h);
+        let fixed = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+        let s = &self.0;
+        s.actor_states.hash(state);
+        s.history.hash(state);
+        for t in &s.timers_set {
+            each(state, fixed.hash_one(t));
+        }
+        for r in &s.random_choices {
+            each(state, fixed.hash_one(r));
+        }
+        s.network.hash(state);
+        s.crashed.hash(state);
+        s.actor_storages.hash(state);
+    }
+}
+
+impl<A: Actor, H> serde::Serialize for GuardedState<A, H>
+where
+    ActorModelState<A, H>: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
 
 /// What a crash leaves of an actor's volatile state.
 pub type Wipe<A> = fn(&<A as Actor>::State) -> <A as Actor>::State;
@@ -86,7 +164,7 @@ where
         mut self,
         expectation: stateright::Expectation,
         name: &'static str,
-        condition: fn(&Self, &ActorModelState<A, H>) -> bool,
+        condition: fn(&Self, &GuardedState<A, H>) -> bool,
     ) -> Self {
         assert!(
             self.properties.iter().all(|p| p.name != name),
@@ -108,15 +186,19 @@ where
     A::Timer: Ord,
     H: Clone + Debug + Hash,
 {
-    type State = ActorModelState<A, H>;
+    type State = GuardedState<A, H>;
     type Action = ActorModelAction<A::Msg, A::Timer, A::Random>;
 
     fn init_states(&self) -> Vec<Self::State> {
-        self.inner.init_states()
+        self.inner
+            .init_states()
+            .into_iter()
+            .map(GuardedState)
+            .collect()
     }
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
-        self.inner.actions(state, actions);
+        self.inner.actions(&state.0, actions);
         if let Some(guard) = self.guard {
             actions.retain(|a| match a {
                 ActorModelAction::Timeout(id, timer) => guard(&self.inner.cfg, state, *id, timer),
@@ -130,11 +212,11 @@ where
             (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
             _ => None,
         };
-        let mut next = self.inner.next_state(last, action)?;
+        let mut next = self.inner.next_state(&last.0, action)?;
         if let Some((i, wipe)) = crashed {
             next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
         }
-        Some(next)
+        Some(GuardedState(next))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -142,21 +224,23 @@ where
     }
 
     fn within_boundary(&self, state: &Self::State) -> bool {
-        Model::within_boundary(&self.inner, state)
+        Model::within_boundary(&self.inner, &state.0)
     }
 }
 
-/// The state with its actors permuted so that their `key`s are sorted: every per-actor vector
-/// is reindexed and every actor id inside states, messages, storage and history rewritten, as
-/// stateright's own `Representative` does, but ordered by a key the protocol chooses. A key
-/// that sees an actor's whole local view (state, storage, timers, pending choices, messages in
-/// flight) makes more states of one orbit meet at the same representative than sorting by the
-/// actor state alone; actors whose keys are equal are left in place (still sound: every
-/// representative is a permutation of the state).
+/// The canonical representative of a state's orbit: its actors permuted so that their `key`s
+/// are sorted, every per-actor vector reindexed and every actor id inside states, messages,
+/// storage and history rewritten, as stateright's own `Representative` does, but ordered by a
+/// key the protocol chooses. A key that sees an actor's whole local view (state, storage,
+/// timers, pending choices, messages in flight) leaves few ties; actors whose keys are equal
+/// may still differ in how others refer to them (who sent whom a request), so every order of
+/// each group of equal keys is tried and the one whose result hashes least is taken. So any
+/// two states of one orbit have the same representative — which liveness under symmetry
+/// relies on, not only the size of the reduction.
 pub fn sorted_by_key<A, H, K: Ord>(
-    state: &ActorModelState<A, H>,
+    state: &GuardedState<A, H>,
     key: impl Fn(usize) -> K,
-) -> ActorModelState<A, H>
+) -> GuardedState<A, H>
 where
     A: Actor,
     A::Msg: Rewrite<Id>,
@@ -166,8 +250,72 @@ where
     H: Rewrite<Id> + Clone + Debug + Hash,
 {
     let keys: Vec<K> = (0..state.actor_states.len()).map(key).collect();
-    let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
-    ActorModelState {
+    let rewrite = |rank: &[usize]| {
+        let sort_by: Vec<(&K, usize)> = keys.iter().zip(rank.iter().copied()).collect();
+        permuted(state, &sort_by)
+    };
+    // The groups of actors with equal keys, and each one's rank within its group.
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    let groups: Vec<&[usize]> = order
+        .chunk_by(|&a, &b| keys[a] == keys[b])
+        .filter(|g| g.len() > 1)
+        .collect();
+    let mut rank = vec![0; keys.len()];
+    if groups.is_empty() {
+        return rewrite(&rank);
+    }
+    // Every combination of one order per group.
+    let orders: Vec<Vec<Vec<u8>>> = groups
+        .iter()
+        .map(|g| crate::protocol::permutations(g.len()))
+        .collect();
+    let mut pick = vec![0; groups.len()];
+    let mut best: Option<(u64, GuardedState<A, H>)> = None;
+    loop {
+        for (g, members) in groups.iter().enumerate() {
+            for (&actor, &r) in members.iter().zip(&orders[g][pick[g]]) {
+                rank[actor] = r as usize;
+            }
+        }
+        let candidate = rewrite(&rank);
+        let h = std::hash::BuildHasher::hash_one(
+            &std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(),
+            &candidate,
+        );
+        if best.as_ref().is_none_or(|(b, _)| h < *b) {
+            best = Some((h, candidate));
+        }
+        // The next combination, like an odometer.
+        let mut g = 0;
+        while g < groups.len() {
+            pick[g] += 1;
+            if pick[g] < orders[g].len() {
+                break;
+            }
+            pick[g] = 0;
+            g += 1;
+        }
+        if g == groups.len() {
+            break;
+        }
+    }
+    best.expect("one order at least").1
+}
+
+/// The state with its actors reordered so that `sort_by` (a value per actor) is sorted: every
+/// per-actor vector reindexed and every actor id inside rewritten.
+pub fn permuted<A, H, V: Ord>(state: &GuardedState<A, H>, sort_by: &[V]) -> GuardedState<A, H>
+where
+    A: Actor,
+    A::Msg: Rewrite<Id>,
+    A::State: Rewrite<Id>,
+    A::Random: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    H: Rewrite<Id> + Clone + Debug + Hash,
+{
+    let plan = RewritePlan::<Id, _>::from_values_to_sort(sort_by);
+    GuardedState(ActorModelState {
         actor_states: plan.reindex(&state.actor_states),
         network: state.network.rewrite(&plan),
         timers_set: plan.reindex(&state.timers_set),
@@ -175,5 +323,5 @@ where
         crashed: plan.reindex(&state.crashed),
         actor_storages: plan.reindex(&state.actor_storages),
         history: state.history.rewrite(&plan),
-    }
+    })
 }

@@ -31,3 +31,80 @@ pub mod voting_group;
 pub use protocol::{
     Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec,
 };
+
+/// Every renaming of a state that a symmetry test checks (see [`check_symmetry`]).
+#[cfg(test)]
+pub(crate) type Renamings<P> = dyn Fn(
+    &<<P as Protocol>::Model as stateright::Model>::State,
+) -> Vec<<<P as Protocol>::Model as stateright::Model>::State>;
+
+/// Checks a protocol's representative function over the first `limit` states reachable breadth
+/// first (every test of a symmetry uses it): the representative is idempotent; every renaming
+/// of a state that `renamings` gives has the same representative; every property has the same
+/// value on a state and its representative; and the state and its representative have the
+/// same successors up to symmetry, each reached by an action of the same fairness — what
+/// symmetry reduction needs for safety and for liveness under fairness. Returns the states
+/// checked.
+#[cfg(test)]
+pub(crate) fn check_symmetry<P: Protocol>(
+    model: &P::Model,
+    renamings: &Renamings<P>,
+    limit: usize,
+) -> usize
+where
+    <P::Model as stateright::Model>::State: Clone + Eq + std::hash::Hash + std::fmt::Debug,
+{
+    use stateright::Model;
+    use std::collections::{HashSet, VecDeque};
+    use std::hash::BuildHasher;
+    let rep = P::symmetry().expect("the protocol has a symmetry");
+    let hasher = std::hash::RandomState::new();
+    // Successors up to symmetry, with the fairness of the step to each.
+    let successors = |s: &<P::Model as Model>::State| {
+        let mut actions = Vec::new();
+        model.actions(s, &mut actions);
+        let mut out: Vec<(String, u64)> = actions
+            .into_iter()
+            .filter_map(|a| {
+                let f = format!("{:?}", P::fairness(model, &a));
+                let next = model.next_state(s, a)?;
+                model
+                    .within_boundary(&next)
+                    .then(|| (f, hasher.hash_one(rep(&next))))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let properties = model.properties();
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<_> = model.init_states().into();
+    while let Some(s) = queue.pop_front() {
+        if seen.len() == limit || !seen.insert(s.clone()) {
+            continue;
+        }
+        let r = rep(&s);
+        assert_eq!(rep(&r), r, "not idempotent at {s:?}");
+        for renamed in renamings(&s) {
+            assert_eq!(rep(&renamed), r, "a renaming of {s:?} is {renamed:?}");
+        }
+        for p in &properties {
+            assert_eq!(
+                (p.condition)(model, &s),
+                (p.condition)(model, &r),
+                "{} at {s:?}",
+                p.name
+            );
+        }
+        assert_eq!(successors(&s), successors(&r), "the steps from {s:?}");
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        queue.extend(
+            actions
+                .into_iter()
+                .filter_map(|a| model.next_state(&s, a))
+                .filter(|n| model.within_boundary(n) && !seen.contains(n)),
+        );
+    }
+    seen.len()
+}

@@ -141,6 +141,9 @@ pub trait Protocol {
     fn build(params: &Params, variant: Option<&str>) -> Self::Model;
     /// The symmetry reduction (`--symmetry`), if the model has one: a function mapping each
     /// state to a representative of its orbit under permutations of interchangeable processes.
+    /// The permutations must be symmetries of everything checked: the initial states, the
+    /// steps, the properties, and (for liveness) the fairness — a renamed action has the
+    /// fairness of the original, as when fairness is by kind of step, never by process.
     fn symmetry() -> Option<Symmetry<Self::Model>> {
         None
     }

@@ -1144,6 +1144,23 @@ mod tests {
         s
     }
 
+    /// Over the first 20,000 reachable states (breadth first): the representative is a symmetry
+    /// (`check_symmetry`), the same for every renaming of the servers.
+    #[test]
+    fn the_representative_is_a_symmetry() {
+        let m = model();
+        let renamings = |s: &RaftState| {
+            permutations(3)
+                .iter()
+                .map(|p| Raft::renamed(s, p))
+                .collect()
+        };
+        assert_eq!(
+            crate::check_symmetry::<Raft>(&m, &renamings, 20_000),
+            20_000
+        );
+    }
+
     #[test]
     fn every_renaming_of_a_state_has_the_same_representative() {
         let m = model();

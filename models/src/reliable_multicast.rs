@@ -438,11 +438,10 @@ impl Protocol for ReliableMulticast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{HashSet, VecDeque};
 
     /// Over the first 20,000 reachable states (breadth first) of three receivers and two
-    /// messages: the representative is idempotent, equal for a state with two receivers swapped,
-    /// and every property has the same value on it.
+    /// messages: the representative is a symmetry (`check_symmetry`), equal for a state with two
+    /// receivers swapped.
     #[test]
     fn the_representative_is_canonical_and_keeps_every_property() {
         let m = ReliableMulticast {
@@ -451,33 +450,18 @@ mod tests {
             weak_delivery: false,
             variant: None,
         };
-        let mut seen = HashSet::new();
-        let mut queue: VecDeque<RmState> = m.init_states().into();
-        let properties = m.properties();
-        while let Some(s) = queue.pop_front() {
-            if seen.len() == 20_000 || !seen.insert(s.clone()) {
-                continue;
-            }
-            let r = representative(&s);
-            assert_eq!(representative(&r), r);
+        let swapped = |s: &RmState| {
             let mut swapped = s.clone();
             swapped.receivers.swap(0, 2);
             for a in &mut swapped.acked {
                 let (b0, b2) = (*a & 1, (*a >> 2) & 1);
                 *a = (*a & !0b101) | (b0 << 2) | b2;
             }
-            assert_eq!(representative(&swapped), r);
-            for p in &properties {
-                assert_eq!((p.condition)(&m, &s), (p.condition)(&m, &r), "{}", p.name);
-            }
-            let mut actions = Vec::new();
-            m.actions(&s, &mut actions);
-            for a in actions {
-                if let Some(n) = m.next_state(&s, a) {
-                    queue.push_back(n);
-                }
-            }
-        }
-        assert_eq!(seen.len(), 20_000);
+            vec![swapped]
+        };
+        assert_eq!(
+            crate::check_symmetry::<ReliableMulticast>(&m, &swapped, 20_000),
+            20_000
+        );
     }
 }

@@ -396,6 +396,17 @@ mod tests {
         checker.assert_properties();
     }
 
+    /// Over every reachable state of four resource managers: the representative is a symmetry
+    /// (`check_symmetry`).
+    #[test]
+    fn the_representative_is_a_symmetry() {
+        let m = TransactionCommit { rms: 4 };
+        assert_eq!(
+            crate::check_symmetry::<TransactionCommit>(&m, &|_| vec![], usize::MAX),
+            1_568
+        );
+    }
+
     #[test]
     fn representative_is_a_permutation_invariant() {
         let m = TransactionCommit { rms: 3 };
