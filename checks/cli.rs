@@ -343,6 +343,18 @@ fn malformed_files_are_rejected_with_exit_2() {
         err.contains("expects 'fine'; write one of holds, violated"),
         "{err}"
     );
+
+    let twice = dir.path().join("twice.toml");
+    let case = "[[case]]\nname = \"x\"\nexpect = { TypeOK = \"holds\" }\n";
+    std::fs::write(
+        &twice,
+        format!("model = \"transaction-commit\"\n{case}{case}"),
+    )
+    .unwrap();
+    let (code, err) = stderr_of(&["suite", twice.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("case 'x' appears twice"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
@@ -611,13 +623,19 @@ fn bench_prints_the_benchmark_table() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("case,distinct states,generated,depth,threads,seconds"));
     assert!(
         lines[1].starts_with("voting-group/arbitrary-k3-n7,432,1729,7,1,"),
         "{text}"
     );
-    assert!(lines[1].ends_with(",yes"), "{text}");
+    assert!(lines[1].ends_with(",,yes"), "{text}");
+    // The symmetry case, with its reduction factor against the pinned count without it.
+    assert!(
+        lines[2].starts_with("voting-group/arbitrary-k3-n7-symmetry,50,201,7,1,"),
+        "{text}"
+    );
+    assert!(lines[2].ends_with(",8.64,yes"), "{text}");
 }
 
 /// The parallel BFS numbers states as one thread would: the same counts, verdicts, traces

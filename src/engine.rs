@@ -111,7 +111,7 @@ pub struct CheckOptions {
     pub max_memory: Option<u64>,
     /// Seed of the simulation.
     pub seed: u64,
-    /// Check liveness properties (BFS without symmetry; stores the state graph).
+    /// Check liveness properties (BFS, with or without symmetry; stores the state graph).
     pub liveness: bool,
     /// Explore only this part of the frontier beyond the split depth (BFS).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -92,7 +92,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Check safety and reachability only: liveness needs the whole state graph stored
-        /// (BFS without symmetry), which costs time and memory.
+        /// (by the BFS), which costs time and memory.
         #[arg(long)]
         no_liveness: bool,
         /// Explore only part I of N (bfs): every shard searches up to the first level with

@@ -151,7 +151,13 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
             e.message()
         ))
     })?;
-    for c in &m.cases {
+    for (i, c) in m.cases.iter().enumerate() {
+        if m.cases[..i].iter().any(|d| d.name == c.name) {
+            return Err(bad(format!(
+                "case '{}' appears twice; give each case of a manifest its own name",
+                c.name
+            )));
+        }
         for (p, v) in &c.expect {
             if !VERDICTS.contains(&v.as_str()) {
                 return Err(bad(format!(
