@@ -14,6 +14,7 @@ pub mod check;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod fptable;
 pub mod liveness;
 pub mod runner;

@@ -155,6 +155,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Write a trace file in another tool's format: ITF (Apalache, Quint), ShiViz, DOT, Mermaid.
+    Export {
+        /// A .trace.json file written by `check --trace-dir`.
+        file: PathBuf,
+        /// The format.
+        #[arg(long, value_enum)]
+        to: ftcheck::export::Format,
+        /// Write here (atomically) instead of to standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Re-execute a trace file and confirm its verdict.
     Replay {
         /// A .trace.json file written by `check --trace-dir`.
@@ -163,7 +174,6 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Run the verification suite: manifests of expected verdicts and state counts.
     /// The benchmark table: runs the suite's cases marked `bench = true` and prints states,
     /// time, rate, peak memory, bytes per state and symmetry factor per configuration.
     Bench {
@@ -183,6 +193,7 @@ enum Command {
         #[arg(long, hide = true)]
         case: Option<String>,
     },
+    /// Run the verification suite: manifests of expected verdicts and state counts.
     Suite {
         /// A folder of *.toml manifests, or one manifest.
         #[arg(default_value = "checks")]
@@ -331,6 +342,14 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 println!("{}", serde_json::to_string_pretty(&a).expect("serialises"));
             } else {
                 print!("{}", a.text());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Export { file, to, output } => {
+            let text = ftcheck::export::export(&trace::load(&file)?, to);
+            match output {
+                Some(path) => trace::write_atomic(&path, &text)?,
+                None => print!("{text}"),
             }
             Ok(EXIT_OK)
         }

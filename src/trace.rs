@@ -274,7 +274,7 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), InputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let problem = |e: std::io::Error| InputError::File {
         path: path.to_path_buf(),
-        problem: format!("cannot write ({e}); give a writable --trace-dir"),
+        problem: format!("cannot write ({e}); give a writable --trace-dir or --output"),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(problem)?;
     tmp.write_all(contents.as_bytes()).map_err(problem)?;
