@@ -188,10 +188,9 @@ pub fn find_violation(
 pub struct Candidate {
     /// The `P` state the route starts from.
     pub source: u32,
-    /// The edges from `source` to the set's state nearest to it (`entry`).
+    /// The edges from `source` to the set's state nearest to it (or to the stopping state).
     pub route: Vec<Edge>,
-    pub entry: u32,
-    /// The strongly connected set; `None`: `entry` is a state where a run may stop.
+    /// The strongly connected set; `None`: the route ends in a state where a run may stop.
     pub component: Option<Vec<u32>>,
 }
 
@@ -222,7 +221,6 @@ pub fn candidates(
             Candidate {
                 source,
                 route,
-                entry,
                 component,
             }
         })

@@ -25,7 +25,7 @@ pub type TimerGuard<A, C, H> = fn(&C, &GuardedState<A, H>, Id, &<A as Actor>::Ti
 /// timer set (or a choice pending) collide whatever the hasher, and a checker that keeps
 /// fingerprints (stateright's, ftcheck's) silently drops one of them. In two-phase commit that
 /// merged, e.g., "P1 READY with its timer running" with "P2 READY with its timer running".
-/// This hash writes each actor's timers and choices as one fixed-width value.
+/// This hash writes each actor's number of timers and of pending choices before them.
 pub struct GuardedState<A: Actor, H>(pub ActorModelState<A, H>);
 
 impl<A: Actor, H> std::ops::Deref for GuardedState<A, H> {
@@ -66,18 +66,18 @@ impl<A: Actor, H: Eq> Eq for GuardedState<A, H> where A::State: Eq {}
 
 impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
     fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
-        use std::hash::BuildHasher;
-        // Each element as one u64 of its own (fixed-key) hash: the sequence is prefix-free.
-        let each = |state: &mut S, h: u64| state.write_u64(h);
-        let fixed = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+        // Each actor's timers and choices with their number first: stateright writes one u64
+        // per element and no length, so the count makes the sequence prefix-free.
         let s = &self.0;
         s.actor_states.hash(state);
         s.history.hash(state);
         for t in &s.timers_set {
-            each(state, fixed.hash_one(t));
+            state.write_usize(t.iter().count());
+            t.hash(state);
         }
         for r in &s.random_choices {
-            each(state, fixed.hash_one(r));
+            state.write_usize(r.map.len());
+            r.hash(state);
         }
         s.network.hash(state);
         s.crashed.hash(state);
