@@ -298,6 +298,25 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
             "--shard splits the bfs engine's frontier",
         ),
         (&["merge", "/nonexistent.json"], "cannot be read"),
+        (
+            &["check", "transaction-commit", "--export", "html"],
+            "the following required arguments were not provided",
+        ),
+        (
+            &[
+                "check",
+                "transaction-commit",
+                "--trace-dir",
+                "/tmp",
+                "--export",
+                "pdf",
+            ],
+            "invalid value 'pdf' for '--export <FORMAT,...>'",
+        ),
+        (
+            &["export", "/nonexistent.trace.json", "--to", "html"],
+            "cannot read",
+        ),
     ];
     for (args, expected) in cases {
         let (code, err) = stderr_of(args);
@@ -421,6 +440,87 @@ fn check_then_replay_from_the_command_line() {
         String::from_utf8(out.stdout).unwrap(),
         "replayed 12 steps of two-phase-commit: property 'coordinator-agreement' violated at the last state, as recorded\n"
     );
+}
+
+/// `check --minimize --export`: a DFS counterexample minimised (never longer, still
+/// replaying), written with every export beside it, each the same as `ftcheck export` writes.
+#[test]
+fn minimized_traces_are_exported_straight_from_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |minimize: bool| {
+        let mut c = ftcheck();
+        c.args([
+            "check",
+            "two-phase-commit",
+            "--variant",
+            "coordinator-forgets",
+            "--engine",
+            "dfs",
+            "--format",
+            "json",
+            "--export",
+            "html,itf,shiviz,dot",
+            "--trace-dir",
+        ])
+        .arg(dir.path());
+        if minimize {
+            c.arg("--minimize");
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(12));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "coordinator-agreement")
+            .unwrap()
+            .clone()
+    };
+    let found = check(false);
+    let minimized = check(true);
+    let (n, m) = (
+        found["trace_length"].as_u64().unwrap(),
+        minimized["trace_length"].as_u64().unwrap(),
+    );
+    assert_eq!(minimized["minimized_from"].as_u64(), Some(n));
+    assert!(found.get("minimized_from").is_none());
+    // 14 steps as DFS finds it, 12 minimised (BFS's shortest is 12 too).
+    assert_eq!((n, m), (14, 12));
+    let stem = dir
+        .path()
+        .join("two-phase-commit-coordinator-forgets-coordinator-agreement");
+    let trace = stem.with_extension("trace.json");
+    let out = ftcheck().arg("replay").arg(&trace).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("replayed 12 steps"));
+    let files: Vec<String> = minimized["trace_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), 6, "{files:?}");
+    for (format, ext) in [
+        ("mermaid", "mmd"),
+        ("html", "html"),
+        ("itf", "itf.json"),
+        ("shiviz", "shiviz.log"),
+        ("dot", "dot"),
+    ] {
+        let path = stem.with_extension(ext);
+        assert!(files.contains(&path.display().to_string()), "{path:?}");
+        let written = std::fs::read_to_string(&path).unwrap();
+        let exported = ftcheck()
+            .arg("export")
+            .arg(&trace)
+            .args(["--to", format])
+            .output()
+            .unwrap();
+        assert_eq!(written.as_bytes(), exported.stdout, "{format}");
+    }
 }
 
 /// A liveness counterexample: exit 13, a lasso file that replays, and a tampered one (its loop

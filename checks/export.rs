@@ -1,7 +1,7 @@
 //! Every saved counterexample (`checks/traces/`, one or more per model family, safety,
 //! reachability and liveness, with a lasso) exported to each format and read back by that
 //! format's own rules: ITF decoded by the `itf` crate, ShiViz by its log and vector-clock
-//! rules, DOT by its grammar's shape.
+//! rules, DOT by its grammar's shape and by Graphviz's `dot`. (HTML: `checks/browser.rs`.)
 
 use ftcheck::export::{self, Format, SHIVIZ_REGEX};
 use ftcheck::trace::{self, TraceFile};
@@ -167,5 +167,51 @@ fn dot_graphs_have_a_node_per_state_and_an_edge_per_step() {
         if let Some(k) = t.trace.loop_start {
             assert_eq!(edges.last().unwrap().1, format!("s{k}"));
         }
+        // Graphviz itself reads it: the same nodes and edges, the loop's edge back to its start.
+        let laid_out = graphviz(&text);
+        let objects = laid_out["objects"].as_array().unwrap();
+        let names: Vec<&str> = objects
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, nodes, "{path:?}");
+        // (Graphviz leaves out the key of a graph without edges: a 0-step trace.)
+        let gv_edges = laid_out["edges"].as_array().map_or(&[][..], |e| e);
+        assert_eq!(gv_edges.len(), edges.len(), "{path:?}");
+        for (e, (a, b)) in gv_edges.iter().zip(&edges) {
+            let name = |k: &str| names[e[k].as_u64().unwrap() as usize];
+            assert_eq!((name("tail"), name("head")), (a.as_str(), b.as_str()));
+        }
+        assert!(
+            objects.iter().all(|o| o.get("pos").is_some()),
+            "{path:?}: not laid out"
+        );
     }
+}
+
+/// The graph as Graphviz's `dot -Tjson` lays it out (Debian's `graphviz`; `.ci/run`
+/// installs it).
+fn graphviz(text: &str) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("dot")
+        .arg("-Tjson")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("Graphviz's dot not found: install Debian's graphviz (apt-get install graphviz; .ci/run does)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "dot refused the graph: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

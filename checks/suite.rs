@@ -520,6 +520,7 @@ fn exit_code_precedence() {
         verdict: verdict.name().into(),
         reason: None,
         trace_length: None,
+        minimized_from: None,
         trace_files: Vec::new(),
     };
     let incomplete = || Verdict::Incomplete { reason: "x".into() };
@@ -778,7 +779,7 @@ fn shards_together_find_every_state_and_violation() {
                 shard,
                 ..opts.clone()
             },
-            trace_dir: None,
+            ..CheckRequest::default()
         };
         let single = check::check(&request(None), &mut |_| {}).unwrap();
         for count in [1u32, 2, 4] {

@@ -37,6 +37,10 @@ pub struct CheckRequest {
     pub options: CheckOptions,
     /// Where to write traces, if anywhere.
     pub trace_dir: Option<PathBuf>,
+    /// Formats to export each trace to, beside its files in `trace_dir`.
+    pub exports: Vec<crate::export::Format>,
+    /// Minimise the traces of a DFS or a simulation (a BFS's are shortest already).
+    pub minimize: bool,
 }
 
 /// The result of a check, as shown (text) or printed (`--format json`).
@@ -97,6 +101,9 @@ pub struct ResultRow {
     /// Length of the trace, for violated and reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_length: Option<usize>,
+    /// With `--minimize`: the length of the trace the search found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimized_from: Option<usize>,
     /// Files written for the trace.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_files: Vec<PathBuf>,
@@ -157,7 +164,17 @@ pub fn check(
     if let Some(dir) = &req.trace_dir {
         trace::ensure_writable_dir(dir)?;
     }
-    let run: Run = model.check(&req.options, progress);
+    let mut run: Run = model.check(&req.options, progress);
+    let mut minimized_from: BTreeMap<String, usize> = BTreeMap::new();
+    if req.minimize && req.options.engine != Engine::Bfs {
+        for r in &mut run.results {
+            let Some(found) = &r.trace else { continue };
+            if let Some(shorter) = model.minimize(found, &r.property.name) {
+                minimized_from.insert(r.property.name.clone(), found.steps.len());
+                r.trace = Some(shorter);
+            }
+        }
+    }
     let params_json: BTreeMap<String, serde_json::Value> = params
         .0
         .iter()
@@ -191,7 +208,7 @@ pub fn check(
     let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     if let Some(dir) = &req.trace_dir {
         for t in &traces {
-            files.insert(t.property.clone(), trace::write(t, dir)?);
+            files.insert(t.property.clone(), trace::write(t, dir, &req.exports)?);
         }
     }
     let results: Vec<ResultRow> = run
@@ -208,6 +225,7 @@ pub fn check(
                 _ => None,
             },
             trace_length: r.trace.as_ref().map(|t| t.steps.len()),
+            minimized_from: minimized_from.get(&r.property.name).copied(),
             trace_files: files.remove(&r.property.name).unwrap_or_default(),
         })
         .collect();
@@ -369,6 +387,9 @@ pub fn render_text(r: &CheckReport) -> String {
         }
         if let Some(n) = x.trace_length {
             verdict = format!("{verdict} in {n} steps");
+        }
+        if let Some(m) = x.minimized_from {
+            verdict = format!("{verdict} (minimised from {m})");
         }
         let _ = writeln!(
             out,

@@ -11,7 +11,9 @@
 //!   merging the sender's clock), and each host's own entry starts at 1 and rises by 1;
 //! - `dot`: Graphviz, a node per state and an edge per step (the loop's last edge back to its
 //!   start);
-//! - `mermaid`: the sequence diagram `check --trace-dir` writes beside each trace.
+//! - `mermaid`: the sequence diagram `check --trace-dir` writes beside each trace;
+//! - `html`: one self-contained page with an SVG sequence chart, the steps and their states
+//!   (see [`crate::html`]).
 
 use crate::trace::{self, TraceFile};
 use serde_json::{json, Map, Value};
@@ -28,6 +30,21 @@ pub enum Format {
     Dot,
     /// Mermaid sequence diagram.
     Mermaid,
+    /// A self-contained HTML page: SVG sequence chart, steps, states.
+    Html,
+}
+
+impl Format {
+    /// The file extension of an export in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Itf => "itf.json",
+            Format::Shiviz => "shiviz.log",
+            Format::Dot => "dot",
+            Format::Mermaid => "mmd",
+            Format::Html => "html",
+        }
+    }
 }
 
 /// The trace in `format`.
@@ -37,6 +54,7 @@ pub fn export(file: &TraceFile, format: Format) -> String {
         Format::Shiviz => shiviz(file),
         Format::Dot => dot(file),
         Format::Mermaid => trace::mermaid(file),
+        Format::Html => crate::html::html(file),
     }
 }
 

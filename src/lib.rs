@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fptable;
+pub mod html;
 pub mod liveness;
 pub mod runner;
 pub mod suite;

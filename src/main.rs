@@ -106,6 +106,20 @@ enum Command {
         /// Write each trace as NAME.trace.json and NAME.mmd into this folder.
         #[arg(long, value_name = "DIR")]
         trace_dir: Option<PathBuf>,
+        /// Also write each trace in these formats into the --trace-dir (NAME.html,
+        /// NAME.itf.json, NAME.shiviz.log, NAME.dot), comma separated.
+        #[arg(
+            long,
+            value_name = "FORMAT,...",
+            value_delimiter = ',',
+            requires = "trace_dir"
+        )]
+        export: Vec<ftcheck::export::Format>,
+        /// Minimise the traces a dfs or simulation finds: remove steps while the property
+        /// stays violated (or reached) and the trace still replays (bfs traces are shortest
+        /// already).
+        #[arg(long)]
+        minimize: bool,
     },
     /// Combine the JSON reports of a sharded check (`check --shard I/N --format json`) into
     /// one verdict per property: violated or reached if any shard says so (with the shortest
@@ -284,6 +298,8 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             shard,
             format,
             trace_dir,
+            export,
+            minimize,
         } => {
             let req = CheckRequest {
                 model,
@@ -303,6 +319,8 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                     progress_every: progress_every(),
                 },
                 trace_dir,
+                exports: export,
+                minimize,
             };
             let report = check::check(&req, &mut |s| {
                 eprintln!("{}", check::progress_line(s));

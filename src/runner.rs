@@ -187,6 +187,13 @@ pub trait Checkable: Send + Sync {
     fn fingerprints(&self, opts: &CheckOptions) -> Vec<u64>;
     /// Re-executes a trace and confirms its verdict on `property` at the last state.
     fn replay(&self, trace: &Trace, property: &str) -> Result<Verdict, Divergence>;
+    /// A trace of the same verdict on the safety or reachability `property`, with steps
+    /// removed while the property stays decided (as DSLabs minimises): chunks of steps, then
+    /// single steps, until no single step can go; it is cut at the first state that decides
+    /// the property. Each candidate re-executes from the same initial state, every step by the
+    /// enabled action of the same text. Never longer than `trace`; `None` for a liveness
+    /// property or a trace that does not re-execute to a deciding state.
+    fn minimize(&self, trace: &Trace, property: &str) -> Option<Trace>;
 }
 
 /// A model, its describer and its symmetry.
@@ -548,6 +555,71 @@ where
             stopped: outcome.stopped,
             results,
         }
+    }
+
+    fn minimize(&self, trace: &Trace, property: &str) -> Option<Trace> {
+        let properties = self.model.properties();
+        let p = properties.iter().find(|p| p.name == property)?;
+        if p.expectation == Expectation::Eventually {
+            return None;
+        }
+        let decides =
+            |s: &M::State| (p.condition)(&self.model, s) != (p.expectation == Expectation::Always);
+        let init = self.model.init_states().into_iter().nth(trace.init_index)?;
+        // The action indexes and texts of `texts` re-executed up to the first deciding state.
+        let run = |texts: &[&str]| -> Option<(Vec<usize>, usize)> {
+            let mut state = init.clone();
+            let mut indexes = Vec::with_capacity(texts.len());
+            let mut actions = Vec::new();
+            if decides(&state) {
+                return Some((indexes, 0));
+            }
+            for text in texts {
+                actions.clear();
+                self.model.actions(&state, &mut actions);
+                let i = actions.iter().position(|a| format!("{a:?}") == *text)?;
+                state = self.model.next_state(&state, actions.swap_remove(i))?;
+                indexes.push(i);
+                if decides(&state) {
+                    let n = indexes.len();
+                    return Some((indexes, n));
+                }
+            }
+            None
+        };
+        let mut best: Vec<&str> = trace.steps.iter().map(|s| s.action.as_str()).collect();
+        let (mut indexes, n) = run(&best)?;
+        best.truncate(n);
+        let mut size = (best.len() / 2).max(1);
+        loop {
+            let mut removed = false;
+            let mut start = 0;
+            while start < best.len() {
+                let end = (start + size).min(best.len());
+                let candidate: Vec<&str> =
+                    best[..start].iter().chain(&best[end..]).copied().collect();
+                match run(&candidate) {
+                    Some((found, n)) => {
+                        best = candidate;
+                        best.truncate(n);
+                        indexes = found;
+                        removed = true;
+                    }
+                    None => start += size,
+                }
+            }
+            if size == 1 && !removed {
+                break;
+            }
+            if !removed {
+                size = (size / 2).max(1);
+            }
+        }
+        let (minimized, last) = self.trace(&IndexPath {
+            init: trace.init_index,
+            actions: indexes,
+        })?;
+        decides(&last).then_some(minimized)
     }
 
     fn replay(&self, trace: &Trace, property: &str) -> Result<Verdict, Divergence> {

@@ -85,6 +85,9 @@ pub struct Case {
     /// Expected trace lengths.
     #[serde(default)]
     pub trace_lengths: BTreeMap<String, usize>,
+    /// Minimise the traces (`check --minimize`; dfs and simulation).
+    #[serde(default)]
+    pub minimize: bool,
 }
 
 fn yes() -> bool {
@@ -232,6 +235,8 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
             ..CheckOptions::default()
         },
         trace_dir: None,
+        exports: vec![],
+        minimize: case.minimize,
     })
 }
 

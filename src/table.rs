@@ -83,7 +83,7 @@ pub fn table(
                 params,
                 variant: None,
                 options: CheckOptions::default(),
-                trace_dir: None,
+                ..CheckRequest::default()
             };
             match check::check(&req, &mut |_| {}) {
                 Ok(report) => {

@@ -277,20 +277,40 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), InputError> {
         problem: format!("cannot write ({e}); give a writable --trace-dir or --output"),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(problem)?;
+    // A temporary file is private (0600); what we write is for sharing, as `>` would make it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(problem)?;
+    }
     tmp.write_all(contents.as_bytes()).map_err(problem)?;
     tmp.persist(path).map_err(|e| problem(e.error))?;
     Ok(())
 }
 
-/// Writes `STEM.trace.json` and `STEM.mmd` into `dir`; returns their paths.
-pub fn write(file: &TraceFile, dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+/// Writes `STEM.trace.json`, `STEM.mmd` and an export per format in `exports`
+/// (`STEM.html`, ...) into `dir`; returns their paths.
+pub fn write(
+    file: &TraceFile,
+    dir: &Path,
+    exports: &[crate::export::Format],
+) -> Result<Vec<PathBuf>, InputError> {
+    use crate::export::Format;
     let stem = file.stem();
     let json_path = dir.join(format!("{stem}.trace.json"));
-    let mmd_path = dir.join(format!("{stem}.mmd"));
     let json = serde_json::to_string_pretty(file).expect("trace serialises");
     write_atomic(&json_path, &(json + "\n"))?;
-    write_atomic(&mmd_path, &mermaid(file))?;
-    Ok(vec![json_path, mmd_path])
+    let mut paths = vec![json_path];
+    let mut formats = vec![Format::Mermaid];
+    formats.extend(exports.iter().filter(|f| **f != Format::Mermaid));
+    for format in formats {
+        let path = dir.join(format!("{stem}.{}", format.extension()));
+        write_atomic(&path, &crate::export::export(file, format))?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 /// Reads and validates a trace file.
