@@ -616,6 +616,142 @@ expect = { TypeOK = "holds", TCConsistent = "holds", commit-reached = "reached",
     assert_eq!(out.status.code(), Some(0));
 }
 
+/// A GET on the Explorer; the response's body.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{path}: {head}"
+    );
+    body.to_string()
+}
+
+/// `explore` serves stateright's Explorer for a catalog model and prints where; a port in
+/// use is bad input (exit 2, one line), not a panic.
+#[test]
+fn explore_serves_the_explorer_on_localhost() {
+    use std::io::BufRead;
+    let mut child = KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ftcheck"))
+            .args(["explore", "rpc-lost-reply", "--variant", "no-dedup"])
+            .args(["--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    assert!(line.starts_with("stateright Explorer for rpc-lost-reply at http://127.0.0.1:"));
+    let page = http_get(&address, "/");
+    assert!(page.contains("<html"), "{page}");
+    let inits: serde_json::Value = serde_json::from_str(&http_get(&address, "/.states")).unwrap();
+    assert_eq!(inits.as_array().unwrap().len(), 1, "{inits}");
+    // The first step: the client sends its transfer, as the trace files print it.
+    let steps: serde_json::Value = serde_json::from_str(&http_get(&address, "/.states/0")).unwrap();
+    let actions: Vec<&str> = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"client sends TRANSFER #1"), "{actions:?}");
+    let port = address.rsplit(':').next().unwrap();
+    let (code, err) = stderr_of(&["explore", "rpc-lost-reply", "--port", port]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+/// Kills the Explorer's process when its test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `suite --summary`: Markdown for a CI summary page, with the Mermaid diagram of a
+/// counterexample the manifest did not expect — the same diagram `check --trace-dir` writes.
+#[test]
+fn suite_summary_shows_unexpected_counterexamples_as_mermaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("rl.toml");
+    std::fs::write(
+        &manifest,
+        r#"model = "rpc-lost-reply"
+[[case]]
+name = "as-expected"
+unique_states = 48
+expect = { exactly-once = "holds", retried-after-lost-reply = "reached", answered = "reached" }
+[[case]]
+name = "believes-dedup"
+variant = "no-dedup"
+expect = { exactly-once = "holds", retried-after-lost-reply = "reached", answered = "reached" }
+trace_lengths = { answered = 3 }
+"#,
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = ftcheck()
+        .arg("suite")
+        .arg(&manifest)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("# ftcheck suite: 1 passed, 1 failed\n"),
+        "{md}"
+    );
+    assert!(md.contains("| pass | `rl/as-expected` | 48 |"), "{md}");
+    assert!(
+        md.contains("| **FAIL** | `rl/believes-dedup` | 26 |"),
+        "{md}"
+    );
+    assert!(md.contains("\n## FAIL `rl/believes-dedup`\n\n- property exactly-once: expected holds, got violated\n"), "{md}");
+    // One diagram: the unexpected counterexample (answered, as expected, has none).
+    assert_eq!(md.matches("```mermaid").count(), 1, "{md}");
+    ftcheck()
+        .args([
+            "check",
+            "rpc-lost-reply",
+            "--variant",
+            "no-dedup",
+            "--trace-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(12);
+    let mmd = std::fs::read_to_string(dir.path().join("rpc-lost-reply-no-dedup-exactly-once.mmd"))
+        .unwrap();
+    assert!(md.contains(&format!("```mermaid\n{mmd}```\n")), "{md}");
+    assert!(
+        md.contains("safety property `exactly-once` violated in 5 steps"),
+        "{md}"
+    );
+}
+
 /// stateright 0.31's simulation cannot rebuild its own paths on a model whose `next_state`
 /// ignores actions (raft ignores deliveries that change nothing) and panics inside stateright;
 /// ftcheck reports the properties incomplete instead of crashing.

@@ -51,6 +51,36 @@ pub fn find(name: &str) -> Result<Entry, InputError> {
         })
 }
 
+/// A model named on the command line, built: its entry, parameters and variant validated.
+pub struct Resolved {
+    /// The catalog entry.
+    pub entry: Entry,
+    /// Every parameter with its value.
+    pub params: Params,
+    /// The variant, if any.
+    pub variant: Option<String>,
+    /// The model.
+    pub model: Box<dyn Checkable>,
+}
+
+/// Finds model `name`, validates `NAME=VALUE` parameters and the variant, and builds it.
+pub fn resolve(
+    name: &str,
+    params: &[String],
+    variant: Option<&str>,
+) -> Result<Resolved, InputError> {
+    let entry = find(name)?;
+    let params = entry.parse_params(params)?;
+    let variant = entry.parse_variant(variant)?;
+    let model = entry.build(&params, variant.as_deref());
+    Ok(Resolved {
+        entry,
+        params,
+        variant,
+        model,
+    })
+}
+
 /// A protocol in the catalog.
 #[derive(Clone, Serialize)]
 pub struct Entry {
@@ -76,8 +106,8 @@ fn build<P, D>(params: &Params, variant: Option<&str>) -> Box<dyn Checkable>
 where
     P: Protocol,
     P::Model: Clone + Send + Sync + 'static,
-    <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash,
+    <P::Model as Model>::State: Hash + Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static,
+    <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash + Send + Sync,
     D: Describe<P::Model> + Default + 'static,
 {
     Box::new(Bound {
@@ -95,8 +125,9 @@ impl Entry {
     where
         P: Protocol,
         P::Model: Clone + Send + Sync + 'static,
-        <P::Model as Model>::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash,
+        <P::Model as Model>::State:
+            Hash + Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static,
+        <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash + Send + Sync,
         D: Describe<P::Model> + Default + 'static,
     {
         Entry {

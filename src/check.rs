@@ -138,10 +138,12 @@ pub fn check(
     req: &CheckRequest,
     progress: &mut dyn FnMut(&Stats),
 ) -> Result<CheckReport, InputError> {
-    let entry = catalog::find(&req.model)?;
-    let params = entry.parse_params(&req.params)?;
-    let variant = entry.parse_variant(req.variant.as_deref())?;
-    let model = entry.build(&params, variant.as_deref());
+    let catalog::Resolved {
+        entry,
+        params,
+        variant,
+        model,
+    } = catalog::resolve(&req.model, &req.params, req.variant.as_deref())?;
     if req.options.symmetry && !model.has_symmetry() {
         return Err(InputError::Usage(format!(
             "model '{}' has no symmetry reduction; drop --symmetry",

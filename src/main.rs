@@ -180,6 +180,22 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Serve stateright's Explorer for a model on 127.0.0.1 and print its address: a web page
+    /// that shows the initial states, the actions enabled in a state and the state each leads
+    /// to (as the model prints them), and the properties' status, explored on demand.
+    Explore {
+        /// The model (see `ftcheck list`).
+        model: String,
+        /// A parameter, NAME=VALUE (repeatable).
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// A deliberately broken variant of the model.
+        #[arg(long)]
+        variant: Option<String>,
+        /// The port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
     /// Re-execute a trace file and confirm its verdict.
     Replay {
         /// A .trace.json file written by `check --trace-dir`.
@@ -215,6 +231,10 @@ enum Command {
         /// Write JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Write a Markdown summary here (cases, verdicts, a Mermaid diagram per unexpected
+        /// counterexample), for a CI job's summary page.
+        #[arg(long, value_name = "FILE.md")]
+        summary: Option<PathBuf>,
         /// Only cases whose id (file/case) or model contains this text.
         #[arg(long)]
         filter: Option<String>,
@@ -371,6 +391,32 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             }
             Ok(EXIT_OK)
         }
+        Command::Explore {
+            model,
+            params,
+            variant,
+            port,
+        } => {
+            let resolved = catalog::resolve(&model, &params, variant.as_deref())?;
+            // Bind first, so a port in use is bad input rather than a panic in stateright.
+            let address = std::net::TcpListener::bind(("127.0.0.1", port))
+                .and_then(|l| l.local_addr())
+                .map_err(|e| {
+                    InputError::Usage(format!(
+                        "cannot listen on 127.0.0.1:{port} ({e}); give a free --port, or --port 0 for any"
+                    ))
+                })?;
+            // The address is printed once the server answers, so a script can wait for it.
+            let name = resolved.entry.name;
+            std::thread::spawn(move || {
+                while std::net::TcpStream::connect(address).is_err() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                println!("stateright Explorer for {name} at http://{address}/ (Ctrl-C stops it)");
+                let _ = std::io::stdout().flush();
+            });
+            resolved.model.explore(address)
+        }
         Command::Replay { file, format } => match trace::replay(&file) {
             Ok(r) => {
                 if format == Format::Json {
@@ -418,6 +464,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
         Command::Suite {
             path,
             junit,
+            summary,
             filter,
             quick,
         } => {
@@ -437,6 +484,9 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 .collect();
             if let Some(path) = junit {
                 trace::write_atomic(&path, &suite::junit(&outcomes))?;
+            }
+            if let Some(path) = summary {
+                trace::write_atomic(&path, &suite::summary(&outcomes))?;
             }
             println!(
                 "{} passed, {} failed",

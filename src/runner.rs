@@ -194,6 +194,9 @@ pub trait Checkable: Send + Sync {
     /// enabled action of the same text. Never longer than `trace`; `None` for a liveness
     /// property or a trace that does not re-execute to a deciding state.
     fn minimize(&self, trace: &Trace, property: &str) -> Option<Trace>;
+    /// Serves stateright's Explorer for the model at `address` (its on-demand checker behind
+    /// a web page of states and actions); never returns.
+    fn explore(&self, address: std::net::SocketAddr) -> !;
 }
 
 /// A model, its describer and its symmetry.
@@ -391,10 +394,20 @@ where
 impl<M, D> Checkable for Bound<M, D>
 where
     M: Model + Clone + Send + Sync + 'static,
-    M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + PartialEq + std::fmt::Debug + Hash,
+    M::State: Hash + Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static,
+    M::Action: Clone + PartialEq + std::fmt::Debug + Hash + Send + Sync,
     D: Describe<M>,
 {
+    fn explore(&self, address: std::net::SocketAddr) -> ! {
+        use stateright::Checker;
+        // `serve` blocks while its web thread runs; it ends only if that thread panics.
+        let checker = self.model.clone().checker().serve(address);
+        panic!(
+            "the Explorer's web server stopped ({} states explored)",
+            checker.unique_state_count()
+        )
+    }
+
     fn properties(&self) -> Vec<PropertyInfo> {
         self.model
             .properties()

@@ -119,6 +119,9 @@ pub struct CaseOutcome {
     /// For a symmetry case: the distinct states of the same configuration without symmetry,
     /// when its manifest pins them.
     pub unreduced_states: Option<usize>,
+    /// The counterexamples (and witnesses) of properties whose verdict or trace length is
+    /// not the manifest's.
+    pub unexpected: Vec<crate::trace::TraceFile>,
 }
 
 impl CaseOutcome {
@@ -249,7 +252,9 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
         problem: format!("{e}"),
     })?;
     let mut problems = Vec::new();
+    let mut unexpected = Vec::new();
     for r in &report.results {
+        let before = problems.len();
         match case.expect.get(&r.name) {
             None => problems.push(format!(
                 "property {} is {} but the manifest does not list it",
@@ -271,6 +276,15 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
                         .unwrap_or("none".into())
                 ));
             }
+        }
+        if problems.len() > before {
+            unexpected.extend(
+                report
+                    .traces
+                    .iter()
+                    .filter(|t| t.property == r.name)
+                    .cloned(),
+            );
         }
     }
     for name in case.expect.keys().chain(case.trace_lengths.keys()) {
@@ -296,6 +310,7 @@ pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutc
         stats: report.stats.clone(),
         symmetry: case.symmetry,
         unreduced_states: None,
+        unexpected,
         verdicts: report
             .results
             .iter()
@@ -398,6 +413,62 @@ pub fn table_line(o: &CaseOutcome) -> String {
         s.push_str(&format!("\n      {p}"));
     }
     s
+}
+
+/// A Markdown summary for a CI job's summary page (GitHub's `$GITHUB_STEP_SUMMARY`, say): the
+/// counts, a table of every case (result, states, time, verdicts), and for each failed case
+/// its problems and a Mermaid sequence diagram of each unexpected counterexample.
+pub fn summary(outcomes: &[CaseOutcome]) -> String {
+    use std::fmt::Write;
+    let failed: Vec<&CaseOutcome> = outcomes.iter().filter(|o| !o.passed()).collect();
+    let mut out = format!(
+        "# ftcheck suite: {} passed, {} failed\n\n",
+        outcomes.len() - failed.len(),
+        failed.len()
+    );
+    out.push_str("| result | case | unique states | time | verdicts |\n|---|---|--:|--:|---|\n");
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    for o in outcomes {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {:.2} s | {} |",
+            if o.passed() { "pass" } else { "**FAIL**" },
+            cell(&o.id),
+            o.unique_states,
+            o.elapsed.as_secs_f64(),
+            cell(&o.verdicts.join(", "))
+        );
+    }
+    for o in &failed {
+        let _ = write!(out, "\n## FAIL `{}`\n\n", cell(&o.id));
+        for p in &o.problems {
+            let _ = writeln!(out, "- {}", cell(p));
+        }
+        for t in &o.unexpected {
+            let mut command = format!("ftcheck check {}", t.model);
+            if let Some(v) = &t.variant {
+                command.push_str(&format!(" --variant {v}"));
+            }
+            for (k, v) in &t.params {
+                command.push_str(&format!(" -p {k}={}", crate::trace::param_text(v)));
+            }
+            command.push_str(&format!(" --engine {}", t.engine));
+            if t.symmetry {
+                command.push_str(" --symmetry");
+            }
+            let _ = write!(
+                out,
+                "\n{} property `{}` {} in {} steps; `{command} --trace-dir traces` writes it as `traces/{}.trace.json`:\n\n```mermaid\n{}```\n",
+                t.kind,
+                t.property,
+                t.verdict,
+                t.trace.steps.len(),
+                t.stem(),
+                crate::trace::mermaid(t)
+            );
+        }
+    }
+    out
 }
 
 /// The outcomes as JUnit XML: a suite per model, a test case per check case.

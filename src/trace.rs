@@ -403,19 +403,14 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
         path: path.to_path_buf(),
         problem,
     };
-    let entry = catalog::find(&file.model).map_err(|e| bad(format!("{e}")))?;
     let given: Vec<String> = file
         .params
         .iter()
         .map(|(k, v)| format!("{k}={}", param_text(v)))
         .collect();
-    let params = entry
-        .parse_params(&given)
-        .map_err(|e| bad(format!("{e}")))?;
-    let variant = entry
-        .parse_variant(file.variant.as_deref())
-        .map_err(|e| bad(format!("{e}")))?;
-    let model = entry.build(&params, variant.as_deref());
+    let model = catalog::resolve(&file.model, &given, file.variant.as_deref())
+        .map_err(|e| bad(format!("{e}")))?
+        .model;
     if !model.properties().iter().any(|p| p.name == file.property) {
         return Err(bad(format!(
             "model '{}' has no property '{}'; is this a trace of another model?",
