@@ -196,14 +196,16 @@ fn assert_shows(tab: &Tab, t: &TraceFile, page: &Path) {
 
 #[test]
 fn two_phase_commit_counterexample_in_chromium() {
-    let path = traces_dir().join("two-phase-commit-no-vote-log-atomicity.trace.json");
+    // The README tour's counterexample: the coordinator crashes after GLOBAL-COMMIT reached
+    // participant1, and participant2's READY timeout aborts.
+    let path = traces_dir().join("two-phase-commit-ready-timeout-abort-atomicity.trace.json");
     let t = trace::load(&path).unwrap();
     let page = export_html(&path);
     let browser = browser();
     let tab = open(&browser, &page);
     assert_shows(&tab, &t, &page);
     assert_eq!(t.trace.lanes.len(), 4);
-    assert!(count(&t, "crash") == 1 && count(&t, "recover") == 1 && count(&t, "choose") == 3);
+    assert!(count(&t, "crash") == 1 && count(&t, "timeout") == 1 && count(&t, "choose") == 3);
 
     // Clicking a step in the list shows its state and what it changed.
     let crash = t
@@ -298,7 +300,7 @@ fn two_phase_commit_counterexample_in_chromium() {
         .capture_screenshot(Page::CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
-    let shot = out_dir().join("two-phase-commit-no-vote-log-atomicity.png");
+    let shot = out_dir().join("two-phase-commit-ready-timeout-abort-atomicity.png");
     std::fs::write(&shot, png).unwrap();
     eprintln!("screenshot: {}", shot.display());
 }
