@@ -1,7 +1,7 @@
 //! The catalog: every protocol of `ftcheck-models`, by name, with its parameters and variants.
 //! Adding a protocol is one line in [`catalog`].
 
-use crate::describe::{Actors, Describe, Plain};
+use crate::describe::{Actors, Describe, Laned, Plain};
 use crate::error::{suggest, InputError};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
@@ -24,7 +24,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<TransactionCommit, Plain>(),
         Entry::of::<FloodingConsensus, Plain>(),
         Entry::of::<Paxos, Plain>(),
-        Entry::of::<Raft, Plain>(),
+        Entry::of::<Raft, Laned>(),
         Entry::of::<ByzantineAgreement, Plain>(),
         Entry::of::<Pbft, Plain>(),
         Entry::of::<VotingGroup, Plain>(),
@@ -32,7 +32,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<RpcLostReply, Plain>(),
         Entry::of::<MessageLogging, Plain>(),
         Entry::of::<FailureDetector, Plain>(),
-        Entry::of::<ReliableMulticast, Plain>(),
+        Entry::of::<ReliableMulticast, Laned>(),
         Entry::of::<CapRegister, Plain>(),
         Entry::of::<Checkpointing, Plain>(),
     ]

@@ -1,8 +1,10 @@
 //! How a model's states and steps are shown: as JSON (trace files, replay) and as events
-//! (numbered steps, Mermaid lanes). Two describers cover every model: [`Actors`] for stateright
-//! actor models, [`Plain`] for any other model whose state is `Serialize`.
+//! (numbered steps, Mermaid lanes). Three describers cover every model: [`Actors`] for
+//! stateright actor models, [`Laned`] for other models that name their processes
+//! ([`Lanes`]), [`Plain`] (one `system` lane) for the rest.
 
 use ftcheck_models::guarded::{GuardedActors, GuardedState};
+use ftcheck_models::{LaneStep, Lanes};
 use serde::Serialize;
 use serde_json::{json, Value};
 use stateright::actor::{Actor, ActorModelAction};
@@ -102,6 +104,86 @@ where
             },
             changes,
         )
+    }
+}
+
+/// Describer of a model that implements [`Lanes`]: a lane per process, each step an event of
+/// its process (a message between two), the state shown as by [`Plain`] and its changes on the
+/// lane of the process that acted (the receiver of a delivery).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Laned;
+
+impl<M> Describe<M> for Laned
+where
+    M: Lanes,
+    M::State: Serialize,
+    M::Action: Debug,
+{
+    fn lanes(&self, model: &M) -> Vec<String> {
+        model.lanes()
+    }
+
+    fn state_json(&self, model: &M, state: &M::State) -> Value {
+        Plain.state_json(model, state)
+    }
+
+    fn event(
+        &self,
+        model: &M,
+        before: &M::State,
+        action: &M::Action,
+        after: &M::State,
+    ) -> (Event, Vec<Change>) {
+        let message = |kind: &str, from: String, to: String, msg: String| Event {
+            kind: kind.into(),
+            from: Some(from),
+            to: Some(to),
+            msg: Some(msg),
+            detail: None,
+        };
+        let local = |kind: &str, at: String, detail: Option<String>| Event {
+            kind: kind.into(),
+            from: Some(at),
+            to: None,
+            msg: None,
+            detail,
+        };
+        let event = match model.lane_step(before, action) {
+            LaneStep::Deliver { from, to, msg } => message("deliver", from, to, msg),
+            LaneStep::Drop { from, to, msg } => message("drop", from, to, msg),
+            LaneStep::Timeout { at, detail } => local("timeout", at, Some(detail)),
+            LaneStep::Crash { at } => local("crash", at, None),
+            LaneStep::Recover { at } => local("recover", at, None),
+            LaneStep::Local { at, detail } => local("step", at, Some(detail)),
+        };
+        // Each changed field on the lane its path names (`receivers.R1`, `servers.S2`), else
+        // on the lane of the process that acted (the receiver of a delivery).
+        let lanes = model.lanes();
+        let acting = match event.kind.as_str() {
+            "deliver" => event.to.clone(),
+            _ => event.from.clone(),
+        }
+        .unwrap_or_else(|| "system".into());
+        let mut changes: Vec<Change> = Vec::new();
+        let (b, a) = (
+            self.state_json(model, before),
+            self.state_json(model, after),
+        );
+        for field in changed_fields("", &b, &a) {
+            let path = field.split(' ').next().unwrap_or_default();
+            let lane = path
+                .split('.')
+                .find(|segment| lanes.iter().any(|l| l == segment))
+                .map_or_else(|| acting.clone(), str::to_string);
+            match changes.iter_mut().find(|c| c.lane == lane) {
+                Some(c) => {
+                    c.state.push_str(", ");
+                    c.state.push_str(&field);
+                }
+                None => changes.push(Change { lane, state: field }),
+            }
+        }
+        (event, changes)
     }
 }
 

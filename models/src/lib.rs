@@ -29,7 +29,8 @@ pub mod two_phase_commit;
 pub mod voting_group;
 
 pub use protocol::{
-    Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value, VariantSpec,
+    Fairness, LaneStep, Lanes, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value,
+    VariantSpec,
 };
 
 /// Every renaming of a state that a symmetry test checks (see [`check_symmetry`]).

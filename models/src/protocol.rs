@@ -220,3 +220,62 @@ pub fn permutations(n: usize) -> Vec<Vec<u8>> {
     go(0, &mut (0..n as u8).collect(), &mut out);
     out
 }
+
+/// A step of a model that is not built from stateright actors, as its traces draw it: between
+/// which of its processes it happens (see [`Lanes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LaneStep {
+    /// A message from one process reaches another.
+    Deliver {
+        /// Sender.
+        from: String,
+        /// Receiver.
+        to: String,
+        /// The message, as shown.
+        msg: String,
+    },
+    /// A message from one process to another is lost.
+    Drop {
+        /// Sender.
+        from: String,
+        /// Intended receiver.
+        to: String,
+        /// The message, as shown.
+        msg: String,
+    },
+    /// A process's timer expires.
+    Timeout {
+        /// The process.
+        at: String,
+        /// Which timer, what it does.
+        detail: String,
+    },
+    /// A process crashes.
+    Crash {
+        /// The process.
+        at: String,
+    },
+    /// A process recovers (or restarts).
+    Recover {
+        /// The process.
+        at: String,
+    },
+    /// Anything else one process does.
+    Local {
+        /// The process.
+        at: String,
+        /// What it does.
+        detail: String,
+    },
+}
+
+/// The processes of a model that is not built from stateright actors, and where each of its
+/// steps happens: what gives its traces a lane per process (sequence charts, ShiViz hosts)
+/// instead of one `system` lane. Optional: a protocol implements it and names the `Laned`
+/// describer in its catalog entry.
+pub trait Lanes: stateright::Model {
+    /// The processes, in lane order.
+    fn lanes(&self) -> Vec<String>;
+    /// Where and what `action` is in `state`.
+    fn lane_step(&self, state: &Self::State, action: &Self::Action) -> LaneStep;
+}

@@ -287,6 +287,15 @@ pub enum Msg {
 }
 
 impl Msg {
+    fn from(&self) -> u8 {
+        match *self {
+            Msg::VoteRequest { from, .. }
+            | Msg::VoteResponse { from, .. }
+            | Msg::Append { from, .. }
+            | Msg::AppendResponse { from, .. } => from,
+        }
+    }
+
     fn to(&self) -> u8 {
         match *self {
             Msg::VoteRequest { to, .. }
@@ -1104,6 +1113,37 @@ impl Protocol for Raft {
 
     fn symmetry() -> Option<crate::Symmetry<Raft>> {
         Some(representative)
+    }
+}
+
+impl crate::Lanes for Raft {
+    fn lanes(&self) -> Vec<String> {
+        (1..=self.servers).map(|i| format!("S{i}")).collect()
+    }
+
+    fn lane_step(&self, _: &RaftState, action: &Action) -> crate::LaneStep {
+        use crate::LaneStep;
+        let server = |i: u8| format!("S{}", i + 1);
+        match action {
+            Action::Timeout(i) => LaneStep::Timeout {
+                at: server(*i),
+                detail: "election: stands as candidate".into(),
+            },
+            Action::ClientRequest(i) => LaneStep::Local {
+                at: server(*i),
+                detail: "appends a client operation".into(),
+            },
+            Action::Replicate(i) => LaneStep::Local {
+                at: server(*i),
+                detail: "sends AppendEntries".into(),
+            },
+            Action::Deliver(m) => LaneStep::Deliver {
+                from: server(m.from()),
+                to: server(m.to()),
+                msg: format!("{m:?}"),
+            },
+            Action::Restart(i) => LaneStep::Recover { at: server(*i) },
+        }
     }
 }
 

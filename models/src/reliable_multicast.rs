@@ -435,6 +435,60 @@ impl Protocol for ReliableMulticast {
     }
 }
 
+impl crate::Lanes for ReliableMulticast {
+    fn lanes(&self) -> Vec<String> {
+        std::iter::once("sender".to_string())
+            .chain((1..=self.receivers).map(|r| format!("R{r}")))
+            .collect()
+    }
+
+    fn lane_step(&self, _: &RmState, action: &Action) -> crate::LaneStep {
+        use crate::LaneStep;
+        let sender = || "sender".to_string();
+        let receiver = |r: u8| format!("R{}", r + 1);
+        match *action {
+            Action::Multicast => LaneStep::Local {
+                at: sender(),
+                detail: "multicasts the next message".into(),
+            },
+            Action::Deliver(m, r) => LaneStep::Deliver {
+                from: sender(),
+                to: receiver(r),
+                msg: format!("message {}", m + 1),
+            },
+            Action::Lose(m, r) => LaneStep::Drop {
+                from: sender(),
+                to: receiver(r),
+                msg: format!("message {}", m + 1),
+            },
+            Action::Ack(m, r) => LaneStep::Deliver {
+                from: receiver(r),
+                to: sender(),
+                msg: format!("ACK {}", m + 1),
+            },
+            Action::LoseAck(m, r) => LaneStep::Drop {
+                from: receiver(r),
+                to: sender(),
+                msg: format!("ACK {}", m + 1),
+            },
+            Action::Nack(m, r) => LaneStep::Deliver {
+                from: receiver(r),
+                to: sender(),
+                msg: format!("NACK {}", m + 1),
+            },
+            Action::LoseNack(m, r) => LaneStep::Drop {
+                from: receiver(r),
+                to: sender(),
+                msg: format!("NACK {}", m + 1),
+            },
+            Action::Timeout(m, r) => LaneStep::Timeout {
+                at: sender(),
+                detail: format!("for message {} to R{}: retransmit", m + 1, r + 1),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
