@@ -29,7 +29,7 @@ pub fn catalog() -> Vec<Entry> {
         Entry::of::<Pbft, Plain>(),
         Entry::of::<VotingGroup, Plain>(),
         Entry::of::<RpcSemantics, Plain>(),
-        Entry::of::<RpcLostReply, Plain>(),
+        Entry::of::<RpcLostReply, Laned>(),
         Entry::of::<MessageLogging, Plain>(),
         Entry::of::<FailureDetector, Plain>(),
         Entry::of::<ReliableMulticast, Laned>(),

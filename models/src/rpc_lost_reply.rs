@@ -244,3 +244,47 @@ impl Protocol for RpcLostReply {
         }
     }
 }
+impl crate::Lanes for RpcLostReply {
+    fn lanes(&self) -> Vec<String> {
+        vec!["client".into(), "server".into()]
+    }
+
+    fn lane_step(&self, _: &LrState, action: &Action) -> crate::LaneStep {
+        use crate::LaneStep;
+        let client = || "client".to_string();
+        let server = || "server".to_string();
+        let transfer = || "TRANSFER #1".to_string();
+        let reply = || "reply".to_string();
+        match action {
+            Action::Send => LaneStep::Local {
+                at: client(),
+                detail: "sends TRANSFER #1".into(),
+            },
+            Action::Resend => LaneStep::Timeout {
+                at: client(),
+                detail: "resends TRANSFER #1".into(),
+            },
+            Action::DeliverRequest => LaneStep::Deliver {
+                from: client(),
+                to: server(),
+                msg: transfer(),
+            },
+            Action::LoseRequest => LaneStep::Drop {
+                from: client(),
+                to: server(),
+                msg: transfer(),
+            },
+            Action::DeliverReply => LaneStep::Deliver {
+                from: server(),
+                to: client(),
+                msg: reply(),
+            },
+            Action::LoseReply => LaneStep::Drop {
+                from: server(),
+                to: client(),
+                msg: reply(),
+            },
+            Action::Crash => LaneStep::Recover { at: server() },
+        }
+    }
+}
