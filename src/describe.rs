@@ -85,15 +85,7 @@ where
             self.state_json(model, before),
             self.state_json(model, after),
         );
-        let changed = changed_fields("", &b, &a);
-        let changes = if changed.is_empty() {
-            vec![]
-        } else {
-            vec![Change {
-                lane: "system".into(),
-                state: changed.join(", "),
-            }]
-        };
+        let changes = lane_changes(&[], "system", &b, &a);
         (
             Event {
                 kind: "step".into(),
@@ -164,27 +156,39 @@ where
             _ => event.from.clone(),
         }
         .unwrap_or_else(|| "system".into());
-        let mut changes: Vec<Change> = Vec::new();
-        let (b, a) = (
-            self.state_json(model, before),
-            self.state_json(model, after),
+        let changes = lane_changes(
+            &lanes,
+            &acting,
+            &self.state_json(model, before),
+            &self.state_json(model, after),
         );
-        for field in changed_fields("", &b, &a) {
-            let path = field.split(' ').next().unwrap_or_default();
-            let lane = path
-                .split('.')
-                .find(|segment| lanes.iter().any(|l| l == segment))
-                .map_or_else(|| acting.clone(), str::to_string);
-            match changes.iter_mut().find(|c| c.lane == lane) {
-                Some(c) => {
-                    c.state.push_str(", ");
-                    c.state.push_str(&field);
-                }
-                None => changes.push(Change { lane, state: field }),
-            }
-        }
         (event, changes)
     }
+}
+
+/// The fields that differ between two states (`path = value`, see [`changed_fields`]), each
+/// on the lane its path names (a segment equal to one of `lanes`: `receivers.R1`), else on
+/// `acting`; one [`Change`] per lane, in order of first appearance.
+fn lane_changes(lanes: &[String], acting: &str, before: &Value, after: &Value) -> Vec<Change> {
+    let mut changes: Vec<Change> = Vec::new();
+    for field in changed_fields("", before, after) {
+        let path = field.split(' ').next().unwrap_or_default();
+        let lane = path
+            .split('.')
+            .find(|segment| lanes.iter().any(|l| l == segment))
+            .unwrap_or(acting);
+        match changes.iter_mut().find(|c| c.lane == lane) {
+            Some(c) => {
+                c.state.push_str(", ");
+                c.state.push_str(&field);
+            }
+            None => changes.push(Change {
+                lane: lane.to_string(),
+                state: field,
+            }),
+        }
+    }
+    changes
 }
 
 /// `path = value` for each field of `after` that differs from `before`, one level into nested

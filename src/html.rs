@@ -56,7 +56,7 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// What a step shows: its mark's class and its label.
+/// A step's label in the chart: the message, or the event and its detail.
 pub fn step_label(step: &crate::runner::Step) -> String {
     let e = &step.event;
     match (e.kind.as_str(), &e.msg, &e.detail) {
