@@ -184,7 +184,7 @@ where
         start: usize,
         states: &mut std::vec::IntoIter<M::State>,
         scratch: &mut Scratch<M>,
-        tick: &mut dyn FnMut() -> bool,
+        tick: &mut dyn FnMut(&FpTable) -> bool,
     ) -> Chunk<M::State> {
         let range = start..start + states.len();
         let mut c = Chunk::new(range.clone());
@@ -194,7 +194,7 @@ where
                 c.end = pos;
                 break;
             }
-            if pos % 256 == 0 && !tick() {
+            if pos % 256 == 0 && !tick(table) {
                 self.stop.store(true, Relaxed);
                 c.end = pos;
                 break;
@@ -319,8 +319,10 @@ where
         true
     }
 
-    /// A thread's share of the level: chunks until none is left or the search stops.
-    fn work(&self, tick: &mut dyn FnMut() -> bool) {
+    /// A thread's share of the level: chunks until none is left or the search stops. `tick`
+    /// is given the table this thread already holds (read-locked): it must not lock it again,
+    /// or a thread waiting to grow the table would deadlock with it.
+    fn work(&self, tick: &mut dyn FnMut(&FpTable) -> bool) {
         let mut scratch = Scratch {
             actions: Vec::new(),
             successors: Vec::new(),
@@ -420,8 +422,7 @@ impl Recording {
     }
 
     /// Points the edges to states numbered since they were added at their targets.
-    fn resolve(&mut self, table: &RwLock<FpTable>) {
-        let table = table.read().unwrap_or_else(|e| e.into_inner());
+    fn resolve(&mut self, table: &FpTable) {
         for (edge, fp) in self.unresolved.drain(..) {
             if let (Some(e), Some(to)) = (self.graph.edges.get_mut(edge), table.index(fp)) {
                 e.to = to;
@@ -446,8 +447,7 @@ pub fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
 }
 
 /// Bytes held by the visited set and the parent links.
-fn visited_bytes(table: &RwLock<FpTable>, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
-    let table = table.read().unwrap_or_else(|e| e.into_inner());
+fn visited_bytes(table: &FpTable, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
     table.bytes() + (parent.capacity() + via.capacity()) * 4
 }
 
@@ -648,7 +648,7 @@ where
             expanded += level_len;
         }
         if let Some(r) = rec.as_mut() {
-            r.resolve(&table);
+            r.resolve(&table.read().unwrap_or_else(|e| e.into_inner()));
         }
         drop(std::mem::replace(&mut states, next));
         level_len = next_len;
@@ -703,7 +703,11 @@ where
             stop: AtomicBool::new(false),
             chunks: Mutex::new(Vec::new()),
         };
-        let mut tick = || {
+        let mut tick = |table: &FpTable| {
+            if crate::engine::interrupted() {
+                stopped = Some(StopReason::Interrupted);
+                return false;
+            }
             if let Some(t) = opts.timeout {
                 if start.elapsed() >= t {
                     stopped = Some(StopReason::Timeout(t.as_secs()));
@@ -713,7 +717,7 @@ where
             if let Some(budget) = opts.max_memory {
                 // Stop while growing is still safe: the table may double, and the liveness
                 // analysis needs about 26 bytes per state after.
-                let structures = visited_bytes(&table, &parent, &via)
+                let structures = visited_bytes(table, &parent, &via)
                     + rec
                         .as_ref()
                         .map_or(0, |r| r.graph.bytes() + parent.len() * 26);
@@ -734,7 +738,7 @@ where
         };
         std::thread::scope(|s| {
             for _ in 1..threads {
-                s.spawn(|| level.work(&mut || true));
+                s.spawn(|| level.work(&mut |_| true));
             }
             level.work(&mut tick);
         });
@@ -752,6 +756,7 @@ where
     stats.unique_states = parent.len();
     stats.queue = parent.len() - expanded;
     stats.elapsed_secs = start.elapsed().as_secs_f64();
+    let table = table.into_inner().unwrap_or_else(|e| e.into_inner());
     stats.memory_bytes = visited_bytes(&table, &parent, &via);
     let discoveries = found
         .into_iter()

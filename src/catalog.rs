@@ -150,6 +150,7 @@ impl Entry {
                 .map(|p| (p.name.to_string(), p.default))
                 .collect(),
         );
+        let mut seen: Vec<&str> = Vec::new();
         for g in given {
             let example = self
                 .params
@@ -162,6 +163,13 @@ impl Entry {
             })?;
             let (name, value) = (name.trim(), value.trim());
             let spec = self.param(name)?;
+            if seen.contains(&spec.name) {
+                return Err(InputError::Usage(format!(
+                    "parameter {name} of '{}' is given twice ({g} after another value); give each --param once",
+                    self.name
+                )));
+            }
+            seen.push(spec.name);
             params
                 .0
                 .insert(name.to_string(), parse_value(self.name, spec, value)?);

@@ -107,6 +107,11 @@ pub struct ResultRow {
     /// Files written for the trace.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_files: Vec<PathBuf>,
+    /// In one shard's report: `holds` or `unreached` in this shard's part of a split search,
+    /// which `ftcheck merge` combines; the shard's own verdict is then `incomplete`, as the
+    /// other parts are not searched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_verdict: Option<String>,
 }
 
 /// The exit code of a report's rows: 12 if a safety property is violated, else 13 if a
@@ -213,22 +218,36 @@ pub fn check(
             files.insert(t.property.clone(), trace::write(t, dir, &req.exports)?);
         }
     }
+    // One shard of a split search covers its part only: nothing is known to hold everywhere.
+    let part = req
+        .options
+        .shard
+        .filter(|_| run.stats.split.is_some())
+        .map(|s| format!("shard {s} searched its part only; ftcheck merge the shards' reports"));
     let results: Vec<ResultRow> = run
         .results
         .iter()
-        .map(|r| ResultRow {
-            name: r.property.name.clone(),
-            kind: r.property.kind,
-            verdict: r.verdict.name().into(),
-            reason: match &r.verdict {
-                Verdict::Incomplete { reason } | Verdict::NotChecked { reason } => {
-                    Some(reason.clone())
-                }
-                _ => None,
-            },
-            trace_length: r.trace.as_ref().map(|t| t.steps.len()),
-            minimized_from: minimized_from.get(&r.property.name).copied(),
-            trace_files: files.remove(&r.property.name).unwrap_or_default(),
+        .map(|r| {
+            let mut row = ResultRow {
+                name: r.property.name.clone(),
+                kind: r.property.kind,
+                verdict: r.verdict.name().into(),
+                reason: match &r.verdict {
+                    Verdict::Incomplete { reason } | Verdict::NotChecked { reason } => {
+                        Some(reason.clone())
+                    }
+                    _ => None,
+                },
+                trace_length: r.trace.as_ref().map(|t| t.steps.len()),
+                minimized_from: minimized_from.get(&r.property.name).copied(),
+                trace_files: files.remove(&r.property.name).unwrap_or_default(),
+                part_verdict: None,
+            };
+            if let (Some(why), Verdict::Holds | Verdict::Unreached) = (&part, &r.verdict) {
+                row.part_verdict = Some(std::mem::replace(&mut row.verdict, "incomplete".into()));
+                row.reason = Some(why.clone());
+            }
+            row
         })
         .collect();
     Ok(CheckReport {
@@ -447,6 +466,139 @@ pub fn render_text(r: &CheckReport) -> String {
     out
 }
 
+/// The largest report `merge` reads.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
+/// A row with a shard's verdict on its own part in place of its `incomplete`.
+fn part_row(row: &ResultRow) -> ResultRow {
+    match &row.part_verdict {
+        Some(v) => ResultRow {
+            verdict: v.clone(),
+            reason: None,
+            part_verdict: None,
+            ..row.clone()
+        },
+        None => row.clone(),
+    }
+}
+
+/// The verdicts a property of each kind can have in a report.
+fn verdicts_of(kind: PropertyKind) -> [&'static str; 4] {
+    match kind {
+        PropertyKind::Reachability => ["reached", "unreached", "incomplete", "not-checked"],
+        _ => ["holds", "violated", "incomplete", "not-checked"],
+    }
+}
+
+/// Checks a shard's report against its model, as `check` would have written it: the model
+/// and its properties, each verdict (and part verdict) one its kind can have, a trace for
+/// each violated or reached property and for no other, of the length the row says, that
+/// replays to the same verdict; and counts that fit together.
+fn validate_shard(r: &CheckReport, path: &std::path::Path) -> Result<(), String> {
+    let given: Vec<String> = r
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", trace::param_text(v)))
+        .collect();
+    let model = catalog::resolve(&r.model, &given, r.variant.as_deref())
+        .map_err(|e| e.to_string())?
+        .model;
+    let properties = model.properties();
+    if properties.len() != r.results.len()
+        || properties
+            .iter()
+            .zip(&r.results)
+            .any(|(p, x)| p.name != x.name || p.kind != x.kind)
+    {
+        return Err(format!(
+            "its properties are not those of '{}' (names, kinds and order)",
+            r.model
+        ));
+    }
+    let mut decisive = 0;
+    for x in &r.results {
+        let valid = verdicts_of(x.kind);
+        if !valid.contains(&x.verdict.as_str()) {
+            return Err(format!(
+                "property '{}' has verdict '{}', not one of {}",
+                x.name,
+                x.verdict,
+                valid.join(", ")
+            ));
+        }
+        if let Some(v) = &x.part_verdict {
+            // What a part can establish: a safety or liveness property holds there, a
+            // reachability property is unreached there.
+            let part = if x.kind == PropertyKind::Reachability {
+                "unreached"
+            } else {
+                "holds"
+            };
+            if x.verdict != "incomplete" || v != part {
+                return Err(format!(
+                    "property '{}' has part verdict '{v}' beside '{}'",
+                    x.name, x.verdict
+                ));
+            }
+        }
+        let traces: Vec<&TraceFile> = r.traces.iter().filter(|t| t.property == x.name).collect();
+        if x.verdict != "violated" && x.verdict != "reached" {
+            if !traces.is_empty() || x.trace_length.is_some() {
+                return Err(format!(
+                    "property '{}' is {}, yet has a trace",
+                    x.name, x.verdict
+                ));
+            }
+            continue;
+        }
+        decisive += 1;
+        let [t] = traces[..] else {
+            return Err(format!(
+                "property '{}' is {} with {} traces, not one",
+                x.name,
+                x.verdict,
+                traces.len()
+            ));
+        };
+        if x.trace_length != Some(t.trace.steps.len()) {
+            return Err(format!(
+                "property '{}' says its trace has {} steps, but it has {}",
+                x.name,
+                x.trace_length.map_or("no".into(), |n| n.to_string()),
+                t.trace.steps.len()
+            ));
+        }
+        if (&t.model, &t.params, &t.variant, &t.verdict)
+            != (&r.model, &r.params, &r.variant, &x.verdict)
+        {
+            return Err(format!(
+                "the trace of '{}' is of another model, configuration or verdict than its row",
+                x.name
+            ));
+        }
+        t.validate()
+            .map_err(|e| format!("the trace of '{}' is malformed: {e}", x.name))?;
+        trace::replay_file(t, path)
+            .map_err(|e| format!("the trace of '{}' does not replay ({e})", x.name))?;
+    }
+    if r.traces.len() != decisive {
+        return Err("it carries traces of properties that are not violated or reached".into());
+    }
+    let s = &r.stats;
+    if let Some(split) = &s.split {
+        if split.part_states > split.level_states
+            || split.level_states > split.prefix_states
+            || split.prefix_states > s.unique_states
+        {
+            return Err(
+                "its counts do not fit together (part <= split level <= prefix <= unique states)"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Combines the JSON reports of the shards of one sharded check (`check --shard I/N --format
 /// json`): a property is violated or reached if any shard says so, with the shortest trace
 /// among the shards (each shard's BFS finds the shortest within its part, and every state
@@ -461,7 +613,7 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
             path: path.clone(),
             problem,
         };
-        let text = std::fs::read_to_string(path)
+        let text = crate::error::read_limited(path, MAX_REPORT_BYTES)
             .map_err(|e| bad(format!("cannot be read ({e}); give a shard's JSON report")))?;
         let report: CheckReport = serde_json::from_str(&text).map_err(|e| {
             bad(format!(
@@ -473,6 +625,11 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
                 "is not a shard's report; run the check with --shard I/N".into(),
             ));
         }
+        validate_shard(&report, path).map_err(|problem| {
+            bad(format!(
+                "{problem}; give the report exactly as `ftcheck check ... --shard I/N --format json` wrote it"
+            ))
+        })?;
         reports.push((path.clone(), report));
     }
     let (first_path, first) = &reports[0];
@@ -501,6 +658,21 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
                 ),
             });
         }
+        let at = |r: &CheckReport| {
+            r.stats
+                .split
+                .as_ref()
+                .map(|s| (s.depth, s.prefix_states, s.level_states))
+        };
+        if at(r) != at(first) {
+            return Err(InputError::File {
+                path: path.clone(),
+                problem: format!(
+                    "splits the search elsewhere than {} (every shard of one check splits at the same level)",
+                    first_path.display()
+                ),
+            });
+        }
         let index = r.options.shard.map_or(1, |s| s.index);
         if present.contains(&index) {
             return Err(InputError::File {
@@ -520,8 +692,12 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
     let mut results = Vec::new();
     let mut traces = Vec::new();
     for (i, row) in first.results.iter().enumerate() {
-        let rows: Vec<(&CheckReport, &ResultRow)> =
-            reports.iter().map(|(_, r)| (r, &r.results[i])).collect();
+        // A shard's verdict on its own part (holds or unreached), or its verdict.
+        let row = &part_row(row);
+        let rows: Vec<(&CheckReport, ResultRow)> = reports
+            .iter()
+            .map(|(_, r)| (r, part_row(&r.results[i])))
+            .collect();
         let decisive = [Verdict::Violated.name(), Verdict::Reached.name()];
         let shortest = rows
             .iter()
@@ -532,7 +708,7 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
         };
         let merged_row = if let Some((r, x)) = shortest {
             traces.extend(r.traces.iter().filter(|t| t.property == x.name).cloned());
-            (*x).clone()
+            x.clone()
         } else if rows.iter().all(|(_, x)| x.verdict == not_checked.name()) {
             row.clone()
         } else if let Some(reason) = &missing_text {
@@ -546,7 +722,7 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
         } else if let Some((r, x)) = rows.iter().find(|(_, x)| x.verdict != row.verdict) {
             // Shards disagree without a decisive verdict: one is incomplete or not checked.
             let odd = if row.verdict == "holds" || row.verdict == "unreached" {
-                *x
+                x
             } else {
                 row
             };
@@ -571,16 +747,28 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
     let mut stats = first.stats.clone();
     let prefix = |r: &CheckReport| r.stats.split.as_ref().map_or(0, |s| s.prefix_states);
     let all: Vec<&CheckReport> = reports.iter().map(|(_, r)| r).collect();
-    stats.unique_states = prefix(first)
-        + all
-            .iter()
-            .map(|r| r.stats.unique_states - prefix(r))
-            .sum::<usize>();
-    stats.generated_states = all.iter().map(|r| r.stats.generated_states).sum();
+    let too_large = || {
+        InputError::Usage(
+            "the shards' state counts add up beyond 2^64; give reports ftcheck check wrote".into(),
+        )
+    };
+    stats.unique_states = all
+        .iter()
+        .try_fold(prefix(first), |sum, r| {
+            sum.checked_add(r.stats.unique_states - prefix(r))
+        })
+        .ok_or_else(too_large)?;
+    stats.generated_states = all
+        .iter()
+        .try_fold(0usize, |sum, r| sum.checked_add(r.stats.generated_states))
+        .ok_or_else(too_large)?;
     stats.max_depth = all.iter().map(|r| r.stats.max_depth).max().unwrap_or(0);
     stats.elapsed_secs = all.iter().map(|r| r.stats.elapsed_secs).fold(0.0, f64::max);
     stats.memory_bytes = all.iter().map(|r| r.stats.memory_bytes).max().unwrap_or(0);
-    stats.queue = all.iter().map(|r| r.stats.queue).sum();
+    stats.queue = all
+        .iter()
+        .try_fold(0usize, |sum, r| sum.checked_add(r.stats.queue))
+        .ok_or_else(too_large)?;
     let stopped = all.iter().find_map(|r| r.stopped.clone()).or(missing_text);
     Ok(CheckReport {
         model: first.model.clone(),

@@ -20,6 +20,7 @@ use ftcheck_models::Fairness;
 use serde::Serialize;
 use stateright::{Checker, Expectation, Model, UniformChooser};
 use std::hash::Hash;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Which search to run.
@@ -212,6 +213,22 @@ pub enum StopReason {
     MaxMemory(u64),
     /// A simulation is never exhaustive.
     Simulation,
+    /// Ctrl-C (SIGINT) or SIGTERM: see [`interrupt`].
+    Interrupted,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks every search of this process to stop as soon as it can, as a bound would stop it: its
+/// report then says `incomplete (interrupted)` for every undecided property and keeps every
+/// counterexample already found. The `ftcheck` command calls it on SIGINT and SIGTERM.
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl std::fmt::Display for StopReason {
@@ -222,6 +239,7 @@ impl std::fmt::Display for StopReason {
             StopReason::Timeout(s) => write!(f, "timeout {s}s"),
             StopReason::MaxMemory(b) => write!(f, "max-memory {}", size_text(*b)),
             StopReason::Simulation => write!(f, "simulation"),
+            StopReason::Interrupted => write!(f, "interrupted"),
         }
     }
 }
@@ -492,6 +510,10 @@ where
     };
     let mut last_progress = Instant::now();
     while !checker.is_done() {
+        if interrupted() {
+            // stateright's threads cannot be stopped; what they found so far is reported.
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
         if last_progress.elapsed() >= opts.progress_every {
             last_progress = Instant::now();
@@ -513,7 +535,9 @@ where
         elapsed_secs: start.elapsed().as_secs_f64(),
         ..Stats::default()
     };
-    let stopped = if opts.engine == Engine::Simulation {
+    let stopped = if interrupted() && !checker.is_done() {
+        Some(StopReason::Interrupted)
+    } else if opts.engine == Engine::Simulation {
         Some(StopReason::Simulation)
     } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
         opts.timeout.map(|t| StopReason::Timeout(t.as_secs()))

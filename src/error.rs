@@ -88,3 +88,30 @@ pub fn suggest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Str
         .map(|(_, k)| format!("; did you mean '{k}'?"))
         .unwrap_or_default()
 }
+
+/// Reads a text file of at most `limit` bytes: input is never read without bound.
+pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} bytes, this file kind's limit", limit),
+        ));
+    }
+    Ok(text)
+}
+
+/// The line and column (from 1, in characters) of byte `offset` of `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

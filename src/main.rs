@@ -70,21 +70,21 @@ enum Command {
         /// The search.
         #[arg(long, value_enum, default_value = "bfs")]
         engine: Engine,
-        /// Worker threads (every engine; bfs results are the same for any number).
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
+        /// Worker threads, 1 to 1024 (every engine; bfs results are the same for any number).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: u16,
         /// Reduce the state space by the model's symmetry.
         #[arg(long)]
         symmetry: bool,
-        /// Stop after this many unique states (verdicts become incomplete).
-        #[arg(long, value_name = "N")]
-        max_states: Option<usize>,
-        /// Explore at most this many steps from an initial state.
-        #[arg(long, value_name = "N")]
-        max_depth: Option<usize>,
-        /// Stop after this many seconds.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<u64>,
+        /// Stop after this many unique states, 1 to 4294967295 (verdicts become incomplete).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_states: Option<u32>,
+        /// Explore at most this many steps from an initial state, 0 to 1000000.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+        max_depth: Option<u32>,
+        /// Stop after this many seconds, 1 to 31536000 (a year).
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=MAX_TIMEOUT_SECS))]
+        timeout: Option<u32>,
         /// Stop (incomplete) before resident memory could exceed this: 512M, 4G (bfs).
         #[arg(long, value_name = "SIZE", value_parser = engine::parse_size)]
         max_memory: Option<u64>,
@@ -216,9 +216,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "markdown")]
         format: BenchFormat,
-        /// Run every case on this many threads (default: as its manifest says, else 1).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-        threads: Option<u32>,
+        /// Run every case on this many threads, 1 to 1024 (default: as its manifest says, else 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
         /// Run only the case with this id here (how bench runs each case in its own process).
         #[arg(long, hide = true)]
         case: Option<String>,
@@ -244,12 +244,40 @@ enum Command {
     },
 }
 
-fn progress_every() -> Duration {
-    std::env::var("FTCHECK_PROGRESS_SECS")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(5))
+/// The most worker threads `--threads` takes.
+const MAX_THREADS: i64 = 1024;
+/// The longest `--timeout`, in seconds (a year).
+const MAX_TIMEOUT_SECS: i64 = 31_536_000;
+
+/// How often a search prints a progress line: `FTCHECK_PROGRESS_SECS` (seconds, more than 0
+/// and at most a year), else 5 s.
+fn progress_every() -> Result<Duration, InputError> {
+    let Ok(text) = std::env::var("FTCHECK_PROGRESS_SECS") else {
+        return Ok(Duration::from_secs(5));
+    };
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= MAX_TIMEOUT_SECS as f64 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(InputError::Usage(format!(
+            "FTCHECK_PROGRESS_SECS={text} is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}; set it like FTCHECK_PROGRESS_SECS=5, or unset it"
+        ))),
+    }
+}
+
+/// Ctrl-C and SIGTERM stop the search (see [`engine::interrupt`]); a second one ends the
+/// process at once (exit 130).
+fn stop_on_signals() {
+    let installed = ctrlc::set_handler(|| {
+        if engine::interrupted() {
+            std::process::exit(130);
+        }
+        engine::interrupt();
+        eprintln!("ftcheck: interrupted: stopping the search and reporting what it found (again to quit at once)");
+    });
+    if let Err(e) = installed {
+        eprintln!("ftcheck: warning: Ctrl-C will end the search without a report ({e})");
+    }
 }
 
 fn run(cli: Cli) -> Result<i32, InputError> {
@@ -327,21 +355,22 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 variant,
                 options: CheckOptions {
                     engine,
-                    threads,
+                    threads: threads.into(),
                     symmetry,
-                    max_states,
-                    max_depth,
-                    timeout: timeout.map(Duration::from_secs),
+                    max_states: max_states.map(|n| n as usize),
+                    max_depth: max_depth.map(|n| n as usize),
+                    timeout: timeout.map(|t| Duration::from_secs(t.into())),
                     max_memory,
                     seed,
                     liveness: !no_liveness,
                     shard,
-                    progress_every: progress_every(),
+                    progress_every: progress_every()?,
                 },
                 trace_dir,
                 exports: export,
                 minimize,
             };
+            stop_on_signals();
             let report = check::check(&req, &mut |s| {
                 eprintln!("{}", check::progress_line(s));
             })?;
@@ -384,9 +413,18 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             Ok(EXIT_OK)
         }
         Command::Export { file, to, output } => {
-            let text = ftcheck::export::export(&trace::load(&file)?, to);
+            // Every field is checked against the model (the trace is replayed) before use.
+            let trace = match trace::load_checked(&file) {
+                Ok(t) => t,
+                Err(trace::ReplayError::Input(e)) => return Err(e),
+                Err(e) => {
+                    eprintln!("ftcheck: error: {e}; only a trace that replays is exported");
+                    return Ok(EXIT_USAGE);
+                }
+            };
+            let text = ftcheck::export::export(&trace, to);
             match output {
-                Some(path) => trace::write_atomic(&path, &text)?,
+                Some(path) => trace::write_atomic(&path, &text, "--output")?,
                 None => print!("{text}"),
             }
             Ok(EXIT_OK)
@@ -442,7 +480,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             threads,
             case,
         } => {
-            let threads = threads.map(|t| t as usize);
+            let threads = threads.map(usize::from);
             let rows = match case {
                 Some(id) => bench::run_here(&path, &id, threads)?,
                 None => bench::run(&path, filter, threads)?,
@@ -473,6 +511,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 quick_only: quick,
                 ..suite::Selection::default()
             };
+            stop_on_signals();
             let outcomes = suite::run(&path, &selection, &mut |o| {
                 println!("{}", suite::table_line(o));
                 let _ = std::io::stdout().flush();
@@ -483,17 +522,20 @@ fn run(cli: Cli) -> Result<i32, InputError> {
                 .map(|o| o.id.as_str())
                 .collect();
             if let Some(path) = junit {
-                trace::write_atomic(&path, &suite::junit(&outcomes))?;
+                trace::write_atomic(&path, &suite::junit(&outcomes), "--junit")?;
             }
             if let Some(path) = summary {
-                trace::write_atomic(&path, &suite::summary(&outcomes))?;
+                trace::write_atomic(&path, &suite::summary(&outcomes), "--summary")?;
             }
             println!(
                 "{} passed, {} failed",
                 outcomes.len() - failed.len(),
                 failed.len()
             );
-            if failed.is_empty() {
+            if engine::interrupted() {
+                eprintln!("ftcheck: interrupted: the cases after the last one shown were not run");
+                Ok(1)
+            } else if failed.is_empty() {
                 Ok(EXIT_OK)
             } else {
                 eprintln!("ftcheck: unexpected results in: {}", failed.join(", "));
@@ -529,12 +571,19 @@ fn main() -> ExitCode {
             ) {
                 e.exit();
             }
-            // One line: clap's first line names the input; --help shows the fix.
+            // One line: clap's lines before its usage (the input, the arguments missing, the
+            // values possible, a tip) joined; --help shows the rest.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or_default();
+            let line = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
             eprintln!(
                 "ftcheck: error: {}; see ftcheck --help",
-                first.trim_start_matches("error: ")
+                line.trim_start_matches("error: ").trim_end_matches(':')
             );
             return ExitCode::from(EXIT_USAGE as u8);
         }

@@ -647,6 +647,12 @@ where
         let mut state = inits.swap_remove(trace.init_index);
         let mut states = Vec::with_capacity(trace.steps.len() + 1);
         let mut taken = Vec::with_capacity(trace.steps.len());
+        if self.describe.lanes(&self.model) != trace.lanes {
+            return Err(diverge(
+                0,
+                "the recorded lanes differ from the model's".into(),
+            ));
+        }
         if self.describe.state_json(&self.model, &state) != trace.init_state {
             return Err(diverge(
                 0,
@@ -679,13 +685,26 @@ where
                 ));
             }
             taken.push(action.clone());
-            let Some(next) = self.model.next_state(&state, action) else {
+            let Some(next) = self.model.next_state(&state, action.clone()) else {
                 return Err(diverge(n, format!("action `{text}` changes nothing")));
             };
             if self.describe.state_json(&self.model, &next) != step.state {
                 return Err(diverge(
                     n,
                     "the resulting state differs from the recorded one".into(),
+                ));
+            }
+            let (event, changes) = self.describe.event(&self.model, &state, &action, &next);
+            if event != step.event {
+                return Err(diverge(
+                    n,
+                    "the recorded event (kind, lanes, message) differs from the model's".into(),
+                ));
+            }
+            if changes != step.changes {
+                return Err(diverge(
+                    n,
+                    "the recorded changes differ from the model's".into(),
                 ));
             }
             states.push(std::mem::replace(&mut state, next));

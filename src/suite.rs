@@ -140,23 +140,38 @@ const VERDICTS: [&str; 6] = [
     "not-checked",
 ];
 
+/// The largest manifest `load` reads.
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
 /// Reads a manifest.
 pub fn load(path: &Path) -> Result<Manifest, InputError> {
     let bad = |problem: String| InputError::File {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::error::read_limited(path, MAX_MANIFEST_BYTES).map_err(|e| {
         bad(format!(
             "cannot read manifest ({e}); give a checks/*.toml file or folder"
         ))
     })?;
     let m: Manifest = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|span| {
+                let (line, column) = crate::error::line_column(&text, span.start);
+                format!(" at line {line}, column {column}")
+            })
+            .unwrap_or_default();
         bad(format!(
-            "malformed manifest: {}; see the format in `ftcheck suite --help`",
-            e.message()
+            "malformed manifest{at}: {}; see the format in `ftcheck suite --help`",
+            e.message().trim_end()
         ))
     })?;
+    if m.cases.is_empty() {
+        return Err(bad(
+            "has no cases; add a [[case]] table, or leave the file out".into(),
+        ));
+    }
     for (i, c) in m.cases.iter().enumerate() {
         if m.cases[..i].iter().any(|d| d.name == c.name) {
             return Err(bad(format!(
@@ -358,7 +373,36 @@ pub fn selected(path: &Path, selection: &Selection) -> Result<Vec<(PathBuf, Stri
             }
         }
     }
+    if out.is_empty() {
+        return Err(nothing_matched(path, selection));
+    }
     Ok(out)
+}
+
+/// The error for a selection that matches no case: a suite that ran nothing did not pass.
+fn nothing_matched(path: &Path, selection: &Selection) -> InputError {
+    let mut given = Vec::new();
+    if let Some(f) = &selection.filter {
+        given.push(format!("--filter '{f}'"));
+    }
+    if selection.quick_only {
+        given.push("--quick".into());
+    }
+    if selection.bench_only {
+        given.push("bench = true".into());
+    }
+    if let Some(e) = &selection.exact {
+        given.push(format!("case '{e}'"));
+    }
+    InputError::Usage(format!(
+        "no case in {} matches {}; nothing was run. Give a filter that names a case (FILE/CASE or a model)",
+        path.display(),
+        if given.is_empty() {
+            "at all".to_string()
+        } else {
+            given.join(" and ")
+        }
+    ))
 }
 
 fn stem(file: &Path) -> String {
@@ -381,6 +425,10 @@ pub fn run(
             if !selection.wants(&manifest, case, &id) {
                 continue;
             }
+            if crate::engine::interrupted() {
+                // Ctrl-C: the case that was running is reported (incomplete); no other starts.
+                return Ok(outcomes);
+            }
             let case = &Case {
                 threads: selection.threads.or(case.threads),
                 ..case.clone()
@@ -396,6 +444,9 @@ pub fn run(
             each(&outcome);
             outcomes.push(outcome);
         }
+    }
+    if outcomes.is_empty() {
+        return Err(nothing_matched(path, selection));
     }
     Ok(outcomes)
 }

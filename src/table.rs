@@ -57,6 +57,24 @@ pub fn table(
     cols: &[String],
     fixed: &[String],
 ) -> Result<Table, InputError> {
+    // Each parameter is one axis or fixed, never two of these.
+    let mut axes: Vec<&str> = vec![rows];
+    for c in cols {
+        if axes.contains(&c.as_str()) {
+            return Err(InputError::Usage(format!(
+                "parameter {c} is an axis of the table twice; name each parameter once in --rows and --cols"
+            )));
+        }
+        axes.push(c);
+    }
+    for f in fixed {
+        let name = f.split_once('=').map_or(f.as_str(), |(n, _)| n.trim());
+        if axes.contains(&name) {
+            return Err(InputError::Usage(format!(
+                "--param {f} fixes {name}, which is an axis of the table; drop it or take {name} out of --rows/--cols"
+            )));
+        }
+    }
     let row_values = values(model, rows)?;
     let mut col_values: Vec<Vec<(String, String)>> = vec![vec![]];
     for c in cols {

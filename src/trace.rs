@@ -121,6 +121,62 @@ pub fn initial_summary(state: &serde_json::Value) -> String {
     }
 }
 
+/// The largest trace file `load` reads (the largest saved trace is well under 1 MiB).
+pub const MAX_TRACE_BYTES: u64 = 64 << 20;
+
+/// The engines a trace file may name.
+const ENGINES: [&str; 3] = ["bfs", "dfs", "simulation"];
+
+impl TraceFile {
+    /// Checks the fields that need no model: the verdict fits the kind, a loop only in a
+    /// liveness counterexample and starting at a state before the last, steps numbered 1, 2,
+    /// ..., a known engine. The rest (lanes, actions, events, changes, states, the property and
+    /// its kind) is checked against the model by [`replay_file`].
+    pub fn validate(&self) -> Result<(), String> {
+        let expected = match self.kind {
+            PropertyKind::Reachability => "reached",
+            _ => "violated",
+        };
+        if self.verdict != expected {
+            return Err(format!(
+                "\"verdict\" is \"{}\", but a {} trace is \"{expected}\"",
+                self.verdict, self.kind
+            ));
+        }
+        let steps = self.trace.steps.len();
+        match (self.kind, self.trace.loop_start) {
+            (PropertyKind::Liveness, Some(k)) if k >= steps => {
+                return Err(format!(
+                    "\"loop_start\" {k} is not a state before the last (the trace has {steps} steps)"
+                ))
+            }
+            (PropertyKind::Liveness, _) | (_, None) => {}
+            (kind, Some(_)) => {
+                return Err(format!(
+                    "\"loop_start\" is set, but a {kind} trace does not loop (only a liveness counterexample does)"
+                ))
+            }
+        }
+        if let Some((i, s)) = self
+            .trace
+            .steps
+            .iter()
+            .enumerate()
+            .find(|(i, s)| s.n != i + 1)
+        {
+            return Err(format!("step {} is numbered {}", i + 1, s.n));
+        }
+        if !ENGINES.contains(&self.engine.as_str()) {
+            return Err(format!(
+                "\"engine\" is \"{}\", not one of {}",
+                self.engine,
+                ENGINES.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A parameter value as written on the command line (a name without JSON quotes).
 pub fn param_text(v: &serde_json::Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
@@ -269,12 +325,17 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same folder, renamed.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), InputError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// Writes `contents` to `path` atomically: a temporary file in the same folder, renamed, so
+/// no partial file is ever left. `option` names where the path came from (`--output`), for
+/// the error.
+pub fn write_atomic(path: &Path, contents: &str, option: &str) -> Result<(), InputError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let problem = |e: std::io::Error| InputError::File {
         path: path.to_path_buf(),
-        problem: format!("cannot write ({e}); give a writable --trace-dir or --output"),
+        problem: format!("cannot write ({e}); give a writable path with {option}"),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(problem)?;
     // A temporary file is private (0600); what we write is for sharing, as `>` would make it.
@@ -301,25 +362,26 @@ pub fn write(
     let stem = file.stem();
     let json_path = dir.join(format!("{stem}.trace.json"));
     let json = serde_json::to_string_pretty(file).expect("trace serialises");
-    write_atomic(&json_path, &(json + "\n"))?;
+    write_atomic(&json_path, &(json + "\n"), "--trace-dir")?;
     let mut paths = vec![json_path];
     let mut formats = vec![Format::Mermaid];
     formats.extend(exports.iter().filter(|f| **f != Format::Mermaid));
     for format in formats {
         let path = dir.join(format!("{stem}.{}", format.extension()));
-        write_atomic(&path, &crate::export::export(file, format))?;
+        write_atomic(&path, &crate::export::export(file, format), "--trace-dir")?;
         paths.push(path);
     }
     Ok(paths)
 }
 
-/// Reads and validates a trace file.
+/// Reads a trace file (at most [`MAX_TRACE_BYTES`]) and checks what needs no model
+/// ([`TraceFile::validate`]); [`load_checked`] also replays it.
 pub fn load(path: &Path) -> Result<TraceFile, InputError> {
     let bad = |problem: String| InputError::File {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::error::read_limited(path, MAX_TRACE_BYTES).map_err(|e| {
         bad(format!(
             "cannot read ({e}); give the path of a .trace.json file"
         ))
@@ -343,11 +405,25 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
                 .unwrap_or("?".into())
         )));
     }
-    serde_json::from_value(value).map_err(|e| {
+    let file: TraceFile = serde_json::from_value(value).map_err(|e| {
         bad(format!(
             "malformed trace ({e}); re-create it with ftcheck check --trace-dir"
         ))
-    })
+    })?;
+    file.validate().map_err(|problem| {
+        bad(format!(
+            "malformed trace: {problem}; re-create it with ftcheck check --trace-dir"
+        ))
+    })?;
+    Ok(file)
+}
+
+/// Reads a trace file and replays it: every field checked against the model before the
+/// file is used (as `export` does).
+pub fn load_checked(path: &Path) -> Result<TraceFile, ReplayError> {
+    let file = load(path)?;
+    replay_file(&file, path)?;
+    Ok(file)
 }
 
 /// The outcome of a replay.
@@ -398,7 +474,13 @@ pub enum ReplayError {
 
 /// Rebuilds the model named in the file and re-executes the trace.
 pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
-    let file = load(path)?;
+    replay_file(&load(path)?, path)
+}
+
+/// Rebuilds the model named in `file` (read from `path`) and re-executes the trace: the
+/// property and its kind, the lanes, and every step's action, event, changes and state must
+/// be the model's, and the verdict must be confirmed at the end.
+pub fn replay_file(file: &TraceFile, path: &Path) -> Result<Replayed, ReplayError> {
     let bad = |problem: String| InputError::File {
         path: path.to_path_buf(),
         problem,
@@ -411,12 +493,22 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
     let model = catalog::resolve(&file.model, &given, file.variant.as_deref())
         .map_err(|e| bad(format!("{e}")))?
         .model;
-    if !model.properties().iter().any(|p| p.name == file.property) {
-        return Err(bad(format!(
-            "model '{}' has no property '{}'; is this a trace of another model?",
-            file.model, file.property
-        ))
-        .into());
+    match model.properties().iter().find(|p| p.name == file.property) {
+        None => {
+            return Err(bad(format!(
+                "model '{}' has no property '{}'; is this a trace of another model?",
+                file.model, file.property
+            ))
+            .into())
+        }
+        Some(p) if p.kind != file.kind => {
+            return Err(bad(format!(
+                "\"kind\" is {}, but property '{}' of '{}' is a {} property; re-create the trace with ftcheck check --trace-dir",
+                file.kind, file.property, file.model, p.kind
+            ))
+            .into())
+        }
+        Some(_) => {}
     }
     let verdict = model
         .replay(&file.trace, &file.property)
@@ -439,8 +531,8 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
         _ => "at the last state".into(),
     };
     Ok(Replayed {
-        model: file.model,
-        property: file.property,
+        model: file.model.clone(),
+        property: file.property.clone(),
         steps: file.trace.steps.len(),
         verdict,
         confirmed,
