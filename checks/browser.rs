@@ -1,9 +1,11 @@
-//! The HTML export in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run`
-//! installs; another binary with `FTCHECK_CHROMIUM=PATH`), driven over the DevTools protocol
+//! The HTML export in a real browser: headless Chromium (Debian's `chromium`, which the test
+//! installs if missing; another binary with `FTCHECK_CHROMIUM=PATH`), driven over the DevTools protocol
 //! by `headless_chrome`. Pages are written by `ftcheck export --to html` and opened from
 //! files, as a user opens a CI artifact; the page must fetch nothing.
 //!
 //! Screenshots go to the test's output folder (`target/tmp/browser/`).
+
+mod support;
 
 use assert_cmd::Command;
 use ftcheck::trace::{self, TraceFile};
@@ -25,12 +27,13 @@ fn out_dir() -> PathBuf {
 }
 
 fn browser() -> Browser {
-    let path = std::env::var_os("FTCHECK_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let path = match std::env::var_os("FTCHECK_CHROMIUM") {
+        Some(p) => PathBuf::from(p),
+        None => support::require("chromium", "chromium"),
+    };
     assert!(
         path.exists(),
-        "{} not found: install Debian's chromium (apt-get install chromium; .ci/run does) or set FTCHECK_CHROMIUM",
+        "{} not found: set FTCHECK_CHROMIUM to a Chromium binary, or unset it to use Debian's",
         path.display()
     );
     // The machine's network is closed: Chromium's background services only waste time.

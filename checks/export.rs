@@ -3,6 +3,8 @@
 //! format's own rules: ITF decoded by the `itf` crate, ShiViz by its log and vector-clock
 //! rules, DOT by its grammar's shape and by Graphviz's `dot`. (HTML: `checks/browser.rs`.)
 
+mod support;
+
 use ftcheck::export::{self, Format, SHIVIZ_REGEX};
 use ftcheck::trace::{self, TraceFile};
 use std::collections::BTreeMap;
@@ -26,6 +28,75 @@ fn saved() -> Vec<(PathBuf, TraceFile)> {
         .collect()
 }
 
+/// Whether `v` (ITF-encoded) has the Apalache type at the start of `ty`; the rest of `ty`.
+fn conforms<'a>(v: &serde_json::Value, ty: &'a str) -> (bool, &'a str) {
+    use serde_json::Value;
+    let ty = ty.trim_start();
+    for (name, ok) in [
+        ("Int", v.get("#bigint").is_some_and(|b| b.is_string())),
+        ("Bool", v.is_boolean()),
+        ("Str", v.is_string()),
+    ] {
+        if let Some(rest) = ty.strip_prefix(name) {
+            return (ok, rest);
+        }
+    }
+    if let Some(inner) = ty.strip_prefix("Seq(") {
+        let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+        let (mut ok, mut rest) = (v.is_array(), skip_type(inner));
+        for x in items {
+            let (good, r) = conforms(x, inner);
+            ok &= good;
+            rest = r;
+        }
+        return (ok, rest.trim_start().strip_prefix(')').unwrap_or("!"));
+    }
+    if let Some(inner) = ty.strip_prefix("(Str -> ") {
+        let pairs = v.get("#map").and_then(Value::as_array);
+        let mut ok = pairs.is_some();
+        for pair in pairs.into_iter().flatten() {
+            ok &= pair[0].is_string() && conforms(&pair[1], inner).0;
+        }
+        let rest = skip_type(inner);
+        return (ok, rest.trim_start().strip_prefix(')').unwrap_or("!"));
+    }
+    if let Some(mut rest) = ty.strip_prefix("{ ") {
+        let Some(fields) = v.as_object() else {
+            return (false, "!");
+        };
+        let mut ok = true;
+        let mut seen = 0;
+        loop {
+            let (name, after) = rest.split_once(": ").expect("a field");
+            let (good, r) = conforms(&fields[name.trim()], after);
+            ok &= good && fields.contains_key(name.trim());
+            seen += 1;
+            rest = r.trim_start();
+            if let Some(r) = rest.strip_prefix(", ") {
+                rest = r;
+            } else {
+                return (ok && seen == fields.len(), rest.strip_prefix('}').unwrap_or("!"));
+            }
+        }
+    }
+    (false, "!")
+}
+
+/// The rest of `ty` after its first type.
+fn skip_type(ty: &str) -> &str {
+    let mut depth = 0i32;
+    for (i, c) in ty.char_indices() {
+        match c {
+            '(' | '{' => depth += 1,
+            ')' | '}' if depth == 0 => return &ty[i..],
+            ')' | '}' => depth -= 1,
+            ',' if depth == 0 => return &ty[i..],
+            _ => {}
+        }
+    }
+    ""
+}
+
 #[test]
 fn itf_decodes_with_the_itf_crate() {
     let mut lassos = 0;
@@ -33,7 +104,27 @@ fn itf_decodes_with_the_itf_crate() {
         let text = export::export(&t, Format::Itf);
         let decoded: itf::Trace<itf::Value> =
             itf::trace_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(decoded.states.len(), t.trace.steps.len() + 1, "{path:?}");
+        // A lasso's last state is its loop's first: not repeated (no false stuttering step).
+        let repeated = usize::from(t.trace.loop_start.is_some());
+        assert_eq!(
+            decoded.states.len(),
+            t.trace.steps.len() + 1 - repeated,
+            "{path:?}"
+        );
+        // Every variable has an Apalache type, and every state's value has it.
+        let types = &decoded.meta.var_types;
+        assert_eq!(
+            types.keys().collect::<std::collections::BTreeSet<_>>(),
+            decoded.vars.iter().collect(),
+            "{path:?}"
+        );
+        let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for state in raw["states"].as_array().unwrap() {
+            for v in &decoded.vars {
+                let (ok, rest) = conforms(&state[v], &types[v]);
+                assert!(ok && rest.is_empty(), "{path:?}: {v} = {} is not a {}", state[v], types[v]);
+            }
+        }
         assert_eq!(
             decoded.loop_index,
             t.trace.loop_start.map(|k| k as u64),
@@ -194,13 +285,13 @@ fn dot_graphs_have_a_node_per_state_and_an_edge_per_step() {
 fn graphviz(text: &str) -> serde_json::Value {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let mut child = Command::new("dot")
+    let mut child = Command::new(support::require("dot", "graphviz"))
         .arg("-Tjson")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("Graphviz's dot not found: install Debian's graphviz (apt-get install graphviz; .ci/run does)");
+        .expect("Graphviz's dot runs");
     child
         .stdin
         .take()

@@ -312,27 +312,7 @@ pub fn trace_text(t: &TraceFile) -> String {
         if t.trace.loop_start == Some(s.n - 1) {
             let _ = writeln!(out, "     -- loop: the steps below repeat forever --");
         }
-        let e = &s.event;
-        let what = match e.kind.as_str() {
-            "deliver" | "drop" => format!(
-                "{:<8} {} -> {}: {}",
-                e.kind,
-                e.from.as_deref().unwrap_or("?"),
-                e.to.as_deref().unwrap_or("?"),
-                e.msg.as_deref().unwrap_or("")
-            ),
-            "step" => e.detail.clone().unwrap_or_default(),
-            k => format!(
-                "{:<8} {}{}",
-                k,
-                e.from.as_deref().unwrap_or(""),
-                e.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            ),
-        };
-        let _ = writeln!(out, "{:>3}  {what}", s.n);
+        let _ = writeln!(out, "{:>3}  {}", s.n, trace::event_text(&s.event));
         for c in &s.changes {
             let _ = writeln!(out, "       {}: {}", c.lane, c.state);
         }

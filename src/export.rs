@@ -1,9 +1,13 @@
 //! Exports of a counterexample file (`*.trace.json`) to other tools' formats
 //! (`ftcheck export FILE --to FORMAT`):
 //! - `itf`: the Informal Trace Format of Apalache's ADR-015, which Quint and Apalache tools
-//!   read: `#meta`, `vars`, `states` (each with `#meta.index`), `loop` for a lasso; integers as
-//!   `{"#bigint": "…"}`, JSON `null` as `{"#unserializable": "null"}`, an empty object as an
-//!   empty `#map`, other objects as records. The variables are the
+//!   read: `#meta` (with `varTypes`, each variable's Apalache type, which Apalache needs to
+//!   read a trace back), `vars`, `states` (each with `#meta.index`), `loop` for a lasso (whose
+//!   last state, the loop's first again, is not repeated). Types are inferred from all the
+//!   states: integers are `Int` as `{"#bigint": "…"}`, lists `Seq(T)`, objects with the same
+//!   fields in every state records, objects whose fields vary (or are empty) `(Str -> T)` as
+//!   `#map`, and values of no common type (`null` beside a number, say) `Str` holding their
+//!   JSON text. The variables are the
 //!   state's top-level fields (or `state` when it is not an object) plus `action`, the step
 //!   that led to the state (`init` for the first);
 //! - `shiviz`: a log for ShiViz (one line per event, then `host {vector clock}`), its parsing
@@ -58,22 +62,116 @@ pub fn export(file: &TraceFile, format: Format) -> String {
     }
 }
 
-/// A JSON value as an ITF value: integers become `#bigint`, `null` unserializable.
-fn itf_value(v: &Value) -> Value {
-    match v {
-        Value::Number(n) if n.is_i64() || n.is_u64() => json!({ "#bigint": n.to_string() }),
-        Value::Number(n) => json!({ "#unserializable": n.to_string() }),
-        Value::Null => json!({ "#unserializable": "null" }),
-        Value::Array(items) => Value::Array(items.iter().map(itf_value).collect()),
-        // An empty JSON object is an empty map (ITF has no empty record).
-        Value::Object(fields) if fields.is_empty() => json!({ "#map": [] }),
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.clone(), itf_value(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+/// The type of the values at one place of every state (Apalache's `TlaType1`), inferred
+/// from all the states, so that every state encodes that place alike and `#meta.varTypes`
+/// can name it: Apalache reads an ITF trace back only with these types.
+#[derive(Clone, Debug, PartialEq)]
+enum Ty {
+    /// No value seen (the elements of lists that are always empty).
+    Unknown,
+    Int,
+    Bool,
+    Str,
+    /// A list: `Seq(T)`.
+    Seq(Box<Ty>),
+    /// An object with the same fields in every state: a record `{ f: T, ... }`.
+    Rec(BTreeMap<String, Ty>),
+    /// An object whose fields vary (or is empty): a function `(Str -> T)`, as an ITF `#map`.
+    Map(Box<Ty>),
+    /// Values of no common type (a number beside a string, `null`, a fraction): each is kept
+    /// as its JSON text, a `Str`.
+    Text,
+}
+
+impl Ty {
+    fn of(v: &Value) -> Ty {
+        match v {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ty::Int,
+            Value::Bool(_) => Ty::Bool,
+            Value::String(_) => Ty::Str,
+            Value::Array(items) => Ty::Seq(Box::new(
+                items.iter().map(Ty::of).fold(Ty::Unknown, Ty::unify),
+            )),
+            Value::Object(fields) if fields.is_empty() => Ty::Map(Box::new(Ty::Unknown)),
+            Value::Object(fields) => Ty::Rec(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Ty::of(v)))
+                    .collect(),
+            ),
+            Value::Number(_) | Value::Null => Ty::Text,
+        }
+    }
+
+    /// The type of a record's or map's values, as a map's.
+    fn values(self) -> Ty {
+        match self {
+            Ty::Rec(fields) => fields.into_values().fold(Ty::Unknown, Ty::unify),
+            Ty::Map(t) => *t,
+            other => other,
+        }
+    }
+
+    /// The least type of both.
+    fn unify(self, other: Ty) -> Ty {
+        match (self, other) {
+            (Ty::Unknown, t) | (t, Ty::Unknown) => t,
+            (Ty::Seq(a), Ty::Seq(b)) => Ty::Seq(Box::new(a.unify(*b))),
+            (Ty::Rec(a), Ty::Rec(b)) if a.keys().eq(b.keys()) => Ty::Rec(
+                a.into_iter()
+                    .zip(b.into_values())
+                    .map(|((k, x), y)| (k, x.unify(y)))
+                    .collect(),
+            ),
+            (a @ (Ty::Rec(_) | Ty::Map(_)), b @ (Ty::Rec(_) | Ty::Map(_))) => {
+                Ty::Map(Box::new(a.values().unify(b.values())))
+            }
+            (a, b) if a == b => a,
+            _ => Ty::Text,
+        }
+    }
+
+    /// Apalache's name of the type.
+    fn name(&self) -> String {
+        match self {
+            Ty::Int => "Int".into(),
+            Ty::Bool => "Bool".into(),
+            Ty::Str | Ty::Text | Ty::Unknown => "Str".into(),
+            Ty::Seq(t) => format!("Seq({})", t.name()),
+            Ty::Rec(fields) => format!(
+                "{{ {} }}",
+                fields
+                    .iter()
+                    .map(|(k, t)| format!("{k}: {}", t.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Ty::Map(t) => format!("(Str -> {})", t.name()),
+        }
+    }
+
+    /// `v` as an ITF value of this type: integers as `#bigint`, maps as `#map`.
+    fn encode(&self, v: &Value) -> Value {
+        match (self, v) {
+            (Ty::Int, Value::Number(n)) => json!({ "#bigint": n.to_string() }),
+            (Ty::Seq(t), Value::Array(items)) => {
+                Value::Array(items.iter().map(|x| t.encode(x)).collect())
+            }
+            (Ty::Rec(types), Value::Object(fields)) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, x)| (k.clone(), types.get(k).map_or(Value::Null, |t| t.encode(x))))
+                    .collect(),
+            ),
+            (Ty::Map(t), Value::Object(fields)) => json!({
+                "#map": fields
+                    .iter()
+                    .map(|(k, x)| json!([k, t.encode(x)]))
+                    .collect::<Vec<_>>()
+            }),
+            (Ty::Bool | Ty::Str, v) => v.clone(),
+            (_, v) => Value::String(v.to_string()),
+        }
     }
 }
 
@@ -85,12 +183,48 @@ fn states(file: &TraceFile) -> Vec<(&str, &Value)> {
         .collect()
 }
 
-/// The trace in ITF.
+/// The trace in ITF. A lasso's last state is its loop's first (`loop`), so it is not
+/// repeated: the states are those up to the last step, and `loop` says where the run goes on.
 pub fn itf(file: &TraceFile) -> String {
-    let all = states(file);
-    let mut vars: Vec<String> = match &file.trace.init_state {
-        Value::Object(fields) => fields.keys().cloned().collect(),
-        _ => vec!["state".into()],
+    let mut all = states(file);
+    if file.trace.loop_start.is_some() {
+        all.pop();
+    }
+    let fields = |state: &Value| -> Vec<(String, Value)> {
+        match state {
+            Value::Object(fields) => fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            other => vec![("state".into(), other.clone())],
+        }
+    };
+    // The variables: every field of any state, in order of appearance. A field a state
+    // leaves out (an empty collection not serialised) is there empty, or `null` as text.
+    let mut vars: Vec<String> = Vec::new();
+    let mut types: BTreeMap<String, Ty> = BTreeMap::new();
+    for (_, state) in &all {
+        for (k, v) in fields(state) {
+            if !types.contains_key(&k) {
+                vars.push(k.clone());
+            }
+            let t = types.remove(&k).unwrap_or(Ty::Unknown).unify(Ty::of(&v));
+            types.insert(k, t);
+        }
+    }
+    let absent = |k: &str| all.iter().any(|(_, s)| !fields(s).iter().any(|(f, _)| f == k));
+    for k in &vars {
+        if absent(k) {
+            let t = types.remove(k).unwrap_or(Ty::Unknown);
+            let t = match t {
+                Ty::Seq(_) | Ty::Map(_) => t,
+                Ty::Rec(_) => Ty::Map(Box::new(t.values())),
+                _ => Ty::Text,
+            };
+            types.insert(k.clone(), t);
+        }
+    }
+    let empty = |t: &Ty| match t {
+        Ty::Seq(_) => json!([]),
+        Ty::Map(_) => json!({ "#map": [] }),
+        _ => Value::String("null".into()),
     };
     vars.push("action".into());
     let states: Vec<Value> = all
@@ -99,20 +233,23 @@ pub fn itf(file: &TraceFile) -> String {
         .map(|(i, (action, state))| {
             let mut out = Map::new();
             out.insert("#meta".into(), json!({ "index": i }));
-            match state {
-                Value::Object(fields) => {
-                    for (k, v) in fields.iter() {
-                        out.insert(k.clone(), itf_value(v));
-                    }
-                }
-                other => {
-                    out.insert("state".into(), itf_value(other));
-                }
+            let given = fields(state);
+            for (k, t) in &types {
+                let encoded = match given.iter().find(|(f, _)| f == k) {
+                    Some((_, v)) => t.encode(v),
+                    None => empty(t),
+                };
+                out.insert(k.clone(), encoded);
             }
             out.insert("action".into(), Value::String(action.to_string()));
             Value::Object(out)
         })
         .collect();
+    let mut var_types: Map<String, Value> = types
+        .iter()
+        .map(|(k, t)| (k.clone(), Value::String(t.name())))
+        .collect();
+    var_types.insert("action".into(), "Str".into());
     let mut doc = Map::new();
     doc.insert(
         "#meta".into(),
@@ -124,6 +261,7 @@ pub fn itf(file: &TraceFile) -> String {
                 "{} property {} {} after {} steps",
                 file.kind, file.property, file.verdict, file.trace.steps.len()
             ),
+            "varTypes": var_types,
         }),
     );
     doc.insert("vars".into(), json!(vars));

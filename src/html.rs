@@ -118,14 +118,19 @@ pub fn html(file: &TraceFile) -> String {
             "<li data-step=\"{n}\" data-kind=\"{kind}\" tabindex=\"0\"><span class=\"n\">{n}.</span> {what}{loop_mark}</li>\n",
             n = step.n,
             kind = escape(&step.event.kind),
-            what = escape(&step.action),
+            what = escape(&trace::event_text(&step.event)),
         ));
     }
     // `<` never appears in the embedded JSON outside strings; escaped, `</script>` cannot end
     // the block early.
-    let data = serde_json::to_string(file)
-        .expect("a trace serialises")
-        .replace('<', "\\u003c");
+    // The page shows each step as the text report does (`event_text`, beside each step).
+    let mut value = serde_json::to_value(file).expect("a trace serialises");
+    if let Some(steps) = value.get_mut("steps").and_then(|s| s.as_array_mut()) {
+        for (json, step) in steps.iter_mut().zip(&t.steps) {
+            json["event_text"] = trace::event_text(&step.event).trim().into();
+        }
+    }
+    let data = value.to_string().replace('<', "\\u003c");
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -293,7 +298,7 @@ fn svg(file: &TraceFile) -> String {
             "<g class=\"step\" data-step=\"{}\" data-kind=\"{}\"><title>{}</title><rect class=\"hit\" x=\"0\" y=\"{}\" width=\"{width}\" height=\"{ROW}\"/>",
             step.n,
             escape(&e.kind),
-            escape(&format!("{}. {}", step.n, step.action)),
+            escape(&format!("{}. {}", step.n, trace::event_text(&step.event))),
             y - ROW / 2,
         );
         match e.kind.as_str() {
@@ -485,7 +490,7 @@ function select(n) {
   document.querySelectorAll('[data-step="' + n + '"]').forEach(e => e.classList.add("selected"));
   const step = n > 0 ? trace.steps[n - 1] : null;
   document.getElementById("detail-title").textContent =
-    n === 0 ? "State 0: the initial state" : "State " + n + ", after step " + n + ": " + step.action;
+    n === 0 ? "State 0: the initial state" : "State " + n + ", after step " + n + ": " + step.event_text;
   const ev = document.getElementById("detail-event");
   ev.textContent = step ? "event: " + Object.entries(step.event).map(([k, v]) => k + " = " + v).join(", ") : "";
   const body = document.querySelector("#detail-changes tbody");

@@ -177,6 +177,30 @@ impl TraceFile {
     }
 }
 
+/// A step's event as the text report, the HTML page and the summary show it:
+/// `deliver  S1 -> S2: Vote`, `timeout  S1: election`, or a plain model's action.
+pub fn event_text(e: &crate::describe::Event) -> String {
+    match e.kind.as_str() {
+        "deliver" | "drop" => format!(
+            "{:<8} {} -> {}: {}",
+            e.kind,
+            e.from.as_deref().unwrap_or("?"),
+            e.to.as_deref().unwrap_or("?"),
+            e.msg.as_deref().unwrap_or("")
+        ),
+        "step" => e.detail.clone().unwrap_or_default(),
+        k => format!(
+            "{:<8} {}{}",
+            k,
+            e.from.as_deref().unwrap_or(""),
+            e.detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// A parameter value as written on the command line (a name without JSON quotes).
 pub fn param_text(v: &serde_json::Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
