@@ -76,6 +76,7 @@ fn ring(exit_from_both: bool, exit: Fairness, dead_end: bool) -> Bound<Ring, Pla
             _ => Fairness::Weak,
         },
         leads_to: vec![],
+        bounds: None,
     }
 }
 
@@ -458,6 +459,7 @@ fn the_engine_agrees_with_brute_force_on_random_graphs() {
             symmetry: None,
             fairness: |m: &Random, l: &u8| m.fair[*l as usize],
             leads_to: vec![],
+            bounds: None,
         };
         let run = m.check(&CheckOptions::default(), &mut |_| {});
         let verdict = &run.results[0].verdict;
@@ -491,6 +493,7 @@ fn an_unfair_action_is_never_forced_even_when_it_is_the_only_step() {
         symmetry: None,
         fairness: |m: &Random, l: &u8| m.fair[*l as usize],
         leads_to: vec![],
+        bounds: None,
     };
     let unfair = bound(Fairness::Unfair);
     let theirs = unfair.model.clone().checker().spawn_bfs().join();
@@ -563,6 +566,7 @@ fn token(leave: Fairness, symmetry: bool) -> Bound<Token, Plain> {
             TokenStep::Pass(_) => Fairness::Weak,
         },
         leads_to: vec![],
+        bounds: None,
     }
 }
 

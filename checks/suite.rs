@@ -663,6 +663,7 @@ fn simulation_traces_are_rechecked_before_they_are_reported() {
         symmetry: None,
         fairness: |_, _| ftcheck_models::Fairness::Unfair,
         leads_to: vec![],
+        bounds: None,
     };
     let (mut violated, mut rejected) = (0, 0);
     for seed in 0..40 {

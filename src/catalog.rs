@@ -116,6 +116,7 @@ where
         symmetry: P::symmetry(),
         fairness: P::fairness,
         leads_to: P::leads_to(),
+        bounds: Some(P::bound_blocked),
     })
 }
 

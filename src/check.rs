@@ -116,14 +116,21 @@ pub struct ResultRow {
 
 /// The exit code of a report's rows: 12 if a safety property is violated, else 13 if a
 /// liveness property is violated, else 14 if a reachability property is unreached, else 3 if
-/// anything is incomplete, else 0. `not checked` does not change it.
+/// anything is incomplete, else 0. `not checked` does not change it, nor does a liveness
+/// verdict `incomplete (bound: NAME)` (an exhaustive search of the bounded model).
 pub fn exit_code(rows: &[ResultRow]) -> i32 {
-    let any = |kind: Option<PropertyKind>, verdict: Verdict| {
-        rows.iter()
-            .any(|r| r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k))
-    };
     let incomplete = Verdict::Incomplete {
         reason: String::new(),
+    };
+    // A liveness run blocked by a model bound: the search was exhaustive, the bounded model
+    // cannot tell; the verdict says so, the exit code does not fail on it.
+    let bounded = |r: &ResultRow| {
+        r.verdict == "incomplete" && r.reason.as_deref().is_some_and(|x| x.starts_with("bound: "))
+    };
+    let any = |kind: Option<PropertyKind>, verdict: Verdict| {
+        rows.iter().any(|r| {
+            r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k) && !bounded(r)
+        })
     };
     if any(Some(PropertyKind::Safety), Verdict::Violated) {
         EXIT_SAFETY
@@ -296,6 +303,8 @@ pub fn trace_text(t: &TraceFile) -> String {
         "{} {} '{}' in {} steps:",
         if t.kind == PropertyKind::Reachability {
             "Example:"
+        } else if t.trace.bound.is_some() {
+            "A run of the bounded model (not a counterexample of the protocol):"
         } else {
             "Counterexample:"
         },
@@ -317,7 +326,13 @@ pub fn trace_text(t: &TraceFile) -> String {
             let _ = writeln!(out, "       {}: {}", c.lane, c.state);
         }
     }
-    if t.kind == PropertyKind::Liveness {
+    if let Some(b) = &t.trace.bound {
+        let _ = writeln!(
+            out,
+            "     -- '{}' does not hold here, but only because bound {b} is spent (it disables a fair step): the bounded model cannot tell; raise {b} --",
+            t.property
+        );
+    } else if t.kind == PropertyKind::Liveness {
         let _ = match t.trace.loop_start {
             Some(k) => writeln!(
                 out,

@@ -131,6 +131,11 @@ pub struct Trace {
     pub init_state: Value,
     /// The steps.
     pub steps: Vec<Step>,
+    /// For a liveness counterexample that stops or loops where a bound of the model alone
+    /// disables a fair action: the bound's name. The run is one of the bounded model only, and
+    /// the verdict is `incomplete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
     /// For a liveness counterexample: the state (0: the initial state) where the loop starts;
     /// the last step returns to it, and the run repeats the loop forever. Absent for a liveness
     /// counterexample that stops in its last state, where no fairly scheduled action is enabled
@@ -211,6 +216,9 @@ pub struct Bound<M: Model, D> {
     pub fairness: fn(&M, &M::Action) -> Fairness,
     /// Its `Eventually` properties that are `P leads-to Q`.
     pub leads_to: Vec<LeadsTo<M>>,
+    /// The bound (parameter name) that alone disables a fair action at a state, if any
+    /// (`Protocol::bound_blocked`); `None`: the model declares no bounds.
+    pub bounds: Option<fn(&M, &M::State) -> Option<&'static str>>,
 }
 
 impl<M, D> Bound<M, D>
@@ -247,7 +255,19 @@ where
             .trace(&lasso.path)
             .ok_or("the lasso does not re-execute")?;
         trace.loop_start = lasso.loop_start;
+        trace.bound = self.blocking_bound(&states, lasso.loop_start);
         Ok(trace)
+    }
+
+    /// The bound that disables a fair action where the run `states` stops (its last state) or
+    /// loops (from `loop_start`), if any.
+    fn blocking_bound(&self, states: &[M::State], loop_start: Option<usize>) -> Option<String> {
+        let bounds = self.bounds?;
+        let last = states.len() - 1;
+        states[loop_start.unwrap_or(last)..]
+            .iter()
+            .find_map(|s| bounds(&self.model, s))
+            .map(str::to_string)
     }
 
     /// The fair actions enabled at `state`, as (fairness, class) pairs.
@@ -384,6 +404,7 @@ where
                 init_index: path.init,
                 init_state: self.describe.state_json(&self.model, &init),
                 steps: out,
+                bound: None,
                 loop_start: None,
             },
             prev,
@@ -519,7 +540,16 @@ where
                             },
                             None,
                         ),
-                        (None, Some(Ok(trace)), _) => (Verdict::Violated, Some(trace)),
+                        (None, Some(Ok(trace)), _) => match &trace.bound {
+                            // A run of the bounded model only: not known of the protocol.
+                            Some(bound) => (
+                                Verdict::Incomplete {
+                                    reason: format!("bound: {bound}"),
+                                },
+                                Some(trace),
+                            ),
+                            None => (Verdict::Violated, Some(trace)),
+                        },
                         (None, Some(Err(why)), _) => (
                             Verdict::Incomplete {
                                 reason: format!("the liveness engine's counterexample did not re-check: {why}"),
@@ -727,7 +757,23 @@ where
             (Expectation::Eventually, _) => {
                 self.check_lasso(p, &states, &taken, trace.loop_start)
                     .map_err(|reason| diverge(trace.steps.len(), reason))?;
-                Verdict::Violated
+                let bound = self.blocking_bound(&states, trace.loop_start);
+                if bound != trace.bound {
+                    return Err(diverge(
+                        trace.steps.len(),
+                        format!(
+                            "the trace says {}, but the model's bounds say {}",
+                            trace.bound.as_deref().map_or("no bound blocks it".into(), |b| format!("bound {b} blocks it")),
+                            bound.as_deref().map_or("none blocks it".into(), |b| format!("{b} blocks it"))
+                        ),
+                    ));
+                }
+                match bound {
+                    Some(bound) => Verdict::Incomplete {
+                        reason: format!("bound: {bound}"),
+                    },
+                    None => Verdict::Violated,
+                }
             }
         })
     }

@@ -7,7 +7,7 @@
 //! - `format`: `"ftcheck-trace"`, `version`: `1`;
 //! - `model`, `params` (every parameter with its value), `variant` (or `null`);
 //! - `property`, `kind` (`safety` | `reachability` | `liveness`), `verdict` (`violated` |
-//!   `reached`);
+//!   `reached` | `incomplete` for a run blocked by a bound);
 //! - `engine`, `symmetry`: how it was found;
 //! - `lanes`: the actors (lanes of the sequence diagram);
 //! - `init_index` (which of the model's initial states) and `init_state`;
@@ -16,6 +16,8 @@
 //!   `event` (`kind`: deliver, drop, timeout, crash, recover, choose or step; `from`, `to`,
 //!   `msg`, `detail`), `changes` (lanes whose local state changed, with the new local state) and
 //!   `state` (the full resulting state);
+//! - `bound`, for a liveness counterexample that stops or loops where a bound of the model
+//!   alone disables a fair action (its verdict is then `incomplete`): the bound's parameter;
 //! - `loop_start`, for a liveness counterexample that loops: the state (0: the initial state)
 //!   that the last step returns to; the steps after it repeat forever. A liveness
 //!   counterexample without it stops in its last state, where no fairly scheduled action is
@@ -133,9 +135,15 @@ impl TraceFile {
     /// ..., a known engine. The rest (lanes, actions, events, changes, states, the property and
     /// its kind) is checked against the model by [`replay_file`].
     pub fn validate(&self) -> Result<(), String> {
-        let expected = match self.kind {
-            PropertyKind::Reachability => "reached",
-            _ => "violated",
+        let expected = match (self.kind, &self.trace.bound) {
+            (PropertyKind::Liveness, Some(_)) => "incomplete",
+            (PropertyKind::Liveness, None) | (PropertyKind::Safety, None) => "violated",
+            (PropertyKind::Reachability, None) => "reached",
+            (kind, Some(_)) => {
+                return Err(format!(
+                    "\"bound\" is set, but only a liveness counterexample is blocked by a bound, not a {kind} trace"
+                ))
+            }
         };
         if self.verdict != expected {
             return Err(format!(
@@ -320,11 +328,14 @@ pub fn mermaid(file: &TraceFile) -> String {
     if t.loop_start.is_some() {
         out.push_str("    end\n");
     }
-    let ending = match (file.kind, t.loop_start) {
+    let mut ending = match (file.kind, t.loop_start) {
         (PropertyKind::Liveness, Some(k)) => format!(", looping back to state {k}"),
         (PropertyKind::Liveness, None) => ", stopping: no step is forced".into(),
         _ => String::new(),
     };
+    if let Some(b) = &t.bound {
+        ending.push_str(&format!(", only because bound {b} is spent"));
+    }
     out.push_str(&format!(
         "    Note over {all}: {}\n",
         mermaid_escape(&format!(

@@ -16,9 +16,11 @@
 //! afterwards). `waits-in-partition` (a request unanswered while its majority is cut
 //! off) is reached with `consistent`: the price of consistency. The liveness `all-answered`
 //! (both requests are eventually answered) assumes weak fairness of the clients' requests, of
-//! each message delivery and of each answer; a partition and its healing are never forced, so a
-//! partition may last forever. `available` answers both; `consistent` leaves a request
-//! unanswered for as long as the partition lasts (violated): the other half of CAP.
+//! each message delivery and of each answer; a partition is never forced, and with
+//! `fair-heal = true` (the default) a partition eventually heals: then both policies answer
+//! both (holds). With `fair-heal = false` a partition may last forever: `available` still
+//! answers both; `consistent` leaves a request unanswered for as long as the partition lasts
+//! (violated): the other half of CAP.
 //!
 //! Where it abstracts: each message between `R1` and a replica is a pending flag, delivered
 //! when the two sides are connected, never lost; one write and one read.
@@ -138,6 +140,8 @@ pub struct CapRegister {
     pub partitions: usize,
     /// Answer from the local copy (`policy = available`).
     pub available: bool,
+    /// A partition eventually heals (weak fairness of healing, `fair-heal = true`).
+    pub fair_heal: bool,
 }
 
 impl CapRegister {
@@ -287,10 +291,11 @@ impl Protocol for CapRegister {
     const SUMMARY: &'static str =
         "a replicated register under partition: consistent (majority) waits, available answers stale";
     const FAIRNESS: &'static str =
-        "weak: requests, deliveries, answers; unfair: partitioning and healing (a partition may last)";
+        "weak: requests, deliveries, answers, and healing with fair-heal=true (a partition ends); unfair: partitioning, and healing with fair-heal=false (a partition may last forever)";
 
-    fn fairness(_: &CapRegister, action: &Action) -> Fairness {
+    fn fairness(m: &CapRegister, action: &Action) -> Fairness {
         match action {
+            Action::Heal if m.fair_heal => Fairness::Weak,
             Action::Partition | Action::Heal => Fairness::Unfair,
             _ => Fairness::Weak,
         }
@@ -323,6 +328,13 @@ impl Protocol for CapRegister {
                 },
                 default: Value::Choice("consistent"),
             },
+            ParamSpec {
+                name: "fair-heal",
+                help: "a partition eventually heals (false: it may last forever, and the \
+                       consistent policy never answers)",
+                kind: ParamKind::Bool,
+                default: Value::Bool(true),
+            },
         ]
     }
 
@@ -335,6 +347,7 @@ impl Protocol for CapRegister {
             replicas: params.usize("replicas"),
             partitions: params.usize("partitions"),
             available: params.choice("policy") == "available",
+            fair_heal: params.bool("fair-heal"),
         }
     }
 }

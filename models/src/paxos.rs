@@ -881,6 +881,19 @@ impl Protocol for Paxos {
         }
     }
 
+    /// `takeovers`: a due takeover (the next leader is alive, its leader crashed) that only
+    /// the bound forbids.
+    fn bound_blocked(m: &Paxos, s: &PaxosState) -> Option<&'static str> {
+        let spent = s.takeovers as usize >= m.takeovers;
+        let due = |(i, v): (usize, &Server)| {
+            v.alive
+                && !v.leading
+                && m.leader_of(v.ballot + 1) == i
+                && !s.servers[m.leader_of(v.ballot)].alive
+        };
+        (spent && s.servers.iter().enumerate().any(due)).then_some("takeovers")
+    }
+
     fn params() -> Vec<ParamSpec> {
         vec![
             ParamSpec {

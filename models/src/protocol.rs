@@ -165,6 +165,17 @@ pub trait Protocol {
     fn leads_to() -> Vec<LeadsTo<Self::Model>> {
         Vec::new()
     }
+    /// The model's bounds: the parameter whose bound disables, at `state`, an action the
+    /// protocol would take there and that fairness would force (an election timeout past
+    /// `max-term`, a due takeover past `takeovers`); `None` where no fair action is disabled by
+    /// a bound alone. A liveness counterexample that stops or loops in such a state shows the
+    /// bounded model, not the protocol: it is reported `incomplete (bound: NAME)`.
+    fn bound_blocked(
+        _model: &Self::Model,
+        _state: &<Self::Model as stateright::Model>::State,
+    ) -> Option<&'static str> {
+        None
+    }
 }
 
 /// How an action class is scheduled in the infinite runs that liveness properties speak of.

@@ -1022,6 +1022,21 @@ impl Protocol for Raft {
         }
     }
 
+    /// `max-term`: an election timeout the protocol offers (the server is not a leader, may
+    /// campaign, and elections are open) that only the term bound forbids; `client-ops`: a
+    /// client request to a leader past the operations bound.
+    fn bound_blocked(m: &Raft, s: &RaftState) -> Option<&'static str> {
+        let quiet = !m.one_at_a_time
+            || !(s.servers.iter().any(|v| v.role == Role::Leader) || m.election_open(s));
+        if s.servers.iter().any(|me| {
+            quiet && me.role != Role::Leader && me.may_campaign && me.term >= m.max_term
+        }) {
+            return Some("max-term");
+        }
+        let leads = s.servers.iter().any(|v| v.role == Role::Leader);
+        (leads && s.ops >= m.client_ops).then_some("client-ops")
+    }
+
     fn params() -> Vec<ParamSpec> {
         vec![
             ParamSpec {
