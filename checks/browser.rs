@@ -228,7 +228,7 @@ fn two_phase_commit_counterexample_in_chromium() {
         d["title"]
             .as_str()
             .unwrap()
-            .contains(&format!("after step {crash}: Crash")),
+            .contains(&format!("after step {crash}: crash coordinator")),
         "{}",
         d["title"]
     );

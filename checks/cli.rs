@@ -240,7 +240,7 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
         ),
         (
             &["check", "two-phase-commit", "--threads", "0"],
-            "--threads must be at least 1",
+            "1..=1024",
         ),
         (&["replay", "/nonexistent.trace.json"], "cannot read"),
         (

@@ -75,7 +75,10 @@ fn conforms<'a>(v: &serde_json::Value, ty: &'a str) -> (bool, &'a str) {
             if let Some(r) = rest.strip_prefix(", ") {
                 rest = r;
             } else {
-                return (ok && seen == fields.len(), rest.strip_prefix('}').unwrap_or("!"));
+                return (
+                    ok && seen == fields.len(),
+                    rest.strip_prefix('}').unwrap_or("!"),
+                );
             }
         }
     }
@@ -122,7 +125,12 @@ fn itf_decodes_with_the_itf_crate() {
         for state in raw["states"].as_array().unwrap() {
             for v in &decoded.vars {
                 let (ok, rest) = conforms(&state[v], &types[v]);
-                assert!(ok && rest.is_empty(), "{path:?}: {v} = {} is not a {}", state[v], types[v]);
+                assert!(
+                    ok && rest.is_empty(),
+                    "{path:?}: {v} = {} is not a {}",
+                    state[v],
+                    types[v]
+                );
             }
         }
         assert_eq!(

@@ -264,6 +264,7 @@ fn service(answer: Fairness) -> Bound<Service, Plain> {
             property: "request-answered",
             trigger: |_, s: &u8| *s == 1,
         }],
+        bounds: None,
     }
 }
 

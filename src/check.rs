@@ -125,12 +125,14 @@ pub fn exit_code(rows: &[ResultRow]) -> i32 {
     // A liveness run blocked by a model bound: the search was exhaustive, the bounded model
     // cannot tell; the verdict says so, the exit code does not fail on it.
     let bounded = |r: &ResultRow| {
-        r.verdict == "incomplete" && r.reason.as_deref().is_some_and(|x| x.starts_with("bound: "))
+        r.verdict == "incomplete"
+            && r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with("bound: "))
     };
     let any = |kind: Option<PropertyKind>, verdict: Verdict| {
-        rows.iter().any(|r| {
-            r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k) && !bounded(r)
-        })
+        rows.iter()
+            .any(|r| r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k) && !bounded(r))
     };
     if any(Some(PropertyKind::Safety), Verdict::Violated) {
         EXIT_SAFETY

@@ -93,12 +93,9 @@ impl Ty {
                 items.iter().map(Ty::of).fold(Ty::Unknown, Ty::unify),
             )),
             Value::Object(fields) if fields.is_empty() => Ty::Map(Box::new(Ty::Unknown)),
-            Value::Object(fields) => Ty::Rec(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Ty::of(v)))
-                    .collect(),
-            ),
+            Value::Object(fields) => {
+                Ty::Rec(fields.iter().map(|(k, v)| (k.clone(), Ty::of(v))).collect())
+            }
             Value::Number(_) | Value::Null => Ty::Text,
         }
     }
@@ -209,7 +206,10 @@ pub fn itf(file: &TraceFile) -> String {
             types.insert(k, t);
         }
     }
-    let absent = |k: &str| all.iter().any(|(_, s)| !fields(s).iter().any(|(f, _)| f == k));
+    let absent = |k: &str| {
+        all.iter()
+            .any(|(_, s)| !fields(s).iter().any(|(f, _)| f == k))
+    };
     for k in &vars {
         if absent(k) {
             let t = types.remove(k).unwrap_or(Ty::Unknown);

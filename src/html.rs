@@ -118,7 +118,7 @@ pub fn html(file: &TraceFile) -> String {
             "<li data-step=\"{n}\" data-kind=\"{kind}\" tabindex=\"0\"><span class=\"n\">{n}.</span> {what}{loop_mark}</li>\n",
             n = step.n,
             kind = escape(&step.event.kind),
-            what = escape(&trace::event_text(&step.event)),
+            what = escape(&trace::event_text_padded(&step.event, 0)),
         ));
     }
     // `<` never appears in the embedded JSON outside strings; escaped, `</script>` cannot end
@@ -127,7 +127,7 @@ pub fn html(file: &TraceFile) -> String {
     let mut value = serde_json::to_value(file).expect("a trace serialises");
     if let Some(steps) = value.get_mut("steps").and_then(|s| s.as_array_mut()) {
         for (json, step) in steps.iter_mut().zip(&t.steps) {
-            json["event_text"] = trace::event_text(&step.event).trim().into();
+            json["event_text"] = trace::event_text_padded(&step.event, 0).into();
         }
     }
     let data = value.to_string().replace('<', "\\u003c");
@@ -298,7 +298,7 @@ fn svg(file: &TraceFile) -> String {
             "<g class=\"step\" data-step=\"{}\" data-kind=\"{}\"><title>{}</title><rect class=\"hit\" x=\"0\" y=\"{}\" width=\"{width}\" height=\"{ROW}\"/>",
             step.n,
             escape(&e.kind),
-            escape(&format!("{}. {}", step.n, trace::event_text(&step.event))),
+            escape(&format!("{}. {}", step.n, trace::event_text_padded(&step.event, 0))),
             y - ROW / 2,
         );
         match e.kind.as_str() {

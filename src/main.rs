@@ -82,8 +82,8 @@ enum Command {
         /// Explore at most this many steps from an initial state, 0 to 1000000.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
         max_depth: Option<u32>,
-        /// Stop after this many seconds, 1 to 31536000 (a year).
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=MAX_TIMEOUT_SECS))]
+        /// Stop after this many seconds, 0 to 31536000 (a year).
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(0..=MAX_TIMEOUT_SECS))]
         timeout: Option<u32>,
         /// Stop (incomplete) before resident memory could exceed this: 512M, 4G (bfs).
         #[arg(long, value_name = "SIZE", value_parser = engine::parse_size)]
@@ -249,14 +249,14 @@ const MAX_THREADS: i64 = 1024;
 /// The longest `--timeout`, in seconds (a year).
 const MAX_TIMEOUT_SECS: i64 = 31_536_000;
 
-/// How often a search prints a progress line: `FTCHECK_PROGRESS_SECS` (seconds, more than 0
-/// and at most a year), else 5 s.
+/// How often a search prints a progress line: `FTCHECK_PROGRESS_SECS` (seconds, 0 to a
+/// year), else 5 s.
 fn progress_every() -> Result<Duration, InputError> {
     let Ok(text) = std::env::var("FTCHECK_PROGRESS_SECS") else {
         return Ok(Duration::from_secs(5));
     };
     match text.trim().parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= MAX_TIMEOUT_SECS as f64 => {
+        Ok(secs) if (0.0..=MAX_TIMEOUT_SECS as f64).contains(&secs) => {
             Ok(Duration::from_secs_f64(secs))
         }
         _ => Err(InputError::Usage(format!(

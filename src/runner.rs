@@ -204,6 +204,9 @@ pub trait Checkable: Send + Sync {
     fn explore(&self, address: std::net::SocketAddr) -> !;
 }
 
+/// The bound (parameter name) that alone disables a fair action at a state, if any.
+pub type BoundBlocked<M> = fn(&M, &<M as Model>::State) -> Option<&'static str>;
+
 /// A model, its describer and its symmetry.
 pub struct Bound<M: Model, D> {
     /// The model.
@@ -218,7 +221,7 @@ pub struct Bound<M: Model, D> {
     pub leads_to: Vec<LeadsTo<M>>,
     /// The bound (parameter name) that alone disables a fair action at a state, if any
     /// (`Protocol::bound_blocked`); `None`: the model declares no bounds.
-    pub bounds: Option<fn(&M, &M::State) -> Option<&'static str>>,
+    pub bounds: Option<BoundBlocked<M>>,
 }
 
 impl<M, D> Bound<M, D>
@@ -763,8 +766,15 @@ where
                         trace.steps.len(),
                         format!(
                             "the trace says {}, but the model's bounds say {}",
-                            trace.bound.as_deref().map_or("no bound blocks it".into(), |b| format!("bound {b} blocks it")),
-                            bound.as_deref().map_or("none blocks it".into(), |b| format!("{b} blocks it"))
+                            trace
+                                .bound
+                                .as_deref()
+                                .map_or("no bound blocks it".into(), |b| format!(
+                                    "bound {b} blocks it"
+                                )),
+                            bound
+                                .as_deref()
+                                .map_or("none blocks it".into(), |b| format!("{b} blocks it"))
                         ),
                     ));
                 }

@@ -188,9 +188,14 @@ impl TraceFile {
 /// A step's event as the text report, the HTML page and the summary show it:
 /// `deliver  S1 -> S2: Vote`, `timeout  S1: election`, or a plain model's action.
 pub fn event_text(e: &crate::describe::Event) -> String {
+    event_text_padded(e, 8)
+}
+
+/// [`event_text`] with the kind padded to `width` (0: not padded, as a page shows it).
+pub fn event_text_padded(e: &crate::describe::Event, width: usize) -> String {
     match e.kind.as_str() {
         "deliver" | "drop" => format!(
-            "{:<8} {} -> {}: {}",
+            "{:<width$} {} -> {}: {}",
             e.kind,
             e.from.as_deref().unwrap_or("?"),
             e.to.as_deref().unwrap_or("?"),
@@ -198,7 +203,7 @@ pub fn event_text(e: &crate::describe::Event) -> String {
         ),
         "step" => e.detail.clone().unwrap_or_default(),
         k => format!(
-            "{:<8} {}{}",
+            "{:<width$} {}{}",
             k,
             e.from.as_deref().unwrap_or(""),
             e.detail

@@ -22,7 +22,10 @@ pub fn require(program: &str, package: &str) -> PathBuf {
     let hint = format!(
         "{program} not found: this test needs Debian's {package} (apt-get install {package})"
     );
-    assert!(root && find("apt-get").is_some(), "{hint}; not root with apt-get here, so it was not installed");
+    assert!(
+        root && find("apt-get").is_some(),
+        "{hint}; not root with apt-get here, so it was not installed"
+    );
     eprintln!("installing Debian's {package} for this test (apt-get)");
     for args in [
         &["update", "-qq"][..],
@@ -33,7 +36,11 @@ pub fn require(program: &str, package: &str) -> PathBuf {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .unwrap_or_else(|e| panic!("{hint}; apt-get did not run: {e}"));
-        assert!(status.success(), "{hint}; apt-get {} failed", args.join(" "));
+        assert!(
+            status.success(),
+            "{hint}; apt-get {} failed",
+            args.join(" ")
+        );
     }
     find(program).unwrap_or_else(|| panic!("{hint}; installed, yet not on PATH"))
 }

@@ -1028,9 +1028,10 @@ impl Protocol for Raft {
     fn bound_blocked(m: &Raft, s: &RaftState) -> Option<&'static str> {
         let quiet = !m.one_at_a_time
             || !(s.servers.iter().any(|v| v.role == Role::Leader) || m.election_open(s));
-        if s.servers.iter().any(|me| {
-            quiet && me.role != Role::Leader && me.may_campaign && me.term >= m.max_term
-        }) {
+        if s.servers
+            .iter()
+            .any(|me| quiet && me.role != Role::Leader && me.may_campaign && me.term >= m.max_term)
+        {
             return Some("max-term");
         }
         let leads = s.servers.iter().any(|v| v.role == Role::Leader);
