@@ -139,50 +139,55 @@ fn fault02_sigint_and_sigterm_report_and_write_every_counterexample() {
 
 #[test]
 fn fault03_extreme_numbers_are_refused_in_one_line() {
-    assert_refused(
-        &[
-            "check",
-            "two-phase-commit",
-            "--engine",
-            "dfs",
-            "--threads",
-            "100000",
-        ],
-        &["--threads", "1..=1024"],
-    );
-    assert_refused(
-        &["check", "two-phase-commit", "--threads", "100000000"],
-        &["--threads"],
-    );
-    assert_refused(
-        &["check", "two-phase-commit", "--threads", "0"],
-        &["--threads"],
-    );
-    assert_refused(
-        &[
-            "check",
-            "two-phase-commit",
-            "--timeout",
-            "18446744073709551615",
-        ],
-        &["--timeout"],
-    );
-    assert_refused(
-        &[
-            "check",
-            "two-phase-commit",
-            "--engine",
-            "dfs",
-            "--max-depth",
-            "18446744073709551615",
-        ],
-        &["--max-depth"],
-    );
-    assert_refused(
-        &["check", "two-phase-commit", "--max-states", "0"],
-        &["--max-states"],
-    );
-    assert_refused(&["bench", "--threads", "100000"], &["--threads"]);
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &[
+                "check",
+                "two-phase-commit",
+                "--engine",
+                "dfs",
+                "--threads",
+                "100000",
+            ],
+            &["--threads", "1..=1024"],
+        ),
+        (
+            &["check", "two-phase-commit", "--threads", "100000000"],
+            &["--threads"],
+        ),
+        (
+            &["check", "two-phase-commit", "--threads", "0"],
+            &["--threads"],
+        ),
+        (
+            &[
+                "check",
+                "two-phase-commit",
+                "--timeout",
+                "18446744073709551615",
+            ],
+            &["--timeout"],
+        ),
+        (
+            &[
+                "check",
+                "two-phase-commit",
+                "--engine",
+                "dfs",
+                "--max-depth",
+                "18446744073709551615",
+            ],
+            &["--max-depth"],
+        ),
+        (
+            &["check", "two-phase-commit", "--max-states", "0"],
+            &["--max-states"],
+        ),
+        (&["bench", "--threads", "100000"], &["--threads"]),
+    ];
+    for (args, mentions) in cases {
+        assert_refused(args, mentions);
+    }
     for bad in ["-1", "nan", "inf", "x", "1e300"] {
         let out = Command::cargo_bin("ftcheck")
             .unwrap()

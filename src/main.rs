@@ -414,15 +414,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
         }
         Command::Export { file, to, output } => {
             // Every field is checked against the model (the trace is replayed) before use.
-            let trace = match trace::load_checked(&file) {
-                Ok(t) => t,
-                Err(trace::ReplayError::Input(e)) => return Err(e),
-                Err(e) => {
-                    eprintln!("ftcheck: error: {e}; only a trace that replays is exported");
-                    return Ok(EXIT_USAGE);
-                }
-            };
-            let text = ftcheck::export::export(&trace, to);
+            let text = ftcheck::export::export(&trace::load_checked(&file)?, to);
             match output {
                 Some(path) => trace::write_atomic(&path, &text, "--output")?,
                 None => print!("{text}"),
@@ -455,24 +447,18 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             });
             resolved.model.explore(address)
         }
-        Command::Replay { file, format } => match trace::replay(&file) {
-            Ok(r) => {
-                if format == Format::Json {
-                    println!("{}", serde_json::to_string_pretty(&r).expect("serialises"));
-                } else {
-                    println!(
-                        "replayed {} steps of {}: property '{}' {} {}, as recorded",
-                        r.steps, r.model, r.property, r.verdict, r.confirmed
-                    );
-                }
-                Ok(EXIT_OK)
+        Command::Replay { file, format } => {
+            let r = trace::replay(&file)?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&r).expect("serialises"));
+            } else {
+                println!(
+                    "replayed {} steps of {}: property '{}' {} {}, as recorded",
+                    r.steps, r.model, r.property, r.verdict, r.confirmed
+                );
             }
-            Err(trace::ReplayError::Input(e)) => Err(e),
-            Err(e) => {
-                eprintln!("ftcheck: error: {e}");
-                Ok(EXIT_USAGE)
-            }
-        },
+            Ok(EXIT_OK)
+        }
         Command::Bench {
             path,
             filter,

@@ -214,6 +214,20 @@ pub fn event_text_padded(e: &crate::describe::Event, width: usize) -> String {
     }
 }
 
+/// The model a file (trace or report) records: its name, every parameter as a JSON value,
+/// its variant.
+pub fn resolve_recorded(
+    model: &str,
+    params: &BTreeMap<String, serde_json::Value>,
+    variant: Option<&str>,
+) -> Result<Box<dyn crate::runner::Checkable>, InputError> {
+    let given: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", param_text(v)))
+        .collect();
+    Ok(catalog::resolve(model, &given, variant)?.model)
+}
+
 /// A parameter value as written on the command line (a name without JSON quotes).
 pub fn param_text(v: &serde_json::Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
@@ -482,7 +496,21 @@ pub struct Replayed {
     pub confirmed: String,
 }
 
-/// Why a replay failed: bad input (exit 2) or a trace that does not apply (exit 1).
+impl From<ReplayError> for InputError {
+    /// Every failed replay is bad input (exit 2): the file, and why it does not replay.
+    fn from(e: ReplayError) -> InputError {
+        match e {
+            ReplayError::Input(e) => e,
+            ReplayError::Diverges { path, divergence } => InputError::File {
+                path,
+                problem: format!("trace diverges at {divergence}"),
+            },
+            e @ ReplayError::VerdictDiffers { .. } => InputError::Usage(e.to_string()),
+        }
+    }
+}
+
+/// Why a replay failed: bad input, or a trace that does not apply (both exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// The file or its model, parameters or variant are wrong.
@@ -525,14 +553,10 @@ pub fn replay_file(file: &TraceFile, path: &Path) -> Result<Replayed, ReplayErro
         path: path.to_path_buf(),
         problem,
     };
-    let given: Vec<String> = file
-        .params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", param_text(v)))
-        .collect();
-    let model = catalog::resolve(&file.model, &given, file.variant.as_deref())
-        .map_err(|e| bad(format!("{e}")))?
-        .model;
+    file.validate()
+        .map_err(|problem| bad(format!("malformed trace: {problem}")))?;
+    let model = resolve_recorded(&file.model, &file.params, file.variant.as_deref())
+        .map_err(|e| bad(format!("{e}")))?;
     match model.properties().iter().find(|p| p.name == file.property) {
         None => {
             return Err(bad(format!(

@@ -453,6 +453,14 @@ impl Paxos {
         self.servers / 2 + 1
     }
 
+    /// Whether server `i` is next in line to take over (the takeover bound aside): `Some(due)`,
+    /// `due` when the leader of its ballot has crashed (else the suspicion is false).
+    fn takeover(&self, s: &PaxosState, i: usize) -> Option<bool> {
+        let v = &s.servers[i];
+        (self.leader_of(v.ballot + 1) == i && !v.leading)
+            .then(|| !s.servers[self.leader_of(v.ballot)].alive)
+    }
+
     fn leader_of(&self, ballot: u8) -> usize {
         (ballot as usize - 1) % self.servers
     }
@@ -762,13 +770,11 @@ impl Model for Paxos {
             if !v.alive {
                 continue;
             }
-            if (s.takeovers as usize) < self.takeovers
-                && self.leader_of(v.ballot + 1) == i
-                && !v.leading
-            {
-                let due = !s.servers[self.leader_of(v.ballot)].alive;
-                if due || !self.accurate {
-                    actions.push(Action::Suspect(i as u8, due));
+            if (s.takeovers as usize) < self.takeovers {
+                if let Some(due) = self.takeover(s, i) {
+                    if due || !self.accurate {
+                        actions.push(Action::Suspect(i as u8, due));
+                    }
                 }
             }
             if crashed < self.crashes {
@@ -885,13 +891,8 @@ impl Protocol for Paxos {
     /// the bound forbids.
     fn bound_blocked(m: &Paxos, s: &PaxosState) -> Option<&'static str> {
         let spent = s.takeovers as usize >= m.takeovers;
-        let due = |(i, v): (usize, &Server)| {
-            v.alive
-                && !v.leading
-                && m.leader_of(v.ballot + 1) == i
-                && !s.servers[m.leader_of(v.ballot)].alive
-        };
-        (spent && s.servers.iter().enumerate().any(due)).then_some("takeovers")
+        let due = |i: usize| s.servers[i].alive && m.takeover(s, i) == Some(true);
+        (spent && (0..s.servers.len()).any(due)).then_some("takeovers")
     }
 
     fn params() -> Vec<ParamSpec> {

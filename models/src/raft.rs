@@ -557,6 +557,18 @@ impl Raft {
 
     /// Whether an election under way can still be won: a candidate whose votes, with those of
     /// the servers that may still grant it theirs (a vote in flight included), make a majority.
+    /// Whether election timers may fire: always with asynchronous elections; with
+    /// one-at-a-time ones only while no server leads and no election under way can be won.
+    fn quiet(&self, s: &RaftState) -> bool {
+        !self.one_at_a_time
+            || !(s.servers.iter().any(|v| v.role == Role::Leader) || self.election_open(s))
+    }
+
+    /// Whether the protocol lets server `me` time out and stand (the term bound aside).
+    fn may_time_out(me: &Server) -> bool {
+        me.role != Role::Leader && me.may_campaign
+    }
+
     fn election_open(&self, s: &RaftState) -> bool {
         s.servers.iter().enumerate().any(|(c, cand)| {
             let may_grant = |(j, v): &(usize, &Server)| {
@@ -858,11 +870,10 @@ impl Model for Raft {
     }
 
     fn actions(&self, s: &RaftState, actions: &mut Vec<Action>) {
-        let quiet = !self.one_at_a_time
-            || !(s.servers.iter().any(|v| v.role == Role::Leader) || self.election_open(s));
+        let quiet = self.quiet(s);
         for (i, me) in s.servers.iter().enumerate() {
             let id = i as u8;
-            if quiet && me.role != Role::Leader && me.term < self.max_term && me.may_campaign {
+            if quiet && Self::may_time_out(me) && me.term < self.max_term {
                 actions.push(Action::Timeout(id));
             }
             if me.role == Role::Leader {
@@ -1026,11 +1037,10 @@ impl Protocol for Raft {
     /// campaign, and elections are open) that only the term bound forbids; `client-ops`: a
     /// client request to a leader past the operations bound.
     fn bound_blocked(m: &Raft, s: &RaftState) -> Option<&'static str> {
-        let quiet = !m.one_at_a_time
-            || !(s.servers.iter().any(|v| v.role == Role::Leader) || m.election_open(s));
-        if s.servers
-            .iter()
-            .any(|me| quiet && me.role != Role::Leader && me.may_campaign && me.term >= m.max_term)
+        if m.quiet(s)
+            && s.servers
+                .iter()
+                .any(|me| Raft::may_time_out(me) && me.term >= m.max_term)
         {
             return Some("max-term");
         }
