@@ -7,6 +7,7 @@
 //!
 //! Run: `cargo bench --bench liveness`.
 
+mod allocator;
 mod median;
 
 use criterion::{BenchmarkId, Criterion};

@@ -10,6 +10,7 @@
 //!
 //! Run: `cargo bench --bench throughput` (FTCHECK_BENCH_RMS=N for another size).
 
+mod allocator;
 mod median;
 mod stateright_2pc;
 

@@ -319,6 +319,37 @@ where
         true
     }
 
+    /// Grows the table once every thread has paused, unless another thread grew it first.
+    /// Not a blocking `write()`: a writer woken by the last reader can lose the lock to a
+    /// thread that reads again at once, which another thread that still expands does for the
+    /// rest of the level once the table no longer needs growing (issue 17: a stale request
+    /// starved for up to half a second per growth).
+    fn grow_table(&self) {
+        loop {
+            let mut table = match self.table.try_write() {
+                Ok(table) => table,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    // Readers pause at their next state while the table needs growing.
+                    if !self
+                        .table
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .needs_growing()
+                    {
+                        return;
+                    }
+                    std::thread::yield_now();
+                    continue;
+                }
+            };
+            if table.needs_growing() {
+                table.grow(self.threads);
+            }
+            return;
+        }
+    }
+
     /// A thread's share of the level: chunks until none is left or the search stops. `tick`
     /// is given the table this thread already holds (read-locked): it must not lock it again,
     /// or a thread waiting to grow the table would deadlock with it.
@@ -351,10 +382,7 @@ where
                     return;
                 }
                 if grow {
-                    let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
-                    if table.needs_growing() {
-                        table.grow(self.threads);
-                    }
+                    self.grow_table();
                 }
             }
         }
@@ -421,10 +449,29 @@ impl Recording {
         }
     }
 
-    /// Points the edges to states numbered since they were added at their targets.
-    fn resolve(&mut self, table: &FpTable) {
-        for (edge, fp) in self.unresolved.drain(..) {
-            if let (Some(e), Some(to)) = (self.graph.edges.get_mut(edge), table.index(fp)) {
+    /// Points the edges to states numbered since they were added at their targets. The
+    /// lookups (a cache miss each, one per edge into a new state) are shared by `threads`.
+    fn resolve(&mut self, table: &FpTable, threads: usize) {
+        let part = self.unresolved.len().div_ceil(threads.max(1)).max(1);
+        let targets: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let lookups: Vec<_> = self
+                .unresolved
+                .chunks(part)
+                .map(|c| {
+                    s.spawn(move || {
+                        c.iter()
+                            .map(|&(_, fp)| table.index(fp).unwrap_or(UNRESOLVED))
+                            .collect::<Vec<u32>>()
+                    })
+                })
+                .collect();
+            lookups
+                .into_iter()
+                .map(|l| l.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for ((edge, _), to) in self.unresolved.drain(..).zip(targets.into_iter().flatten()) {
+            if let Some(e) = self.graph.edges.get_mut(edge).filter(|_| to != UNRESOLVED) {
                 e.to = to;
             }
         }
@@ -648,7 +695,7 @@ where
             expanded += level_len;
         }
         if let Some(r) = rec.as_mut() {
-            r.resolve(&table.read().unwrap_or_else(|e| e.into_inner()));
+            r.resolve(&table.read().unwrap_or_else(|e| e.into_inner()), threads);
         }
         drop(std::mem::replace(&mut states, next));
         level_len = next_len;
@@ -764,7 +811,7 @@ where
         .collect();
     let nodes = parent.len();
     let graph = rec.map(|mut r| {
-        r.resolve(&table);
+        r.resolve(&table, threads);
         let mut g = r.graph;
         // A state whose expansion was cut short, and every later one, is open.
         if g.offsets.len() > expanded {
