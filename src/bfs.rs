@@ -451,23 +451,10 @@ impl Recording {
     /// Points the edges to states numbered since they were added at their targets. The
     /// lookups (a cache miss each, one per edge into a new state) are shared by `threads`.
     fn resolve(&mut self, table: &FpTable, threads: usize) {
-        let part = self.unresolved.len().div_ceil(threads.max(1)).max(1);
-        let targets: Vec<Vec<u32>> = std::thread::scope(|s| {
-            let lookups: Vec<_> = self
-                .unresolved
-                .chunks(part)
-                .map(|c| {
-                    s.spawn(move || {
-                        c.iter()
-                            .map(|&(_, fp)| table.index(fp).unwrap_or(UNRESOLVED))
-                            .collect::<Vec<u32>>()
-                    })
-                })
-                .collect();
-            lookups
-                .into_iter()
-                .map(|l| l.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        let targets = on_threads(&self.unresolved, threads, |part| {
+            part.iter()
+                .map(|&(_, fp)| table.index(fp).unwrap_or(UNRESOLVED))
+                .collect::<Vec<u32>>()
         });
         for ((edge, _), to) in self.unresolved.drain(..).zip(targets.into_iter().flatten()) {
             if let Some(e) = self.graph.edges.get_mut(edge).filter(|_| to != UNRESOLVED) {
@@ -475,6 +462,35 @@ impl Recording {
             }
         }
     }
+}
+
+/// `f` applied to `items` in `threads` consecutive parts, each on a thread of its own: the
+/// results in order. For the serial part of a level, table look-ups and stores that miss the
+/// cache one after another.
+fn on_threads<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let part = items.len().div_ceil(threads.max(1)).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items.chunks(part).map(|c| s.spawn(move || f(c))).collect();
+        parts
+            .into_iter()
+            .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Numbers the states `(fingerprint, index)` in the table, on `threads` threads.
+fn settle_all(table: &FpTable, numbered: &mut Vec<(u64, u32)>, threads: usize) {
+    on_threads(numbered, threads, |part| {
+        for &(fp, node) in part {
+            table.settle(fp, node);
+        }
+    });
+    numbered.clear();
 }
 
 /// The path to state `v` by parent links and the action index (or, for an initial state, the
@@ -596,6 +612,8 @@ where
         }
     }
     let mut pending = vec![chunk0];
+    // States numbered in the level, to be settled in the table at its end.
+    let mut to_settle: Vec<(u64, u32)> = Vec::new();
     // States whose successors are all recorded: a prefix of the states.
     let mut expanded: usize = 0;
     let mut depth = 0usize;
@@ -644,7 +662,7 @@ where
                 via.push(k.via);
                 if settle {
                     // Edges and initial states need indices; a safety search needs none.
-                    t.settle(k.fp, node);
+                    to_settle.push((k.fp, node));
                 }
                 if k.bits & undecided != 0 {
                     let mut hit = k.bits & undecided;
@@ -678,6 +696,7 @@ where
                 }
             }
         }
+        settle_all(&t, &mut to_settle, threads);
         drop(t);
         if depth == 0 {
             if let Some(r) = rec.as_mut() {
@@ -805,6 +824,8 @@ where
     stats.queue = parent.len() - expanded;
     stats.elapsed_secs = start.elapsed().as_secs_f64();
     let table = table.into_inner().unwrap_or_else(|e| e.into_inner());
+    // A search stopped while numbering a level.
+    settle_all(&table, &mut to_settle, threads);
     stats.memory_bytes = visited_bytes(&table, &parent, &via);
     let discoveries = found
         .into_iter()
