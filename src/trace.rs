@@ -93,8 +93,47 @@ impl TraceFile {
             }
         }
         parts.push(self.property.clone());
-        parts.join("-")
+        file_stem_of(&parts)
     }
+}
+
+/// The longest file stem written; a longer one keeps its first characters and a hash of the
+/// whole, so that two long names stay apart (file systems allow 255 bytes).
+const MAX_STEM: usize = 200;
+
+/// A file stem from name parts joined by `-`, safe on every file system: characters other
+/// than ASCII letters, digits and `-_.=+,@` become `_` (a property named `value chosen` or
+/// `a/b` by a user's model), a leading `.` gets a `_` before it, and a stem over 200 bytes is
+/// cut and ends in a hash of the whole.
+///
+/// ```
+/// use ftcheck::trace::file_stem_of;
+/// assert_eq!(file_stem_of(&["raft".into(), "value chosen/ok?".into()]), "raft-value_chosen_ok_");
+/// assert_eq!(file_stem_of(&[".hidden".into()]), "_.hidden");
+/// let long = file_stem_of(&["m".into(), "p".repeat(300)]);
+/// assert!(long.len() <= 200 && long != file_stem_of(&["m".into(), "p".repeat(301)]));
+/// ```
+pub fn file_stem_of(parts: &[String]) -> String {
+    let whole = parts.join("-");
+    let mut stem: String = whole
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=+,@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.starts_with('.') || stem.is_empty() {
+        stem.insert(0, '_');
+    }
+    if stem.len() > MAX_STEM {
+        let hash = format!("{:016x}", fxhash::hash64(whole.as_bytes()));
+        stem.truncate(MAX_STEM - hash.len() - 1);
+        stem = format!("{stem}-{hash}");
+    }
+    stem
 }
 
 /// The initial state's short, non-empty top-level fields (`: faulty = ["P"]`), which tell a
