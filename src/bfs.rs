@@ -464,15 +464,18 @@ impl Recording {
     }
 }
 
-/// `f` applied to `items` in `threads` consecutive parts, each on a thread of its own: the
-/// results in order. For the serial part of a level, table look-ups and stores that miss the
-/// cache one after another.
+/// `f` applied to `items` in `threads` consecutive parts, each on a thread of its own (one
+/// part on this thread): the results in order. For the serial part of a level, table look-ups
+/// and stores that miss the cache one after another.
 fn on_threads<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(&[T]) -> R + Sync,
 ) -> Vec<R> {
     let part = items.len().div_ceil(threads.max(1)).max(1);
+    if part >= items.len() {
+        return vec![f(items)];
+    }
     let f = &f;
     std::thread::scope(|s| {
         let parts: Vec<_> = items.chunks(part).map(|c| s.spawn(move || f(c))).collect();

@@ -555,8 +555,6 @@ impl Raft {
         self.servers / 2 + 1
     }
 
-    /// Whether an election under way can still be won: a candidate whose votes, with those of
-    /// the servers that may still grant it theirs (a vote in flight included), make a majority.
     /// Whether election timers may fire: always with asynchronous elections; with
     /// one-at-a-time ones only while no server leads and no election under way can be won.
     fn quiet(&self, s: &RaftState) -> bool {
@@ -569,6 +567,8 @@ impl Raft {
         me.role != Role::Leader && me.may_campaign
     }
 
+    /// Whether an election under way can still be won: a candidate whose votes, with those of
+    /// the servers that may still grant it theirs (a vote in flight included), make a majority.
     fn election_open(&self, s: &RaftState) -> bool {
         s.servers.iter().enumerate().any(|(c, cand)| {
             let may_grant = |(j, v): &(usize, &Server)| {
