@@ -11,7 +11,7 @@ mod allocator;
 mod median;
 
 use criterion::{BenchmarkId, Criterion};
-use ftcheck::catalog;
+use ftcheck::catalog::Catalog;
 use ftcheck::engine::CheckOptions;
 use ftcheck::runner::Checkable;
 use median::median_ns;
@@ -26,7 +26,7 @@ const CASES: [(&str, &[&str]); 4] = [
 ];
 
 fn model(name: &str, params: &[&str]) -> Box<dyn Checkable> {
-    let entry = catalog::find(name).unwrap();
+    let entry = Catalog::builtin().find(name).unwrap().clone();
     let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
     entry.build(&entry.parse_params(&params).unwrap(), None)
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+use ftcheck::catalog::Catalog;
 use ftcheck::export::{self, Format, SHIVIZ_REGEX};
 use ftcheck::trace::{self, TraceFile};
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ fn skip_type(ty: &str) -> &str {
 fn itf_decodes_with_the_itf_crate() {
     let mut lassos = 0;
     for (path, t) in saved() {
-        let text = export::export(&t, Format::Itf);
+        let text = export::export(&t, &t.stem(&Catalog::builtin()), Format::Itf);
         let decoded: itf::Trace<itf::Value> =
             itf::trace_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         // A lasso's last state is its loop's first: not repeated (no false stuttering step).
@@ -179,7 +180,7 @@ fn itf_decodes_with_the_itf_crate() {
 #[test]
 fn shiviz_logs_follow_shiviz_rules() {
     for (path, t) in saved() {
-        let text = export::export(&t, Format::Shiviz);
+        let text = export::export(&t, &t.stem(&Catalog::builtin()), Format::Shiviz);
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some(SHIVIZ_REGEX), "{path:?}");
         assert_eq!(lines.next(), Some(""), "{path:?}");
@@ -222,7 +223,7 @@ fn shiviz_logs_follow_shiviz_rules() {
 #[test]
 fn dot_graphs_have_a_node_per_state_and_an_edge_per_step() {
     for (path, t) in saved() {
-        let text = export::export(&t, Format::Dot);
+        let text = export::export(&t, &t.stem(&Catalog::builtin()), Format::Dot);
         assert!(text.starts_with("digraph trace {\n") && text.ends_with("}\n"));
         let mut nodes = Vec::new();
         let mut edges = Vec::new();

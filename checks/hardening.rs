@@ -310,7 +310,8 @@ fn fault05_merge_refuses_tampered_shard_reports() {
     r["stats"]["unique_states"] = json!(u64::MAX);
     cases.push(("state-count-overflow", r, ""));
     let mut r = s1.clone();
-    r["traces"][0]["steps"][2]["action_index"] = json!(5);
+    // Step 3 takes the action of step 4 (the index is only a hint; the action is what counts).
+    r["traces"][0]["steps"][2]["action"] = r["traces"][0]["steps"][3]["action"].clone();
     cases.push(("trace-tampered", r, "does not replay"));
     let mut r = s1.clone();
     r["results"][0]["part_verdict"] = json!("violated");
@@ -679,7 +680,7 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
             let mutated = mutate(v, &mut rng);
             let file = write_json(dir.path(), "m.trace.json", &mutated);
             let outcome = std::panic::catch_unwind(|| {
-                let checked = trace::load_checked(&file);
+                let checked = trace::load_checked(&ftcheck::catalog::Catalog::builtin(), &file);
                 if let Ok(t) = &checked {
                     for f in [
                         ftcheck::export::Format::Itf,
@@ -688,7 +689,11 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
                         ftcheck::export::Format::Shiviz,
                         ftcheck::export::Format::Mermaid,
                     ] {
-                        ftcheck::export::export(t, f);
+                        ftcheck::export::export(
+                            t,
+                            &t.stem(&ftcheck::catalog::Catalog::builtin()),
+                            f,
+                        );
                     }
                 }
                 checked.is_ok()
@@ -700,7 +705,10 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
                 // Accepted only if it is a valid trace: the same as replayed afresh, and
                 // re-serialised it loads again.
                 accepted += 1;
-                assert!(trace::replay(&file).is_ok(), "case {case}");
+                assert!(
+                    trace::replay(&ftcheck::catalog::Catalog::builtin(), &file).is_ok(),
+                    "case {case}"
+                );
             } else {
                 refused += 1;
             }
@@ -713,7 +721,9 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
             let mutated = mutate(which, &mut rng);
             let file = write_json(dir.path(), "m.json", &mutated);
             let paths = [file, dir.path().join(other)];
-            let outcome = std::panic::catch_unwind(|| ftcheck::check::merge(&paths).is_ok());
+            let outcome = std::panic::catch_unwind(|| {
+                ftcheck::check::merge(&ftcheck::catalog::Catalog::builtin(), &paths).is_ok()
+            });
             let ok = outcome.unwrap_or_else(|_| panic!("case {case}: merge panicked: {mutated}"));
             if ok {
                 accepted += 1;
@@ -730,7 +740,7 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
     for _ in 0..10 {
         let mutated = mutate(v, &mut rng);
         let file = write_json(dir.path(), "cli.trace.json", &mutated);
-        let lib = trace::load_checked(&file).is_ok();
+        let lib = trace::load_checked(&ftcheck::catalog::Catalog::builtin(), &file).is_ok();
         let (code, _, err) = run(&["replay", file.to_str().unwrap()]);
         assert_eq!(code == 0, lib, "{origin:?}: {err}");
         assert!(code == 0 || code == 2, "{err}");

@@ -5,8 +5,8 @@
 
 use ftcheck::describe::Plain;
 use ftcheck::engine::CheckOptions;
+use ftcheck::protocol::{Fairness, LeadsTo};
 use ftcheck::runner::{Bound, Checkable, PropertyResult, Trace, Verdict};
-use ftcheck_models::{Fairness, LeadsTo};
 use stateright::{Checker, Model, Property};
 
 /// States 0 and 1 form a ring (`Go` 0 → 1, `Back` 1 → 0, both weakly fair); `Exit` leads to

@@ -2,7 +2,7 @@
 //! regression tests of the engine (each named after the stateright defect it pins) and the
 //! trace round trip.
 
-use ftcheck::catalog;
+use ftcheck::catalog::Catalog;
 use ftcheck::check::{self, CheckRequest};
 use ftcheck::engine::{self, CheckOptions, Engine};
 use ftcheck::runner::Verdict;
@@ -17,6 +17,7 @@ fn checks_dir() -> &'static Path {
 #[test]
 fn quick_cases_match_their_manifests() {
     let outcomes = suite::run(
+        &Catalog::builtin(),
         checks_dir(),
         &Selection {
             quick_only: true,
@@ -44,7 +45,7 @@ fn quick_cases_match_their_manifests() {
 
 #[test]
 fn every_variant_of_every_model_is_a_case_expected_violated() {
-    for entry in catalog::catalog() {
+    for entry in Catalog::builtin().entries().to_vec() {
         let manifest = suite::load(&checks_dir().join(format!("{}.toml", entry.name)))
             .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         for v in &entry.variants {
@@ -76,7 +77,7 @@ fn every_variant_of_every_model_is_a_case_expected_violated() {
 /// Every liveness property of the catalog is decided (holds or violated) by some quick case.
 #[test]
 fn every_liveness_property_has_a_verdict_in_a_quick_case() {
-    for entry in catalog::catalog() {
+    for entry in Catalog::builtin().entries().to_vec() {
         let manifest = suite::load(&checks_dir().join(format!("{}.toml", entry.name))).unwrap();
         for p in entry.properties() {
             if p.kind != ftcheck::runner::PropertyKind::Liveness {
@@ -108,12 +109,12 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
         .find(|c| c.name == "rms-3")
         .unwrap()
         .clone();
-    let ok = suite::run_case(&manifest, &case, "rms-3".into()).unwrap();
+    let ok = suite::run_case(&Catalog::builtin(), &manifest, &case, "rms-3".into()).unwrap();
     assert!(ok.passed(), "{:?}", ok.problems);
 
     let mut wrong_count = case.clone();
     wrong_count.unique_states = Some(289);
-    let out = suite::run_case(&manifest, &wrong_count, "x".into()).unwrap();
+    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_count, "x".into()).unwrap();
     assert_eq!(
         out.problems,
         vec!["expected 289 unique states, got 288".to_string()]
@@ -123,7 +124,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     wrong_verdict
         .expect
         .insert("TCConsistent".into(), "violated".into());
-    let out = suite::run_case(&manifest, &wrong_verdict, "x".into()).unwrap();
+    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_verdict, "x".into()).unwrap();
     assert_eq!(
         out.problems,
         vec!["property TCConsistent: expected violated, got holds".to_string()]
@@ -131,7 +132,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
-    let out = suite::run_case(&manifest, &wrong_length, "x".into()).unwrap();
+    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_length, "x".into()).unwrap();
     assert_eq!(
         out.problems,
         vec!["property abort-reached: expected a trace of 4 steps, got 3".to_string()]
@@ -139,7 +140,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut missing = case;
     missing.expect.remove("TypeOK");
-    let out = suite::run_case(&manifest, &missing, "x".into()).unwrap();
+    let out = suite::run_case(&Catalog::builtin(), &manifest, &missing, "x".into()).unwrap();
     assert_eq!(
         out.problems,
         vec!["property TypeOK is holds but the manifest does not list it".to_string()]
@@ -149,7 +150,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 /// ftcheck's BFS and stateright's checkers explore the same state space.
 #[test]
 fn engine_agrees_with_stateright_on_state_counts() {
-    use ftcheck_models::{Params, Protocol};
+    use ftcheck::protocol::{Params, Protocol};
     use stateright::{Checker, Model};
     fn both<M>(model: M) -> usize
     where
@@ -173,7 +174,12 @@ fn engine_agrees_with_stateright_on_state_counts() {
     }
     let build = |name: &str, params: &[&str]| -> Params {
         let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
-        catalog::find(name).unwrap().parse_params(&params).unwrap()
+        Catalog::builtin()
+            .find(name)
+            .unwrap()
+            .clone()
+            .parse_params(&params)
+            .unwrap()
     };
     let tpc = build("two-phase-commit", &["participants=2"]);
     let tpc = ftcheck_models::two_phase_commit::TwoPhaseCommit::build(&tpc, None);
@@ -286,7 +292,10 @@ fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property(
 /// stateright 0.31's BFS silently ignores `symmetry()`. ftcheck's honours it.
 #[test]
 fn bfs_honours_symmetry() {
-    let entry = catalog::find("transaction-commit").unwrap();
+    let entry = Catalog::builtin()
+        .find("transaction-commit")
+        .unwrap()
+        .clone();
     let model = entry.build(&entry.parse_params(&[]).unwrap(), None);
     let plain = model.check(&CheckOptions::default(), &mut |_| {});
     let reduced = model.check(
@@ -307,7 +316,7 @@ fn bfs_honours_symmetry() {
 #[test]
 fn symmetry_cases_expect_what_their_unreduced_twins_expect() {
     let mut pairs = 0;
-    for entry in catalog::catalog() {
+    for entry in Catalog::builtin().entries().to_vec() {
         let manifest = suite::load(&checks_dir().join(format!("{}.toml", entry.name))).unwrap();
         let liveness: Vec<String> = entry
             .properties()
@@ -371,7 +380,7 @@ fn simulation_never_reports_holds() {
         },
         ..CheckRequest::default()
     };
-    let report = check::check(&req, &mut |_| {}).unwrap();
+    let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
     for r in &report.results {
         assert_ne!(r.verdict, "holds", "{}", r.name);
     }
@@ -391,7 +400,7 @@ fn bounded_searches_are_incomplete_never_holds() {
             },
             ..CheckRequest::default()
         };
-        let report = check::check(&req, &mut |_| {}).unwrap();
+        let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
         let verdicts: Vec<&str> = report.results.iter().map(|r| r.verdict.as_str()).collect();
         assert_eq!(
             verdicts,
@@ -424,7 +433,7 @@ fn a_memory_budget_stops_the_search_with_incomplete() {
             },
             ..CheckRequest::default()
         };
-        check::check(&req, &mut |_| {}).unwrap()
+        check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap()
     };
     let small = run("40M");
     assert_eq!(small.stopped.as_deref(), Some("max-memory 40 MiB"));
@@ -451,12 +460,12 @@ fn trace_round_trip_and_tampering() {
         trace_dir: Some(dir.path().to_path_buf()),
         ..CheckRequest::default()
     };
-    let report = check::check(&req, &mut |_| {}).unwrap();
+    let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
     assert_eq!(report.exit_code, check::EXIT_SAFETY);
     let file = dir
         .path()
         .join("two-phase-commit-ready-timeout-abort-atomicity.trace.json");
-    let replayed = trace::replay(&file).expect("replays");
+    let replayed = trace::replay(&Catalog::builtin(), &file).expect("replays");
     assert_eq!(replayed.verdict, Verdict::Violated);
     assert_eq!(replayed.steps, 12);
     let mmd = std::fs::read_to_string(
@@ -477,15 +486,23 @@ fn trace_round_trip_and_tampering() {
         edit(&mut v);
         let path = dir.path().join("tampered.trace.json");
         std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
-        trace::replay(&path).map(|_| ()).map_err(|e| e.to_string())
+        trace::replay(&Catalog::builtin(), &path)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     };
-    // Another action at step 5.
+    // Another action at step 5: that of step 6.
     let err = tampered(&|v| {
-        let i = v["steps"][4]["action_index"].as_u64().unwrap();
-        v["steps"][4]["action_index"] = (if i == 0 { 1 } else { 0 }).into();
+        v["steps"][4]["action"] = v["steps"][5]["action"].clone();
     })
     .unwrap_err();
     assert!(err.contains("diverges at step 5"), "{err}");
+    // Another action index alone is the same trace: the index is a hint, the action's text
+    // decides (a model that enumerates a hash set orders its actions by the process's seed).
+    tampered(&|v| {
+        let i = v["steps"][4]["action_index"].as_u64().unwrap();
+        v["steps"][4]["action_index"] = (if i == 0 { 1 } else { 0 }).into();
+    })
+    .unwrap();
     // A recorded state changed at step 9.
     let err =
         tampered(&|v| v["steps"][8]["state"]["actors"][0]["crashed"] = true.into()).unwrap_err();
@@ -584,7 +601,7 @@ fn saved_traces_replay() {
         if !path.to_string_lossy().ends_with(".trace.json") {
             continue;
         }
-        let r = trace::replay(&path).unwrap_or_else(|e| panic!("{e}"));
+        let r = trace::replay(&Catalog::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
         // A liveness run blocked by a model bound is `incomplete (bound: NAME)`.
         let bounded =
             matches!(&r.verdict, Verdict::Incomplete { reason } if reason.starts_with("bound: "));
@@ -665,7 +682,7 @@ fn simulation_traces_are_rechecked_before_they_are_reported() {
         model: Counter,
         describe: ftcheck::describe::Plain,
         symmetry: None,
-        fairness: |_, _| ftcheck_models::Fairness::Unfair,
+        fairness: |_, _| ftcheck::protocol::Fairness::Unfair,
         leads_to: vec![],
         bounds: None,
     };
@@ -720,6 +737,7 @@ fn rpc_semantics_table_equals_the_lectures() {
     let mut lines = text.lines().filter(|l| !l.starts_with('#'));
     let orderings: Vec<&str> = lines.next().unwrap().split_whitespace().skip(1).collect();
     let t = ftcheck::table::table(
+        &Catalog::builtin(),
         "rpc-semantics",
         "client",
         &["server".into(), "ordering".into()],
@@ -769,7 +787,7 @@ fn shards_together_find_every_state_and_violation() {
         ("pbft", &["views=1"], Some("small-quorum")),
     ];
     for (name, params, variant) in cases {
-        let entry = catalog::find(name).unwrap();
+        let entry = Catalog::builtin().find(name).unwrap().clone();
         let model = entry.build(&entry.parse_params(&strings(params)).unwrap(), variant);
         let opts = CheckOptions {
             liveness: false,
@@ -786,7 +804,7 @@ fn shards_together_find_every_state_and_violation() {
             },
             ..CheckRequest::default()
         };
-        let single = check::check(&request(None), &mut |_| {}).unwrap();
+        let single = check::check(&Catalog::builtin(), &request(None), &mut |_| {}).unwrap();
         for count in [1u32, 2, 4] {
             let mut union = HashSet::new();
             let (mut parts, mut level) = (0, 0);
@@ -799,7 +817,8 @@ fn shards_together_find_every_state_and_violation() {
                     ..opts.clone()
                 };
                 union.extend(model.fingerprints(&o));
-                let report = check::check(&request(shard), &mut |_| {}).unwrap();
+                let report =
+                    check::check(&Catalog::builtin(), &request(shard), &mut |_| {}).unwrap();
                 let split = report
                     .stats
                     .split
@@ -813,7 +832,7 @@ fn shards_together_find_every_state_and_violation() {
             }
             assert_eq!(parts, level, "each state of the split level in one part");
             assert_eq!(union, whole, "{name} in {count} shards");
-            let merged = check::merge(&files).unwrap();
+            let merged = check::merge(&Catalog::builtin(), &files).unwrap();
             let verdicts = |r: &check::CheckReport| -> Vec<(String, String, Option<usize>)> {
                 r.results
                     .iter()

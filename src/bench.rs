@@ -8,6 +8,7 @@
 //! its peak resident memory is its own: an allocator keeps freed memory, and a process's peak
 //! never comes down.
 
+use crate::catalog::Catalog;
 use crate::error::InputError;
 use crate::suite::{self, CaseOutcome, Selection};
 use serde::{Deserialize, Serialize};
@@ -160,13 +161,18 @@ pub fn run(
 }
 
 /// Runs the one case `id` of `path` in this process.
-pub fn run_here(path: &Path, id: &str, threads: Option<usize>) -> Result<Vec<Row>, InputError> {
+pub fn run_here(
+    catalog: &Catalog,
+    path: &Path,
+    id: &str,
+    threads: Option<usize>,
+) -> Result<Vec<Row>, InputError> {
     let selection = Selection {
         exact: Some(id.to_string()),
         threads,
         ..Selection::default()
     };
-    let outcomes = suite::run(path, &selection, &mut |o| {
+    let outcomes = suite::run(catalog, path, &selection, &mut |o| {
         eprintln!("{}", suite::table_line(o));
     })?;
     Ok(outcomes.iter().map(Row::of).collect())

@@ -24,7 +24,7 @@ use crate::engine::{
     Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
 use crate::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
-use ftcheck_models::Fairness;
+use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
 use stateright::{Expectation, Model, Property};
 use std::hash::Hash;
@@ -38,8 +38,9 @@ pub const SPLIT_STATES_PER_SHARD: usize = 64;
 pub const ROOT: u32 = u32::MAX;
 /// An edge whose target is numbered with its level, after the edge is generated.
 const UNRESOLVED: u32 = u32::MAX;
-/// Recorder predicates are bits 16.. of a successor's bits; properties are bits 0..16.
-const PREDICATE_SHIFT: u32 = 16;
+/// The most properties and liveness predicates one search evaluates together: a successor's
+/// bits are properties `0..n` then predicates `n..` of one `u64`.
+pub const MAX_BITS: usize = 64;
 
 /// A successor kept for numbering.
 struct Kept<S> {
@@ -47,8 +48,9 @@ struct Kept<S> {
     parent: u32,
     via: u32,
     fp: u64,
-    /// Bit `i`: property `i` is decided here; bit 16 + `j`: recorder predicate `j` holds.
-    bits: u32,
+    /// Bit `i`: property `i` is decided here; bit `n + j` (`n` properties): recorder
+    /// predicate `j` holds.
+    bits: u64,
 }
 
 /// An edge as a worker sees it: its target's index if already numbered.
@@ -122,7 +124,7 @@ struct Level<'a, M: Model> {
     symmetry: Option<Representative<M>>,
     properties: &'a [Property<M>],
     /// Bit `i`: property `i` is still undecided.
-    undecided: u32,
+    undecided: u64,
     recorder: Option<&'a Recorder<M>>,
     /// In a sharded search, at the split level: whether each position is in this part.
     part: Option<&'a [bool]>,
@@ -154,7 +156,7 @@ where
         fingerprint_of::<M>(self.symmetry, s)
     }
 
-    fn bits(&self, s: &M::State) -> u32 {
+    fn bits(&self, s: &M::State) -> u64 {
         let mut bits = 0;
         let mut undecided = self.undecided;
         while undecided != 0 {
@@ -169,7 +171,7 @@ where
         if let Some(r) = self.recorder {
             for (j, p) in r.predicates.iter().enumerate() {
                 if p(self.model, s) {
-                    bits |= 1 << (PREDICATE_SHIFT + j as u32);
+                    bits |= 1 << (self.properties.len() + j);
                 }
             }
         }
@@ -396,6 +398,8 @@ struct Recording {
     unresolved: Vec<(usize, u64)>,
     /// Under symmetry: keep each state's fingerprint in the graph.
     symmetric: bool,
+    /// The bit of the first predicate: the number of properties.
+    shift: usize,
 }
 
 impl Recording {
@@ -411,7 +415,7 @@ impl Recording {
         })
     }
 
-    fn record_state(&mut self, node: u32, fp: u64, bits: u32) {
+    fn record_state(&mut self, node: u32, fp: u64, bits: u64) {
         if self.symmetric {
             self.graph.fingerprints.push(fp);
         }
@@ -419,7 +423,7 @@ impl Recording {
             if node as usize / 64 >= word.len() {
                 word.push(0);
             }
-            if bits >> (PREDICATE_SHIFT + j as u32) & 1 == 1 {
+            if bits >> (self.shift + j) & 1 == 1 {
                 word[node as usize / 64] |= 1 << (node % 64);
             }
         }
@@ -534,13 +538,13 @@ where
     let start = Instant::now();
     let threads = opts.threads.max(1);
     let properties = model.properties();
+    // `check` refuses more, as bad input, before any search (see `MAX_BITS`).
     assert!(
-        properties.len() <= PREDICATE_SHIFT as usize
-            && recorder.is_none_or(|r| r.predicates.len() <= 32 - PREDICATE_SHIFT as usize),
-        "the BFS evaluates at most 16 properties and 16 liveness predicates"
+        properties.len() + recorder.map_or(0, |r| r.predicates.len()) <= MAX_BITS,
+        "the BFS evaluates at most {MAX_BITS} properties and liveness predicates together"
     );
     let mut found: Vec<Option<u32>> = vec![None; properties.len()];
-    let mut undecided: u32 = (0..properties.len())
+    let mut undecided: u64 = (0..properties.len())
         .filter(|&i| properties[i].expectation != Expectation::Eventually)
         .fold(0, |m, i| m | 1 << i);
     // Stop early once every property is decided (a model without any explores everything;
@@ -561,6 +565,7 @@ where
             ..Graph::default()
         },
         symmetric: symmetry.is_some(),
+        shift: properties.len(),
         class_ids: FxHashMap::default(),
         unresolved: Vec::new(),
     });

@@ -1,8 +1,11 @@
-//! The catalog: every protocol of `ftcheck-models`, by name, with its parameters and variants.
-//! Adding a protocol is one line in [`catalog`].
+//! The catalog: the models a command line knows, by name, with their parameters and variants.
+//! [`Catalog::builtin`] holds the protocols of `ftcheck-models`; a user's crate adds its own
+//! with [`Catalog::with`] and hands the catalog to [`crate::cli::main`]. Adding a built-in
+//! protocol is one line in [`Catalog::builtin`].
 
 use crate::describe::{Actors, Describe, Laned, Plain};
 use crate::error::{suggest, InputError};
+use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
 use crate::runner::{Bound, Checkable, PropertyInfo};
 use ftcheck_models::{
     byzantine_agreement::ByzantineAgreement, cap_register::CapRegister,
@@ -10,45 +13,101 @@ use ftcheck_models::{
     flooding_consensus::FloodingConsensus, message_logging::MessageLogging, paxos::Paxos,
     pbft::Pbft, raft::Raft, reliable_multicast::ReliableMulticast, rpc_lost_reply::RpcLostReply,
     rpc_semantics::RpcSemantics, transaction_commit::TransactionCommit,
-    two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup, ParamKind, ParamSpec, Params,
-    Protocol, Value, VariantSpec,
+    two_phase_commit::TwoPhaseCommit, voting_group::VotingGroup,
 };
 use serde::Serialize;
 use stateright::Model;
 use std::hash::Hash;
 
-/// Every model, in display order.
-pub fn catalog() -> Vec<Entry> {
-    vec![
-        Entry::of::<TwoPhaseCommit, Actors>(),
-        Entry::of::<TransactionCommit, Plain>(),
-        Entry::of::<FloodingConsensus, Plain>(),
-        Entry::of::<Paxos, Plain>(),
-        Entry::of::<Raft, Laned>(),
-        Entry::of::<ByzantineAgreement, Plain>(),
-        Entry::of::<Pbft, Plain>(),
-        Entry::of::<VotingGroup, Plain>(),
-        Entry::of::<RpcSemantics, Plain>(),
-        Entry::of::<RpcLostReply, Laned>(),
-        Entry::of::<MessageLogging, Plain>(),
-        Entry::of::<FailureDetector, Plain>(),
-        Entry::of::<ReliableMulticast, Laned>(),
-        Entry::of::<CapRegister, Plain>(),
-        Entry::of::<Checkpointing, Plain>(),
-    ]
+/// The models a command line knows, in display order: a value, built from the built-in
+/// protocols, a user's, or both.
+///
+/// ```
+/// use ftcheck::catalog::Catalog;
+/// let all = Catalog::builtin();
+/// assert!(all.find("raft").is_ok());
+/// assert!(Catalog::new().find("raft").is_err());
+/// ```
+#[derive(Clone, Default)]
+pub struct Catalog {
+    entries: Vec<Entry>,
 }
 
-/// The entry named `name`, or an error suggesting the nearest name.
-pub fn find(name: &str) -> Result<Entry, InputError> {
-    let all = catalog();
-    let names: Vec<&'static str> = all.iter().map(|e| e.name).collect();
-    let suggestion = suggest(name, names.iter().copied());
-    all.into_iter()
-        .find(|e| e.name == name)
-        .ok_or(InputError::UnknownModel {
-            name: name.to_string(),
-            suggestion,
+impl Catalog {
+    /// No models.
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// The 15 protocols of `ftcheck-models`, from the fault-tolerance lecture.
+    pub fn builtin() -> Catalog {
+        Catalog::new()
+            .with(Entry::of::<TwoPhaseCommit, Actors>())
+            .with(Entry::of::<TransactionCommit, Plain>())
+            .with(Entry::of::<FloodingConsensus, Plain>())
+            .with(Entry::of::<Paxos, Plain>())
+            .with(Entry::of::<Raft, Laned>())
+            .with(Entry::of::<ByzantineAgreement, Plain>())
+            .with(Entry::of::<Pbft, Plain>())
+            .with(Entry::of::<VotingGroup, Plain>())
+            .with(Entry::of::<RpcSemantics, Plain>())
+            .with(Entry::of::<RpcLostReply, Laned>())
+            .with(Entry::of::<MessageLogging, Plain>())
+            .with(Entry::of::<FailureDetector, Plain>())
+            .with(Entry::of::<ReliableMulticast, Laned>())
+            .with(Entry::of::<CapRegister, Plain>())
+            .with(Entry::of::<Checkpointing, Plain>())
+    }
+
+    /// The catalog with `entry` added after the others.
+    ///
+    /// # Panics
+    /// If the catalog already has a model of that name (a programming error in the program
+    /// that builds the catalog, found when it starts).
+    pub fn with(mut self, entry: Entry) -> Catalog {
+        assert!(
+            self.entries.iter().all(|e| e.name != entry.name),
+            "the catalog already has a model named {}",
+            entry.name
+        );
+        self.entries.push(entry);
+        self
+    }
+
+    /// Every entry, in display order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry named `name`, or an error suggesting the nearest name.
+    pub fn find(&self, name: &str) -> Result<&Entry, InputError> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| InputError::UnknownModel {
+                name: name.to_string(),
+                suggestion: suggest(name, self.entries.iter().map(|e| e.name)),
+            })
+    }
+
+    /// Finds model `name`, validates `NAME=VALUE` parameters and the variant, and builds it.
+    pub fn resolve(
+        &self,
+        name: &str,
+        params: &[String],
+        variant: Option<&str>,
+    ) -> Result<Resolved, InputError> {
+        let entry = self.find(name)?.clone();
+        let params = entry.parse_params(params)?;
+        let variant = entry.parse_variant(variant)?;
+        let model = entry.build(&params, variant.as_deref());
+        Ok(Resolved {
+            entry,
+            params,
+            variant,
+            model,
         })
+    }
 }
 
 /// A model named on the command line, built: its entry, parameters and variant validated.
@@ -61,24 +120,6 @@ pub struct Resolved {
     pub variant: Option<String>,
     /// The model.
     pub model: Box<dyn Checkable>,
-}
-
-/// Finds model `name`, validates `NAME=VALUE` parameters and the variant, and builds it.
-pub fn resolve(
-    name: &str,
-    params: &[String],
-    variant: Option<&str>,
-) -> Result<Resolved, InputError> {
-    let entry = find(name)?;
-    let params = entry.parse_params(params)?;
-    let variant = entry.parse_variant(variant)?;
-    let model = entry.build(&params, variant.as_deref());
-    Ok(Resolved {
-        entry,
-        params,
-        variant,
-        model,
-    })
 }
 
 /// A protocol in the catalog.
@@ -110,6 +151,8 @@ where
     <P::Model as Model>::Action: Clone + PartialEq + std::fmt::Debug + Hash + Send + Sync,
     D: Describe<P::Model> + Default + 'static,
 {
+    // The name was validated against the same list (`Entry::parse_variant`).
+    let variant = variant.map(|name| P::Variant::named(name).expect("a validated variant name"));
     Box::new(Bound {
         model: P::build(params, variant),
         describe: D::default(),
@@ -137,7 +180,10 @@ impl Entry {
             section: P::SECTION,
             fairness: P::FAIRNESS,
             params: P::params(),
-            variants: P::variants(),
+            variants: P::Variant::ALL
+                .iter()
+                .map(|(_, spec)| spec.clone())
+                .collect(),
             build: build::<P, D>,
             validate: P::validate,
         }

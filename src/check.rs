@@ -1,7 +1,7 @@
 //! `ftcheck check`: from a model name and raw arguments to a report, trace files and an exit
 //! code.
 
-use crate::catalog;
+use crate::catalog::{self, Catalog};
 use crate::engine::{CheckOptions, Engine, Stats};
 use crate::error::InputError;
 use crate::runner::{PropertyKind, Run, Verdict};
@@ -149,6 +149,7 @@ pub fn exit_code(rows: &[ResultRow]) -> i32 {
 
 /// Validates the request, runs the check, writes trace files, and builds the report.
 pub fn check(
+    catalog: &Catalog,
     req: &CheckRequest,
     progress: &mut dyn FnMut(&Stats),
 ) -> Result<CheckReport, InputError> {
@@ -157,11 +158,25 @@ pub fn check(
         params,
         variant,
         model,
-    } = catalog::resolve(&req.model, &req.params, req.variant.as_deref())?;
+    } = catalog.resolve(&req.model, &req.params, req.variant.as_deref())?;
     if req.options.symmetry && !model.has_symmetry() {
         return Err(InputError::Usage(format!(
             "model '{}' has no symmetry reduction; drop --symmetry",
             entry.name
+        )));
+    }
+    let properties = model.properties().len();
+    let predicates = if req.options.liveness && req.options.engine == Engine::Bfs {
+        model.liveness_predicates()
+    } else {
+        0
+    };
+    if req.options.engine == Engine::Bfs && properties + predicates > crate::bfs::MAX_BITS {
+        return Err(InputError::Usage(format!(
+            "model '{}' has {properties} properties{}; the bfs engine evaluates at most {} together: add --no-liveness, use --engine dfs, or split the properties over several models",
+            entry.name,
+            if predicates > 0 { format!(" and {predicates} liveness predicates") } else { String::new() },
+            crate::bfs::MAX_BITS
         )));
     }
     if req.options.threads == 0 {
@@ -181,6 +196,12 @@ pub fn check(
         trace::ensure_writable_dir(dir)?;
     }
     let mut run: Run = model.check(&req.options, progress);
+    if let Some(why) = &run.unwritable {
+        return Err(InputError::Usage(format!(
+            "model '{}': a state of a trace cannot be written as JSON ({why}), so its traces cannot be recorded or replayed; make the state's types serialise to JSON (a map's keys must be strings or numbers)",
+            entry.name
+        )));
+    }
     let mut minimized_from: BTreeMap<String, usize> = BTreeMap::new();
     if req.minimize && req.options.engine != Engine::Bfs {
         for r in &mut run.results {
@@ -224,7 +245,10 @@ pub fn check(
     let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     if let Some(dir) = &req.trace_dir {
         for t in &traces {
-            files.insert(t.property.clone(), trace::write(t, dir, &req.exports)?);
+            files.insert(
+                t.property.clone(),
+                trace::write(catalog, t, dir, &req.exports)?,
+            );
         }
     }
     // One shard of a split search covers its part only: nothing is known to hold everywhere.
@@ -491,8 +515,12 @@ fn verdicts_of(kind: PropertyKind) -> [&'static str; 4] {
 /// and its properties, each verdict (and part verdict) one its kind can have, a trace for
 /// each violated or reached property and for no other, of the length the row says, that
 /// replays to the same verdict; and counts that fit together.
-fn validate_shard(r: &CheckReport, path: &std::path::Path) -> Result<(), String> {
-    let model = trace::resolve_recorded(&r.model, &r.params, r.variant.as_deref())
+fn validate_shard(
+    catalog: &Catalog,
+    r: &CheckReport,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let model = trace::resolve_recorded(catalog, &r.model, &r.params, r.variant.as_deref())
         .map_err(|e| e.to_string())?;
     let properties = model.properties();
     if properties.len() != r.results.len()
@@ -567,7 +595,7 @@ fn validate_shard(r: &CheckReport, path: &std::path::Path) -> Result<(), String>
                 x.name
             ));
         }
-        trace::replay_file(t, path)
+        trace::replay_file(catalog, t, path)
             .map_err(|e| format!("the trace of '{}' does not replay ({e})", x.name))?;
     }
     if r.traces.len() != decisive {
@@ -595,7 +623,7 @@ fn validate_shard(r: &CheckReport, path: &std::path::Path) -> Result<(), String>
 /// finished, and says so; otherwise it is incomplete. The merged counts add the shards' states
 /// beyond the split to the shared prefix once: an upper bound, as parts can reach the same
 /// states.
-pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
+pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputError> {
     let mut reports: Vec<(PathBuf, CheckReport)> = Vec::new();
     for path in files {
         let bad = |problem: String| InputError::File {
@@ -614,7 +642,7 @@ pub fn merge(files: &[PathBuf]) -> Result<CheckReport, InputError> {
                 "is not a shard's report; run the check with --shard I/N".into(),
             ));
         }
-        validate_shard(&report, path).map_err(|problem| {
+        validate_shard(catalog, &report, path).map_err(|problem| {
             bad(format!(
                 "{problem}; give the report exactly as `ftcheck check ... --shard I/N --format json` wrote it"
             ))

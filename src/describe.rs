@@ -3,8 +3,8 @@
 //! stateright actor models, [`Laned`] for other models that name their processes
 //! ([`Lanes`]), [`Plain`] (one `system` lane) for the rest.
 
-use ftcheck_models::guarded::{GuardedActors, GuardedState};
-use ftcheck_models::{LaneStep, Lanes};
+use crate::protocol::guarded::{GuardedActors, GuardedState};
+use crate::protocol::{LaneStep, Lanes};
 use serde::Serialize;
 use serde_json::{json, Value};
 use stateright::actor::{Actor, ActorModelAction};
@@ -44,8 +44,10 @@ pub struct Change {
 pub trait Describe<M: Model>: Send + Sync {
     /// The lanes (one per actor; `system` for a plain model).
     fn lanes(&self, model: &M) -> Vec<String>;
-    /// The full state as JSON, deterministic (equal states give equal JSON).
-    fn state_json(&self, model: &M, state: &M::State) -> Value;
+    /// The full state as JSON: equal states give the same JSON up to the order of a hash
+    /// set's elements (see [`crate::runner::same_state`]). `Err` says why the state cannot be
+    /// written as JSON (a map whose keys are not strings or numbers, say).
+    fn state_json(&self, model: &M, state: &M::State) -> Result<Value, String>;
     /// The event of a step and the lanes it changed.
     fn event(
         &self,
@@ -70,8 +72,8 @@ where
         vec!["system".into()]
     }
 
-    fn state_json(&self, _: &M, state: &M::State) -> Value {
-        serde_json::to_value(state).unwrap_or_else(|e| json!({ "unserializable": e.to_string() }))
+    fn state_json(&self, _: &M, state: &M::State) -> Result<Value, String> {
+        serde_json::to_value(state).map_err(|e| e.to_string())
     }
 
     fn event(
@@ -81,9 +83,10 @@ where
         action: &M::Action,
         after: &M::State,
     ) -> (Event, Vec<Change>) {
+        // Only states that serialise reach a trace (`state_json` is checked first).
         let (b, a) = (
-            self.state_json(model, before),
-            self.state_json(model, after),
+            self.state_json(model, before).unwrap_or_default(),
+            self.state_json(model, after).unwrap_or_default(),
         );
         let changes = lane_changes(&[], "system", &b, &a);
         (
@@ -115,7 +118,7 @@ where
         model.lanes()
     }
 
-    fn state_json(&self, model: &M, state: &M::State) -> Value {
+    fn state_json(&self, model: &M, state: &M::State) -> Result<Value, String> {
         Plain.state_json(model, state)
     }
 
@@ -159,8 +162,8 @@ where
         let changes = lane_changes(
             &lanes,
             &acting,
-            &self.state_json(model, before),
-            &self.state_json(model, after),
+            &self.state_json(model, before).unwrap_or_default(),
+            &self.state_json(model, after).unwrap_or_default(),
         );
         (event, changes)
     }
@@ -279,7 +282,12 @@ where
         actor_lanes(&model.inner.actors)
     }
 
-    fn state_json(&self, model: &GuardedActors<A, C, H>, state: &GuardedState<A, H>) -> Value {
+    fn state_json(
+        &self,
+        model: &GuardedActors<A, C, H>,
+        state: &GuardedState<A, H>,
+    ) -> Result<Value, String> {
+        let json = |v: Result<Value, serde_json::Error>| v.map_err(|e| e.to_string());
         let lanes = actor_lanes(&model.inner.actors);
         let lane = |id: stateright::actor::Id| {
             lanes
@@ -291,9 +299,11 @@ where
             .actor_states
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let mut timers: Vec<String> =
-                    state.timers_set[i].iter().map(|t| format!("{t:?}")).collect();
+            .map(|(i, s)| -> Result<Value, String> {
+                let mut timers: Vec<String> = state.timers_set[i]
+                    .iter()
+                    .map(|t| format!("{t:?}"))
+                    .collect();
                 timers.sort();
                 let mut choices: Vec<String> = state.random_choices[i]
                     .map
@@ -301,35 +311,35 @@ where
                     .map(|(k, v)| format!("{k}: {v:?}"))
                     .collect();
                 choices.sort();
-                json!({
+                Ok(json!({
                     "id": i,
                     "name": lanes[i],
                     "crashed": state.crashed[i],
-                    "state": serde_json::to_value(&**s).unwrap_or(Value::Null),
-                    "storage": serde_json::to_value(&state.actor_storages[i]).unwrap_or(Value::Null),
+                    "state": json(serde_json::to_value(&**s))?,
+                    "storage": json(serde_json::to_value(&state.actor_storages[i]))?,
                     "timers": timers,
                     "choices": choices,
-                })
+                }))
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut network: Vec<(stateright::actor::Id, stateright::actor::Id, String, Value)> = state
             .network
             .iter_all()
             .map(|e| {
-                let v = serde_json::to_value(e.msg).unwrap_or(Value::Null);
-                (e.src, e.dst, v.to_string(), v)
+                let v = json(serde_json::to_value(e.msg))?;
+                Ok((e.src, e.dst, v.to_string(), v))
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         network.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
         let network: Vec<Value> = network
             .into_iter()
             .map(|(s, d, _, m)| json!({"src": lane(s), "dst": lane(d), "msg": m}))
             .collect();
-        json!({
+        Ok(json!({
             "actors": actors,
             "network": network,
-            "history": serde_json::to_value(&state.history).unwrap_or(Value::Null),
-        })
+            "history": json(serde_json::to_value(&state.history))?,
+        }))
     }
 
     fn event(

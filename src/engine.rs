@@ -16,7 +16,7 @@
 //! and a bit per predicate, never the states themselves; it then explores every reachable state
 //! rather than stopping once the other properties are decided. [`crate::liveness`] searches it.
 
-use ftcheck_models::Fairness;
+use crate::protocol::Fairness;
 use serde::Serialize;
 use stateright::{Checker, Expectation, Model, UniformChooser};
 use std::hash::Hash;

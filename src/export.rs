@@ -52,13 +52,13 @@ impl Format {
 }
 
 /// The trace in `format`.
-pub fn export(file: &TraceFile, format: Format) -> String {
+pub fn export(file: &TraceFile, stem: &str, format: Format) -> String {
     match format {
-        Format::Itf => itf(file),
+        Format::Itf => itf(file, stem),
         Format::Shiviz => shiviz(file),
-        Format::Dot => dot(file),
+        Format::Dot => dot(file, stem),
         Format::Mermaid => trace::mermaid(file),
-        Format::Html => crate::html::html(file),
+        Format::Html => crate::html::html(file, stem),
     }
 }
 
@@ -182,7 +182,7 @@ fn states(file: &TraceFile) -> Vec<(&str, &Value)> {
 
 /// The trace in ITF. A lasso's last state is its loop's first (`loop`), so it is not
 /// repeated: the states are those up to the last step, and `loop` says where the run goes on.
-pub fn itf(file: &TraceFile) -> String {
+pub fn itf(file: &TraceFile, stem: &str) -> String {
     let mut all = states(file);
     if file.trace.loop_start.is_some() {
         all.pop();
@@ -256,7 +256,7 @@ pub fn itf(file: &TraceFile) -> String {
         json!({
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-            "source": format!("ftcheck {} {}", file.model, file.stem()),
+            "source": format!("ftcheck {} {stem}", file.model),
             "description": format!(
                 "{} property {} {} after {} steps",
                 file.kind, file.property, file.verdict, file.trace.steps.len()
@@ -330,13 +330,13 @@ fn dot_quote(text: &str) -> String {
 }
 
 /// The trace as a Graphviz digraph.
-pub fn dot(file: &TraceFile) -> String {
+pub fn dot(file: &TraceFile, stem: &str) -> String {
     let t = &file.trace;
     let mut out = format!(
         "digraph trace {{\n  label={};\n  labelloc=t;\n  node [shape=box, fontname=\"monospace\"];\n",
         dot_quote(&format!(
             "{} — {} property {} {} after {} steps",
-            file.stem(),
+            stem,
             file.kind,
             file.property,
             file.verdict,

@@ -69,7 +69,7 @@ pub fn step_label(step: &crate::runner::Step) -> String {
 }
 
 /// The page.
-pub fn html(file: &TraceFile) -> String {
+pub fn html(file: &TraceFile, stem: &str) -> String {
     let t = &file.trace;
     let title = match &file.variant {
         Some(v) => format!("{} (variant {v})", file.model),
@@ -103,7 +103,7 @@ pub fn html(file: &TraceFile) -> String {
         },
         file.engine,
         if file.symmetry { " with symmetry" } else { "" },
-        file.stem()
+        stem
     );
     let mut steps_list = format!(
         "<li data-step=\"0\" tabindex=\"0\"><span class=\"n\">0.</span> initial state{}</li>\n",
@@ -174,12 +174,7 @@ pub fn html(file: &TraceFile) -> String {
 </html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
-        title_text = escape(&format!(
-            "{} — {} {}",
-            file.stem(),
-            file.property,
-            file.verdict
-        )),
+        title_text = escape(&format!("{} — {} {}", stem, file.property, file.verdict)),
         headline = escape(&headline),
         about = escape(&about),
         svg = svg(file),

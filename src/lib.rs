@@ -6,11 +6,16 @@
 //! simulation), [`liveness`] under weak and strong fairness (and [`symmetric`]ally reduced), verdicts and reports ([`check`]), counterexample files and replay ([`trace`]),
 //! the verification [`suite`], and [`table`]s of verdicts over parameter grids.
 
+#![warn(missing_docs)]
+
+pub use ftcheck_protocol as protocol;
+
 pub mod availability;
 pub mod bench;
 pub mod bfs;
 pub mod catalog;
 pub mod check;
+pub mod cli;
 pub mod describe;
 pub mod engine;
 pub mod error;

@@ -30,7 +30,7 @@
 //! deadlock) against the model before reporting it (`runner::check_lasso`).
 
 use crate::engine::{Edge, Graph, IndexPath, UNFAIR};
-use ftcheck_models::Fairness;
+use crate::protocol::Fairness;
 use fxhash::FxHashSet;
 use std::collections::VecDeque;
 

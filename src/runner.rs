@@ -5,8 +5,8 @@ use crate::describe::{Change, Describe, Event};
 use crate::engine::{
     self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason,
 };
+use crate::protocol::{Fairness, LeadsTo};
 use crate::{liveness, symmetric};
-use ftcheck_models::{Fairness, LeadsTo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stateright::{Expectation, Model};
@@ -167,7 +167,14 @@ pub struct Run {
     pub stopped: Option<StopReason>,
     /// One result per property, in the model's order.
     pub results: Vec<PropertyResult>,
+    /// Why a state of a trace found cannot be written as JSON, if one cannot: the model's
+    /// types do not serialise (its traces cannot be recorded or replayed).
+    #[serde(skip)]
+    pub unwritable: Option<String>,
 }
+
+/// How a verdict begins whose trace has a state that cannot be written as JSON.
+const UNWRITABLE: &str = "a state cannot be written as JSON: ";
 
 /// Why a replay failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -185,6 +192,9 @@ pub trait Checkable: Send + Sync {
     fn properties(&self) -> Vec<PropertyInfo>;
     /// Whether it has a symmetry reduction.
     fn has_symmetry(&self) -> bool;
+    /// The predicates a liveness check records per state: each liveness property's
+    /// condition, and its trigger if it is a leads-to.
+    fn liveness_predicates(&self) -> usize;
     /// Runs a check.
     fn check(&self, opts: &CheckOptions, progress: &mut dyn FnMut(&Stats)) -> Run;
     /// The fingerprints of the states a BFS with `opts` finds, in the order it numbers them
@@ -202,6 +212,45 @@ pub trait Checkable: Send + Sync {
     /// Serves stateright's Explorer for the model at `address` (its on-demand checker behind
     /// a web page of states and actions); never returns.
     fn explore(&self, address: std::net::SocketAddr) -> !;
+}
+
+/// Whether two states recorded as JSON are the same state: equal up to the order of array
+/// elements, at every depth. A state that holds a hash set (stateright's `HashableHashSet`,
+/// its network) serialises in the order of the process's hash seed, so the same state is
+/// written in different orders by different processes; replay re-executes the model, so the
+/// state it compares is the model's, and the order of a sequence is still checked by the
+/// actions that follow.
+///
+/// ```
+/// use serde_json::json;
+/// use ftcheck::runner::same_state;
+/// assert!(same_state(&json!({"net": [1, {"a": [2, 3]}]}), &json!({"net": [{"a": [3, 2]}, 1]})));
+/// assert!(!same_state(&json!({"net": [1, 1, 2]}), &json!({"net": [1, 2, 2]})));
+/// ```
+pub fn same_state(a: &Value, b: &Value) -> bool {
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Array(items) => {
+                let mut items: Vec<(String, Value)> = items
+                    .iter()
+                    .map(|i| {
+                        let c = canonical(i);
+                        (c.to_string(), c)
+                    })
+                    .collect();
+                items.sort_by(|x, y| x.0.cmp(&y.0));
+                Value::Array(items.into_iter().map(|(_, c)| c).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    a == b || canonical(a) == canonical(b)
 }
 
 /// The bound (parameter name) that alone disables a fair action at a state, if any.
@@ -254,9 +303,11 @@ where
             states.push(s);
         }
         self.check_lasso(p, &states, &actions, lasso.loop_start)?;
-        let (mut trace, _) = self
-            .trace(&lasso.path)
-            .ok_or("the lasso does not re-execute")?;
+        let (mut trace, _) = self.trace(&lasso.path).map_err(|why| {
+            why.map_or("the lasso does not re-execute".into(), |e| {
+                format!("{UNWRITABLE}{e}")
+            })
+        })?;
         trace.loop_start = lasso.loop_start;
         trace.bound = self.blocking_bound(&states, lasso.loop_start);
         Ok(trace)
@@ -371,10 +422,15 @@ where
         Ok(())
     }
 
-    /// The trace of a discovery, if it re-executes to a state that decides `p`.
-    fn confirm(&self, p: &stateright::Property<M>, discovery: Discovery) -> Option<Trace> {
+    /// The trace of a discovery, if it re-executes to a state that decides `p`: `Err(None)`
+    /// if it does not, `Err(Some(why))` if a state on it cannot be written as JSON.
+    fn confirm(
+        &self,
+        p: &stateright::Property<M>,
+        discovery: Discovery,
+    ) -> Result<Trace, Option<String>> {
         let Discovery::Trace(path) = discovery else {
-            return None;
+            return Err(None);
         };
         let (trace, last) = self.trace(&path)?;
         let holds = (p.condition)(&self.model, &last);
@@ -382,11 +438,13 @@ where
             Expectation::Always => !holds,
             _ => holds,
         };
-        decides.then_some(trace)
+        decides.then_some(trace).ok_or(None)
     }
 
-    fn trace(&self, path: &IndexPath) -> Option<(Trace, M::State)> {
-        let (init, steps) = engine::rebuild(&self.model, path).ok()?;
+    /// The trace of `path` and its last state: `Err(None)` if it does not re-execute,
+    /// `Err(Some(why))` if a state on it cannot be written as JSON.
+    fn trace(&self, path: &IndexPath) -> Result<(Trace, M::State), Option<String>> {
+        let (init, steps) = engine::rebuild(&self.model, path).map_err(|_| None)?;
         let mut prev = init.clone();
         let mut out = Vec::with_capacity(steps.len());
         for (i, (action, next)) in steps.into_iter().enumerate() {
@@ -397,15 +455,15 @@ where
                 action: format!("{action:?}"),
                 event,
                 changes,
-                state: self.describe.state_json(&self.model, &next),
+                state: self.describe.state_json(&self.model, &next)?,
             });
             prev = next;
         }
-        Some((
+        Ok((
             Trace {
                 lanes: self.describe.lanes(&self.model),
                 init_index: path.init,
-                init_state: self.describe.state_json(&self.model, &init),
+                init_state: self.describe.state_json(&self.model, &init)?,
                 steps: out,
                 bound: None,
                 loop_start: None,
@@ -445,6 +503,15 @@ where
 
     fn has_symmetry(&self) -> bool {
         self.symmetry.is_some()
+    }
+
+    fn liveness_predicates(&self) -> usize {
+        let properties = self.model.properties();
+        let live = properties
+            .iter()
+            .filter(|p| p.expectation == Expectation::Eventually);
+        live.map(|p| 1 + usize::from(self.trigger(p.name).is_some()))
+            .sum()
     }
 
     fn fingerprints(&self, opts: &CheckOptions) -> Vec<u64> {
@@ -523,6 +590,7 @@ where
             }
         }
         outcome.stats.liveness_secs = started.elapsed().as_secs_f64();
+        let mut unwritable: Option<String> = None;
         let results = properties
             .iter()
             .zip(outcome.discoveries)
@@ -553,6 +621,10 @@ where
                             ),
                             None => (Verdict::Violated, Some(trace)),
                         },
+                        (None, Some(Err(why)), _) if why.starts_with(UNWRITABLE) => {
+                            unwritable.get_or_insert(why[UNWRITABLE.len()..].to_string());
+                            (Verdict::Incomplete { reason: format!("{UNWRITABLE}the trace") }, None)
+                        }
                         (None, Some(Err(why)), _) => (
                             Verdict::Incomplete {
                                 reason: format!("the liveness engine's counterexample did not re-check: {why}"),
@@ -573,14 +645,18 @@ where
                         // Re-execute the trace and re-check its last state before reporting it. A
                         // trace that fails this is never taken for the absence of one.
                         Some(discovery) => match self.confirm(p, discovery) {
-                            Some(trace) => (
+                            Ok(trace) => (
                                 match p.expectation {
                                     Expectation::Always => Verdict::Violated,
                                     _ => Verdict::Reached,
                                 },
                                 Some(trace),
                             ),
-                            None => (
+                            Err(Some(why)) => {
+                                unwritable.get_or_insert(why);
+                                (Verdict::Incomplete { reason: format!("{UNWRITABLE}the trace") }, None)
+                            }
+                            Err(None) => (
                                 Verdict::Incomplete {
                                     reason: "the search reported a trace that did not re-execute to a state deciding the property".into(),
                                 },
@@ -600,6 +676,7 @@ where
             stats: outcome.stats,
             stopped: outcome.stopped,
             results,
+            unwritable,
         }
     }
 
@@ -661,10 +738,12 @@ where
                 size = (size / 2).max(1);
             }
         }
-        let (minimized, last) = self.trace(&IndexPath {
-            init: trace.init_index,
-            actions: indexes,
-        })?;
+        let (minimized, last) = self
+            .trace(&IndexPath {
+                init: trace.init_index,
+                actions: indexes,
+            })
+            .ok()?;
         decides(&last).then_some(minimized)
     }
 
@@ -686,7 +765,12 @@ where
                 "the recorded lanes differ from the model's".into(),
             ));
         }
-        if self.describe.state_json(&self.model, &state) != trace.init_state {
+        let json = |n: usize, s: &M::State| {
+            self.describe
+                .state_json(&self.model, s)
+                .map_err(|e| diverge(n, format!("{UNWRITABLE}{e}")))
+        };
+        if !same_state(&json(0, &state)?, &trace.init_state) {
             return Err(diverge(
                 0,
                 "the recorded initial state differs from the model's".into(),
@@ -697,31 +781,31 @@ where
             let n = i + 1;
             actions.clear();
             self.model.actions(&state, &mut actions);
-            let Some(action) = actions.get(step.action_index).cloned() else {
+            // The recorded index, or else the enabled action of the recorded text: a model
+            // that enumerates a hash set (stateright's network) orders its actions by the
+            // process's hash seed, so the index can differ from the recording process's.
+            let by_index = actions
+                .get(step.action_index)
+                .filter(|a| format!("{a:?}") == step.action);
+            let Some(action) = by_index
+                .or_else(|| actions.iter().find(|a| format!("{a:?}") == step.action))
+                .cloned()
+            else {
                 return Err(diverge(
                     n,
                     format!(
-                        "action index {} out of range ({} actions enabled)",
-                        step.action_index,
+                        "the recorded action `{}` is not enabled ({} actions are)",
+                        step.action,
                         actions.len()
                     ),
                 ));
             };
-            let text = format!("{action:?}");
-            if text != step.action {
-                return Err(diverge(
-                    n,
-                    format!(
-                        "recorded action `{}` but the model's is `{text}`",
-                        step.action
-                    ),
-                ));
-            }
+            let text = &step.action;
             taken.push(action.clone());
             let Some(next) = self.model.next_state(&state, action.clone()) else {
                 return Err(diverge(n, format!("action `{text}` changes nothing")));
             };
-            if self.describe.state_json(&self.model, &next) != step.state {
+            if !same_state(&json(n, &next)?, &step.state) {
                 return Err(diverge(
                     n,
                     "the resulting state differs from the recorded one".into(),
@@ -734,7 +818,13 @@ where
                     "the recorded event (kind, lanes, message) differs from the model's".into(),
                 ));
             }
-            if changes != step.changes {
+            // Which lanes changed; their new local states are in the state compared above
+            // (as text, a hash set's order would differ from process to process).
+            if !changes
+                .iter()
+                .map(|c| &c.lane)
+                .eq(step.changes.iter().map(|c| &c.lane))
+            {
                 return Err(diverge(
                     n,
                     "the recorded changes differ from the model's".into(),

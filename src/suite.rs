@@ -23,6 +23,7 @@
 //! `expect` must name every property of the model, each with `holds`, `violated`, `reached`,
 //! `unreached`, `incomplete` or `not-checked`.
 
+use crate::catalog::Catalog;
 use crate::check::{self, CheckRequest};
 use crate::engine::{CheckOptions, Engine};
 use crate::error::InputError;
@@ -259,10 +260,15 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
 }
 
 /// Runs one case and compares it with its expectations.
-pub fn run_case(manifest: &Manifest, case: &Case, id: String) -> Result<CaseOutcome, InputError> {
+pub fn run_case(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    case: &Case,
+    id: String,
+) -> Result<CaseOutcome, InputError> {
     let request = request(manifest, case, &id)?;
     let start = Instant::now();
-    let report = check::check(&request, &mut |_| {}).map_err(|e| InputError::File {
+    let report = check::check(catalog, &request, &mut |_| {}).map_err(|e| InputError::File {
         path: PathBuf::from(&id),
         problem: format!("{e}"),
     })?;
@@ -413,6 +419,7 @@ fn stem(file: &Path) -> String {
 
 /// Runs the selected cases of every manifest in `path`, calling `each` after each case.
 pub fn run(
+    catalog: &Catalog,
     path: &Path,
     selection: &Selection,
     each: &mut dyn FnMut(&CaseOutcome),
@@ -433,7 +440,7 @@ pub fn run(
                 threads: selection.threads.or(case.threads),
                 ..case.clone()
             };
-            let mut outcome = run_case(&manifest, case, id)?;
+            let mut outcome = run_case(catalog, &manifest, case, id)?;
             // The same configuration without symmetry, if the manifest pins its count.
             outcome.unreduced_states = manifest
                 .cases
@@ -469,7 +476,7 @@ pub fn table_line(o: &CaseOutcome) -> String {
 /// A Markdown summary for a CI job's summary page (GitHub's `$GITHUB_STEP_SUMMARY`, say): the
 /// counts, a table of every case (result, states, time, verdicts), and for each failed case
 /// its problems and a Mermaid sequence diagram of each unexpected counterexample.
-pub fn summary(outcomes: &[CaseOutcome]) -> String {
+pub fn summary(catalog: &Catalog, outcomes: &[CaseOutcome]) -> String {
     use std::fmt::Write;
     let failed: Vec<&CaseOutcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     let mut out = format!(
@@ -514,7 +521,7 @@ pub fn summary(outcomes: &[CaseOutcome]) -> String {
                 t.property,
                 t.verdict,
                 t.trace.steps.len(),
-                t.stem(),
+                t.stem(catalog),
                 crate::trace::mermaid(t)
             );
         }

@@ -10,7 +10,7 @@
 //! in the real run no process's "leave" stays enabled. A fairness verdict on the reduced graph's
 //! labels can thus call a fair run unfair (and miss a violation) or the other way round.
 //!
-//! So, for each liveness property ([`find_violation`]):
+//! So, for each liveness property ([`Lifter::find_violation`]):
 //! 1. [`liveness::candidates`] lists, nearest a `P` state first, the first state where a run
 //!    may stop and every strongly connected set of `¬Q` states of the reduced graph, each with
 //!    its route from a `P` state;
@@ -35,7 +35,7 @@
 
 use crate::engine::{fingerprint, Edge, Graph, IndexPath, Representative, UNFAIR};
 use crate::liveness::{self, Lasso};
-use ftcheck_models::Fairness;
+use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
 use stateright::Model;
 use std::collections::VecDeque;
@@ -43,8 +43,11 @@ use std::hash::Hash;
 
 /// A model with its representative function and fairness: what a lift needs.
 pub struct Lifter<'a, M: Model> {
+    /// The model, whose real states the runs are rebuilt in.
     pub model: &'a M,
+    /// The representative function the graph was reduced by.
     pub representative: Representative<M>,
+    /// The fairness of the model's actions.
     pub fairness: fn(&M, &M::Action) -> Fairness,
 }
 

@@ -2,7 +2,7 @@
 //! reachability properties reached there. For `rpc-semantics` (rows `client`, columns `server`
 //! and `ordering`) it is the lecture's table of outcomes, derived by exhaustive search.
 
-use crate::catalog;
+use crate::catalog::Catalog;
 use crate::check::{self, CheckRequest};
 use crate::engine::CheckOptions;
 use crate::error::InputError;
@@ -28,15 +28,15 @@ pub struct Table {
     pub cells: Vec<Vec<Option<Vec<String>>>>,
 }
 
-fn values(model: &str, name: &str) -> Result<Vec<String>, InputError> {
-    let entry = catalog::find(model)?;
+fn values(catalog: &Catalog, model: &str, name: &str) -> Result<Vec<String>, InputError> {
+    let entry = catalog.find(model)?;
     let spec = entry.param(name)?;
     Ok(match spec.kind {
-        ftcheck_models::ParamKind::Choice { options } => {
+        crate::protocol::ParamKind::Choice { options } => {
             options.iter().map(|o| o.to_string()).collect()
         }
-        ftcheck_models::ParamKind::Bool => vec!["false".into(), "true".into()],
-        ftcheck_models::ParamKind::Int { min, max } => {
+        crate::protocol::ParamKind::Bool => vec!["false".into(), "true".into()],
+        crate::protocol::ParamKind::Int { min, max } => {
             if max - min >= 32 {
                 return Err(InputError::Usage(format!(
                     "parameter {name} of '{model}' has {} values; fix it with --param or \
@@ -52,6 +52,7 @@ fn values(model: &str, name: &str) -> Result<Vec<String>, InputError> {
 /// Checks `model` for every row value of `rows` and every combination of the `cols` values,
 /// with `fixed` (`NAME=VALUE`) for the other parameters.
 pub fn table(
+    catalog: &Catalog,
     model: &str,
     rows: &str,
     cols: &[String],
@@ -75,10 +76,10 @@ pub fn table(
             )));
         }
     }
-    let row_values = values(model, rows)?;
+    let row_values = values(catalog, model, rows)?;
     let mut col_values: Vec<Vec<(String, String)>> = vec![vec![]];
     for c in cols {
-        let vs = values(model, c)?;
+        let vs = values(catalog, model, c)?;
         col_values = col_values
             .into_iter()
             .flat_map(|prefix| {
@@ -103,7 +104,7 @@ pub fn table(
                 options: CheckOptions::default(),
                 ..CheckRequest::default()
             };
-            match check::check(&req, &mut |_| {}) {
+            match check::check(catalog, &req, &mut |_| {}) {
                 Ok(report) => {
                     if let Some(why) = report.stopped {
                         return Err(InputError::Usage(format!(

@@ -29,7 +29,7 @@
 //! from its obligation on, and that the loop is fair (or that nothing fair is enabled at the
 //! last state).
 
-use crate::catalog;
+use crate::catalog::Catalog;
 use crate::error::InputError;
 use crate::runner::{PropertyKind, Trace, Verdict};
 use serde::{Deserialize, Serialize};
@@ -73,8 +73,10 @@ pub struct TraceFile {
 impl TraceFile {
     /// The file stem: `model[-variant][-name=value...]-property`, naming each parameter that
     /// differs from its default, so runs of other configurations do not overwrite each other.
-    pub fn stem(&self) -> String {
-        let defaults: BTreeMap<String, serde_json::Value> = catalog::find(&self.model)
+    /// The defaults are those of the model in `catalog` (none for a model it does not know).
+    pub fn stem(&self, catalog: &Catalog) -> String {
+        let defaults: BTreeMap<String, serde_json::Value> = catalog
+            .find(&self.model)
             .map(|e| {
                 e.params
                     .iter()
@@ -256,6 +258,7 @@ pub fn event_text_padded(e: &crate::describe::Event, width: usize) -> String {
 /// The model a file (trace or report) records: its name, every parameter as a JSON value,
 /// its variant.
 pub fn resolve_recorded(
+    catalog: &Catalog,
     model: &str,
     params: &BTreeMap<String, serde_json::Value>,
     variant: Option<&str>,
@@ -264,7 +267,7 @@ pub fn resolve_recorded(
         .iter()
         .map(|(k, v)| format!("{k}={}", param_text(v)))
         .collect();
-    Ok(catalog::resolve(model, &given, variant)?.model)
+    Ok(catalog.resolve(model, &given, variant)?.model)
 }
 
 /// A parameter value as written on the command line (a name without JSON quotes).
@@ -447,12 +450,13 @@ pub fn write_atomic(path: &Path, contents: &str, option: &str) -> Result<(), Inp
 /// Writes `STEM.trace.json`, `STEM.mmd` and an export per format in `exports`
 /// (`STEM.html`, ...) into `dir`; returns their paths.
 pub fn write(
+    catalog: &Catalog,
     file: &TraceFile,
     dir: &Path,
     exports: &[crate::export::Format],
 ) -> Result<Vec<PathBuf>, InputError> {
     use crate::export::Format;
-    let stem = file.stem();
+    let stem = file.stem(catalog);
     let json_path = dir.join(format!("{stem}.trace.json"));
     let json = serde_json::to_string_pretty(file).expect("trace serialises");
     write_atomic(&json_path, &(json + "\n"), "--trace-dir")?;
@@ -461,7 +465,11 @@ pub fn write(
     formats.extend(exports.iter().filter(|f| **f != Format::Mermaid));
     for format in formats {
         let path = dir.join(format!("{stem}.{}", format.extension()));
-        write_atomic(&path, &crate::export::export(file, format), "--trace-dir")?;
+        write_atomic(
+            &path,
+            &crate::export::export(file, &stem, format),
+            "--trace-dir",
+        )?;
         paths.push(path);
     }
     Ok(paths)
@@ -513,9 +521,9 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
 
 /// Reads a trace file and replays it: every field checked against the model before the
 /// file is used (as `export` does).
-pub fn load_checked(path: &Path) -> Result<TraceFile, ReplayError> {
+pub fn load_checked(catalog: &Catalog, path: &Path) -> Result<TraceFile, ReplayError> {
     let file = load(path)?;
-    replay_file(&file, path)?;
+    replay_file(catalog, &file, path)?;
     Ok(file)
 }
 
@@ -580,21 +588,25 @@ pub enum ReplayError {
 }
 
 /// Rebuilds the model named in the file and re-executes the trace.
-pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
-    replay_file(&load(path)?, path)
+pub fn replay(catalog: &Catalog, path: &Path) -> Result<Replayed, ReplayError> {
+    replay_file(catalog, &load(path)?, path)
 }
 
 /// Rebuilds the model named in `file` (read from `path`) and re-executes the trace: the
 /// property and its kind, the lanes, and every step's action, event, changes and state must
 /// be the model's, and the verdict must be confirmed at the end.
-pub fn replay_file(file: &TraceFile, path: &Path) -> Result<Replayed, ReplayError> {
+pub fn replay_file(
+    catalog: &Catalog,
+    file: &TraceFile,
+    path: &Path,
+) -> Result<Replayed, ReplayError> {
     let bad = |problem: String| InputError::File {
         path: path.to_path_buf(),
         problem,
     };
     file.validate()
         .map_err(|problem| bad(format!("malformed trace: {problem}")))?;
-    let model = resolve_recorded(&file.model, &file.params, file.variant.as_deref())
+    let model = resolve_recorded(catalog, &file.model, &file.params, file.variant.as_deref())
         .map_err(|e| bad(format!("{e}")))?;
     match model.properties().iter().find(|p| p.name == file.property) {
         None => {

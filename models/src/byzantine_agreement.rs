@@ -30,7 +30,7 @@
 //! `inconsistent-primary`), and a faulty `B1` forwarding `F` instead of `T` (`B2` sees `{T, F}` and
 //! does not store the primary's `T`: BA2 violated).
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::fmt;
@@ -401,6 +401,7 @@ impl Model for ByzantineAgreement {
 
 impl Protocol for ByzantineAgreement {
     type Model = ByzantineAgreement;
+    type Variant = NoVariants;
     const NAME: &'static str = "byzantine-agreement";
     const SUMMARY: &'static str =
         "Lamport's oral-messages OM(k): a primary, n - 1 backups, k traitors choosing every value";
@@ -429,11 +430,7 @@ impl Protocol for ByzantineAgreement {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![]
-    }
-
-    fn build(params: &Params, _variant: Option<&str>) -> ByzantineAgreement {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> ByzantineAgreement {
         ByzantineAgreement::new(params.usize("n"), params.usize("traitors"))
     }
 }

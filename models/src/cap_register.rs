@@ -25,7 +25,7 @@
 //! Where it abstracts: each message between `R1` and a replica is a pending flag, delivered
 //! when the two sides are connected, never lost; one write and one read.
 
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{Fairness, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::{Serialize, Serializer};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -287,6 +287,7 @@ impl Model for CapRegister {
 
 impl Protocol for CapRegister {
     type Model = CapRegister;
+    type Variant = NoVariants;
     const NAME: &'static str = "cap-register";
     const SUMMARY: &'static str =
         "a replicated register under partition: consistent (majority) waits, available answers stale";
@@ -338,11 +339,7 @@ impl Protocol for CapRegister {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![]
-    }
-
-    fn build(params: &Params, _variant: Option<&str>) -> CapRegister {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> CapRegister {
         CapRegister {
             replicas: params.usize("replicas"),
             partitions: params.usize("partitions"),

@@ -22,7 +22,7 @@
 //! CHECKPOINT-DONE): its message can be received before the receiver's checkpoint, and the line
 //! records a receipt without its send.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::fmt;
@@ -135,7 +135,7 @@ impl CpState {
 pub fn representative(s: &CpState) -> CpState {
     let n = s.taken.len();
     let fixed = usize::from(s.coordinated);
-    crate::protocol::permutations(n - fixed)
+    ftcheck_protocol::permutations(n - fixed)
         .into_iter()
         .map(|p| {
             let perm: Vec<u8> = (0..fixed as u8)
@@ -365,8 +365,28 @@ impl Model for Checkpointing {
     }
 }
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `keep-sending`.
+    KeepSending,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[(
+        Variant::KeepSending,
+        VariantSpec {
+            name: "keep-sending",
+            summary: "the coordinated protocol (whatever `mode` says), but a process keeps \
+                      sending between its checkpoint and CHECKPOINT-DONE \
+                      (consistent-recovery-line)",
+        },
+    )];
+}
+
 impl Protocol for Checkpointing {
     type Model = Checkpointing;
+    type Variant = Variant;
     const NAME: &'static str = "checkpointing";
     const SUMMARY: &'static str =
         "recovery lines: coordinated checkpoints are consistent, independent ones can cascade to the start";
@@ -407,27 +427,19 @@ impl Protocol for Checkpointing {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![VariantSpec {
-            name: "keep-sending",
-            summary: "the coordinated protocol (whatever `mode` says), but a process keeps \
-                      sending between its checkpoint and CHECKPOINT-DONE \
-                      (consistent-recovery-line)",
-        }]
-    }
-
-    fn symmetry() -> Option<crate::Symmetry<Checkpointing>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<Checkpointing>> {
         Some(representative)
     }
 
-    fn build(params: &Params, variant: Option<&str>) -> Checkpointing {
+    fn build(params: &Params, variant: Option<Variant>) -> Checkpointing {
         Checkpointing {
             processes: params.usize("processes"),
             messages: params.usize("messages"),
             checkpoints: params.usize("checkpoints"),
             // The variant breaks the coordinated protocol, so it runs it whatever `mode` says.
-            coordinated: params.choice("mode") == "coordinated" || variant == Some("keep-sending"),
-            keep_sending: variant == Some("keep-sending"),
+            coordinated: params.choice("mode") == "coordinated"
+                || variant == Some(Variant::KeepSending),
+            keep_sending: variant == Some(Variant::KeepSending),
         }
     }
 }

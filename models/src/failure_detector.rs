@@ -23,8 +23,8 @@
 //! may trigger) or the arrival of a heartbeat; only the time since `P` last heard from `Q`
 //! matters, not the heartbeats' individual delays.
 
-use crate::protocol::{
-    Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
+use ftcheck_protocol::{
+    Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value,
 };
 use serde::Serialize;
 use stateright::{Model, Property};
@@ -157,6 +157,7 @@ impl Model for FailureDetector {
 
 impl Protocol for FailureDetector {
     type Model = FailureDetector;
+    type Variant = NoVariants;
     const NAME: &'static str = "failure-detector";
     const SUMMARY: &'static str =
         "heartbeats and a growing timeout: false suspicions under asynchrony, none with bounded delay";
@@ -210,10 +211,6 @@ impl Protocol for FailureDetector {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![]
-    }
-
     fn validate(params: &Params) -> Result<(), String> {
         let (t, max) = (params.usize("timeout"), params.usize("max-timeout"));
         if max < t {
@@ -224,7 +221,7 @@ impl Protocol for FailureDetector {
         Ok(())
     }
 
-    fn build(params: &Params, _variant: Option<&str>) -> FailureDetector {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> FailureDetector {
         FailureDetector {
             bounded: params.choice("mode") == "bounded-delay",
             delay: params.usize("delay") as u8,

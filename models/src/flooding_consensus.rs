@@ -26,7 +26,9 @@
 //! ever decided, as `uniform-agreement`): with one crash both hold; with two, a process can
 //! decide, crash before its decision reaches anyone, and leave the others to decide otherwise.
 
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 
@@ -271,8 +273,26 @@ impl Model for FloodingConsensus {
     }
 }
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `decide-despite-crash`.
+    DecideDespiteCrash,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[(
+        Variant::DecideDespiteCrash,
+        VariantSpec {
+            name: "decide-despite-crash",
+            summary: "decide at the end of a round in which a crash was detected (agreement)",
+        },
+    )];
+}
+
 impl Protocol for FloodingConsensus {
     type Model = FloodingConsensus;
+    type Variant = Variant;
     const NAME: &'static str = "flooding-consensus";
     const SUMMARY: &'static str =
         "flooding consensus in rounds, fail-stop with reliable failure detection";
@@ -310,19 +330,12 @@ impl Protocol for FloodingConsensus {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![VariantSpec {
-            name: "decide-despite-crash",
-            summary: "decide at the end of a round in which a crash was detected (agreement)",
-        }]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> FloodingConsensus {
+    fn build(params: &Params, variant: Option<Variant>) -> FloodingConsensus {
         let processes = params.usize("processes");
         FloodingConsensus {
             processes,
             crashes: params.usize("crashes").min(processes - 1),
-            decide_despite_crash: variant == Some("decide-despite-crash"),
+            decide_despite_crash: variant == Some(Variant::DecideDespiteCrash),
         }
     }
 }

@@ -4,21 +4,24 @@
 //! (usually a stateright actor model) built from typed parameters.
 //!
 //! This crate is pure: no I/O, no command line, no printing. Each protocol is one module that
-//! implements [`Protocol`]: its name, its one-line summary, its parameters, its deliberately
+//! implements [`ftcheck_protocol::Protocol`]: its name, its one-line summary, its parameters, its deliberately
 //! broken variants, and a builder that turns validated parameter values into a model whose
 //! `properties()` are the protocol's safety (`Always`), reachability (`Sometimes`) and
 //! liveness (`Eventually`) properties.
+
+#![warn(missing_docs)]
+
+#[cfg(test)]
+use ftcheck_protocol::Protocol;
 
 pub mod byzantine_agreement;
 pub mod cap_register;
 pub mod checkpointing;
 pub mod failure_detector;
 pub mod flooding_consensus;
-pub mod guarded;
 pub mod message_logging;
 pub mod paxos;
 pub mod pbft;
-pub mod protocol;
 pub mod raft;
 pub mod reliable_multicast;
 pub mod rpc_lost_reply;
@@ -27,11 +30,6 @@ pub mod sorted_set;
 pub mod transaction_commit;
 pub mod two_phase_commit;
 pub mod voting_group;
-
-pub use protocol::{
-    Fairness, LaneStep, Lanes, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value,
-    VariantSpec,
-};
 
 /// Every renaming of a state that a symmetry test checks (see [`check_symmetry`]).
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! `no-orphans`: whenever `R` has delivered `m3`, `Q`'s state (recovered or not) is one that
 //! sent it: it has delivered `m1` and `m2`.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::fmt;
@@ -169,8 +169,27 @@ impl Model for MessageLogging {
     }
 }
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `log-after-send`.
+    LogAfterSend,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[(
+        Variant::LogAfterSend,
+        VariantSpec {
+            name: "log-after-send",
+            summary: "Q logs lazily and sends m3 before m2 is logged: a crash makes R an orphan \
+                      (no-orphans)",
+        },
+    )];
+}
+
 impl Protocol for MessageLogging {
     type Model = MessageLogging;
+    type Variant = Variant;
     const NAME: &'static str = "message-logging";
     const SUMMARY: &'static str =
         "P, Q, R: Q's crash and replay leave R an orphan unless Q logs before it delivers";
@@ -185,18 +204,10 @@ impl Protocol for MessageLogging {
         }]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![VariantSpec {
-            name: "log-after-send",
-            summary: "Q logs lazily and sends m3 before m2 is logged: a crash makes R an orphan \
-                      (no-orphans)",
-        }]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> MessageLogging {
+    fn build(params: &Params, variant: Option<Variant>) -> MessageLogging {
         MessageLogging {
             crashes: params.usize("crashes"),
-            lazy: variant == Some("log-after-send"),
+            lazy: variant == Some(Variant::LogAfterSend),
         }
     }
 }

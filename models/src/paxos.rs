@@ -38,8 +38,10 @@
 //! when a majority survives and the log has a slot to spare for an operation the crashed leader
 //! had assigned but not sent.
 
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
 use crate::sorted_set::SortedSet;
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use stateright::{Model, Property};
@@ -427,6 +429,35 @@ pub enum Variant {
     ExecuteWithoutMajority,
     /// A successor leads at once, without flushing what others accepted.
     NoTakeover,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::NoLeaderId,
+            VariantSpec {
+                name: "no-leader-id",
+                summary: "servers ignore the leader ID: a delayed ACCEPT of the old leader is \
+                          accepted after a takeover (agreement)",
+            },
+        ),
+        (
+            Variant::ExecuteWithoutMajority,
+            VariantSpec {
+                name: "execute-without-majority",
+                summary: "a server executes what it accepted without waiting for a majority \
+                          (consistent-execution, linearizability)",
+            },
+        ),
+        (
+            Variant::NoTakeover,
+            VariantSpec {
+                name: "no-takeover",
+                summary: "the successor sends ACCEPTs at once, without flushing what others \
+                          accepted (agreement)",
+            },
+        ),
+    ];
 }
 
 /// The model.
@@ -873,6 +904,7 @@ impl Model for Paxos {
 
 impl Protocol for Paxos {
     type Model = Paxos;
+    type Variant = Variant;
     const NAME: &'static str = "paxos";
     const SUMMARY: &'static str =
         "Paxos with leader IDs and explicit takeover over a lossy, duplicating, reordering network";
@@ -951,27 +983,7 @@ impl Protocol for Paxos {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "no-leader-id",
-                summary: "servers ignore the leader ID: a delayed ACCEPT of the old leader is \
-                          accepted after a takeover (agreement)",
-            },
-            VariantSpec {
-                name: "execute-without-majority",
-                summary: "a server executes what it accepted without waiting for a majority \
-                          (consistent-execution, linearizability)",
-            },
-            VariantSpec {
-                name: "no-takeover",
-                summary: "the successor sends ACCEPTs at once, without flushing what others \
-                          accepted (agreement)",
-            },
-        ]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> Paxos {
+    fn build(params: &Params, variant: Option<Variant>) -> Paxos {
         let servers = params.usize("servers");
         Paxos {
             servers,
@@ -980,12 +992,7 @@ impl Protocol for Paxos {
             takeovers: params.usize("takeovers").min(MAX_BALLOTS - 1),
             crashes: params.usize("crashes").min(servers - 1),
             accurate: params.choice("suspicion") == "accurate",
-            variant: match variant {
-                Some("no-leader-id") => Some(Variant::NoLeaderId),
-                Some("execute-without-majority") => Some(Variant::ExecuteWithoutMajority),
-                Some("no-takeover") => Some(Variant::NoTakeover),
-                _ => None,
-            },
+            variant,
         }
     }
 }

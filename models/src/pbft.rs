@@ -53,10 +53,10 @@
 //! primary may happen but is never forced. It holds with view changes; with `views = 0` a faulty
 //! primary can pre-prepare the same request at every timestamp and starve the other.
 
-use crate::protocol::{
-    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
-};
 use crate::sorted_set::SortedSet;
+use ftcheck_protocol::{
+    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -479,6 +479,43 @@ pub enum Variant {
     IgnoreCertificates,
     /// The client accepts the first reply.
     FirstReply,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::SmallQuorum,
+            VariantSpec {
+                name: "small-quorum",
+                summary: "prepare and commit quorums one short: 2k - 1 prepares, 2k commits \
+                          (agreement)",
+            },
+        ),
+        (
+            Variant::N3k,
+            VariantSpec {
+                name: "n-3k",
+                summary: "3k replicas, quorums of n - k = 2k: two quorums can meet only in \
+                          faulty replicas (agreement)",
+            },
+        ),
+        (
+            Variant::IgnoreCertificates,
+            VariantSpec {
+                name: "ignore-certificates",
+                summary: "the new primary ignores the prepare certificates in NEW-VIEW and \
+                          assigns timestamps afresh (agreement across views)",
+            },
+        ),
+        (
+            Variant::FirstReply,
+            VariantSpec {
+                name: "first-reply",
+                summary: "the client accepts the first reply instead of k + 1 matching ones \
+                          (client-validity)",
+            },
+        ),
+    ];
 }
 
 /// The model.
@@ -1130,6 +1167,7 @@ pub fn representative(s: &PbftState) -> PbftState {
 
 impl Protocol for Pbft {
     type Model = Pbft;
+    type Variant = Variant;
     const NAME: &'static str = "pbft";
     const SUMMARY: &'static str =
         "PBFT with n = 3k + 1 replicas, k Byzantine, views, prepare certificates and NEW-VIEW";
@@ -1187,44 +1225,12 @@ impl Protocol for Pbft {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "small-quorum",
-                summary: "prepare and commit quorums one short: 2k - 1 prepares, 2k commits \
-                          (agreement)",
-            },
-            VariantSpec {
-                name: "n-3k",
-                summary: "3k replicas, quorums of n - k = 2k: two quorums can meet only in \
-                          faulty replicas (agreement)",
-            },
-            VariantSpec {
-                name: "ignore-certificates",
-                summary: "the new primary ignores the prepare certificates in NEW-VIEW and \
-                          assigns timestamps afresh (agreement across views)",
-            },
-            VariantSpec {
-                name: "first-reply",
-                summary: "the client accepts the first reply instead of k + 1 matching ones \
-                          (client-validity)",
-            },
-        ]
-    }
-
-    fn symmetry() -> Option<crate::Symmetry<Pbft>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<Pbft>> {
         Some(representative)
     }
 
-    fn build(params: &Params, variant: Option<&str>) -> Pbft {
+    fn build(params: &Params, variant: Option<Variant>) -> Pbft {
         let faulty = params.usize("faulty");
-        let variant = match variant {
-            Some("small-quorum") => Some(Variant::SmallQuorum),
-            Some("n-3k") => Some(Variant::N3k),
-            Some("ignore-certificates") => Some(Variant::IgnoreCertificates),
-            Some("first-reply") => Some(Variant::FirstReply),
-            _ => None,
-        };
         let n = if variant == Some(Variant::N3k) {
             3 * faulty
         } else {

@@ -41,10 +41,10 @@
 //! may still grant theirs, make a majority). There it holds as long as `max-term` exceeds
 //! `restarts` (each restart of a candidate uses up a term).
 
-use crate::protocol::{
-    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec,
-};
 use crate::sorted_set::SortedSet;
+use ftcheck_protocol::{
+    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::fmt;
@@ -550,6 +550,33 @@ pub enum Variant {
     ForgetVote,
 }
 
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::VoteWithoutLogCheck,
+            VariantSpec {
+                name: "vote-without-log-check",
+                summary: "grant votes without the up-to-date check (leader-completeness)",
+            },
+        ),
+        (
+            Variant::CommitPreviousTerm,
+            VariantSpec {
+                name: "commit-previous-term",
+                summary: "commit earlier terms' entries by counting replicas, the Raft paper's \
+                          figure 8 (state-machine-safety; needs max-term=4, client-ops=2)",
+            },
+        ),
+        (
+            Variant::ForgetVote,
+            VariantSpec {
+                name: "forget-vote",
+                summary: "votedFor is not durable: a restart forgets it (election-safety)",
+            },
+        ),
+    ];
+}
+
 impl Raft {
     fn majority(&self) -> usize {
         self.servers / 2 + 1
@@ -1019,6 +1046,7 @@ impl Model for Raft {
 
 impl Protocol for Raft {
     type Model = Raft;
+    type Variant = Variant;
     const NAME: &'static str = "raft";
     const SUMMARY: &'static str =
         "Raft leader election and log replication over a lossy, duplicating, reordering network";
@@ -1102,25 +1130,7 @@ impl Protocol for Raft {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "vote-without-log-check",
-                summary: "grant votes without the up-to-date check (leader-completeness)",
-            },
-            VariantSpec {
-                name: "commit-previous-term",
-                summary: "commit earlier terms' entries by counting replicas, the Raft paper's \
-                          figure 8 (state-machine-safety; needs max-term=4, client-ops=2)",
-            },
-            VariantSpec {
-                name: "forget-vote",
-                summary: "votedFor is not durable: a restart forgets it (election-safety)",
-            },
-        ]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> Raft {
+    fn build(params: &Params, variant: Option<Variant>) -> Raft {
         Raft {
             servers: params.usize("servers"),
             candidates: params.usize("candidates").min(params.usize("servers")),
@@ -1128,27 +1138,22 @@ impl Protocol for Raft {
             client_ops: params.usize("client-ops") as u8,
             restarts: params.usize("restarts") as u8,
             one_at_a_time: params.choice("elections") == "one-at-a-time",
-            variant: match variant {
-                Some("vote-without-log-check") => Some(Variant::VoteWithoutLogCheck),
-                Some("commit-previous-term") => Some(Variant::CommitPreviousTerm),
-                Some("forget-vote") => Some(Variant::ForgetVote),
-                _ => None,
-            },
+            variant,
         }
     }
 
-    fn symmetry() -> Option<crate::Symmetry<Raft>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<Raft>> {
         Some(representative)
     }
 }
 
-impl crate::Lanes for Raft {
+impl ftcheck_protocol::Lanes for Raft {
     fn lanes(&self) -> Vec<String> {
         (1..=self.servers).map(|i| format!("S{i}")).collect()
     }
 
-    fn lane_step(&self, _: &RaftState, action: &Action) -> crate::LaneStep {
-        use crate::LaneStep;
+    fn lane_step(&self, _: &RaftState, action: &Action) -> ftcheck_protocol::LaneStep {
+        use ftcheck_protocol::LaneStep;
         let server = |i: u8| format!("S{}", i + 1);
         match action {
             Action::Timeout(i) => LaneStep::Timeout {

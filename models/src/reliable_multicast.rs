@@ -29,7 +29,9 @@
 //! of a packet still in flight changes nothing the receiver can observe); acknowledgements and
 //! NACKs travel over the same lossy network.
 
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -186,6 +188,26 @@ pub enum Variant {
     DropAfterFirstAck,
     /// Deliver on receipt, in arrival order.
     DeliverOnReceipt,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::DropAfterFirstAck,
+            VariantSpec {
+                name: "drop-after-first-ack",
+                summary: "the sender frees a message at its first acknowledgement: a receiver \
+                          that lost it can never get it (history-until-all-acked; liveness)",
+            },
+        ),
+        (
+            Variant::DeliverOnReceipt,
+            VariantSpec {
+                name: "deliver-on-receipt",
+                summary: "receivers deliver in arrival order (fifo-delivery)",
+            },
+        ),
+    ];
 }
 
 /// The model.
@@ -352,6 +374,7 @@ impl Model for ReliableMulticast {
 
 impl Protocol for ReliableMulticast {
     type Model = ReliableMulticast;
+    type Variant = Variant;
     const NAME: &'static str = "reliable-multicast";
     const SUMMARY: &'static str =
         "sequence numbers, a history buffer kept until every ACK, NACKs for gaps, over a lossy network";
@@ -359,7 +382,7 @@ impl Protocol for ReliableMulticast {
     const FAIRNESS: &'static str = "strong (fair loss): each packet, ACK and NACK is delivered; \
          weak: the next multicast, a retransmission timer; unfair: losses";
 
-    fn symmetry() -> Option<crate::Symmetry<ReliableMulticast>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<ReliableMulticast>> {
         Some(representative)
     }
 
@@ -407,43 +430,25 @@ impl Protocol for ReliableMulticast {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "drop-after-first-ack",
-                summary: "the sender frees a message at its first acknowledgement: a receiver \
-                          that lost it can never get it (history-until-all-acked; liveness)",
-            },
-            VariantSpec {
-                name: "deliver-on-receipt",
-                summary: "receivers deliver in arrival order (fifo-delivery)",
-            },
-        ]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> ReliableMulticast {
+    fn build(params: &Params, variant: Option<Variant>) -> ReliableMulticast {
         ReliableMulticast {
             messages: params.usize("messages"),
             receivers: params.usize("receivers"),
             weak_delivery: params.choice("delivery") == "weak",
-            variant: match variant {
-                Some("drop-after-first-ack") => Some(Variant::DropAfterFirstAck),
-                Some("deliver-on-receipt") => Some(Variant::DeliverOnReceipt),
-                _ => None,
-            },
+            variant,
         }
     }
 }
 
-impl crate::Lanes for ReliableMulticast {
+impl ftcheck_protocol::Lanes for ReliableMulticast {
     fn lanes(&self) -> Vec<String> {
         std::iter::once("sender".to_string())
             .chain((1..=self.receivers).map(|r| format!("R{r}")))
             .collect()
     }
 
-    fn lane_step(&self, _: &RmState, action: &Action) -> crate::LaneStep {
-        use crate::LaneStep;
+    fn lane_step(&self, _: &RmState, action: &Action) -> ftcheck_protocol::LaneStep {
+        use ftcheck_protocol::LaneStep;
         let sender = || "sender".to_string();
         let receiver = |r: u8| format!("R{}", r + 1);
         match *action {

@@ -19,7 +19,7 @@
 //! awaits can still arrive (the request or the reply was lost), as the guarded timers of
 //! `two-phase-commit`; the client cannot tell which of the two it was.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::fmt;
@@ -193,8 +193,39 @@ impl Model for RpcLostReply {
     }
 }
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `no-dedup`.
+    NoDedup,
+    /// `volatile-dedup`.
+    VolatileDedup,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::NoDedup,
+            VariantSpec {
+                name: "no-dedup",
+                summary: "no sequence numbers: a retry after a lost reply transfers the money \
+                          again (exactly-once)",
+            },
+        ),
+        (
+            Variant::VolatileDedup,
+            VariantSpec {
+                name: "volatile-dedup",
+                summary: "the table of sequence numbers is lost at a crash: the retry after the \
+                          restart transfers again (exactly-once)",
+            },
+        ),
+    ];
+}
+
 impl Protocol for RpcLostReply {
     type Model = RpcLostReply;
+    type Variant = Variant;
     const NAME: &'static str = "rpc-lost-reply";
     const SUMMARY: &'static str =
         "a money transfer retried after a lost reply: sequence numbers and a durable table make it exactly once";
@@ -217,40 +248,25 @@ impl Protocol for RpcLostReply {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "no-dedup",
-                summary: "no sequence numbers: a retry after a lost reply transfers the money \
-                          again (exactly-once)",
-            },
-            VariantSpec {
-                name: "volatile-dedup",
-                summary: "the table of sequence numbers is lost at a crash: the retry after the \
-                          restart transfers again (exactly-once)",
-            },
-        ]
-    }
-
-    fn build(params: &Params, variant: Option<&str>) -> RpcLostReply {
+    fn build(params: &Params, variant: Option<Variant>) -> RpcLostReply {
         RpcLostReply {
             retries: params.usize("retries"),
             crashes: params.usize("crashes"),
             dedup: match variant {
-                Some("no-dedup") => Dedup::None,
-                Some("volatile-dedup") => Dedup::Volatile,
+                Some(Variant::NoDedup) => Dedup::None,
+                Some(Variant::VolatileDedup) => Dedup::Volatile,
                 _ => Dedup::Durable,
             },
         }
     }
 }
-impl crate::Lanes for RpcLostReply {
+impl ftcheck_protocol::Lanes for RpcLostReply {
     fn lanes(&self) -> Vec<String> {
         vec!["client".into(), "server".into()]
     }
 
-    fn lane_step(&self, _: &LrState, action: &Action) -> crate::LaneStep {
-        use crate::LaneStep;
+    fn lane_step(&self, _: &LrState, action: &Action) -> ftcheck_protocol::LaneStep {
+        use ftcheck_protocol::LaneStep;
         let client = || "client".to_string();
         let server = || "server".to_string();
         let transfer = || "TRANSFER #1".to_string();

@@ -20,7 +20,7 @@
 //! outcomes are reachable: the lecture's table, computed. No strategy pair is `OK` alone in
 //! every ordering (the `any` column).
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::fmt;
@@ -220,6 +220,7 @@ impl Model for RpcSemantics {
 
 impl Protocol for RpcSemantics {
     type Model = RpcSemantics;
+    type Variant = NoVariants;
     const NAME: &'static str = "rpc-semantics";
     const SUMMARY: &'static str =
         "the print server that crashes: which reissue strategy gives OK, DUP or ZERO (the lecture's table)";
@@ -256,10 +257,6 @@ impl Protocol for RpcSemantics {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![]
-    }
-
     fn validate(params: &Params) -> Result<(), String> {
         let server = params.choice("server");
         let ordering = params.choice("ordering");
@@ -278,7 +275,7 @@ impl Protocol for RpcSemantics {
         }
     }
 
-    fn build(params: &Params, _variant: Option<&str>) -> RpcSemantics {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> RpcSemantics {
         RpcSemantics {
             server: server_of(params.choice("server")),
             client: match params.choice("client") {

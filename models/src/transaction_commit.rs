@@ -16,7 +16,7 @@
 //! a bijection with the TLA+ state, so the counts are the same, and each state is 12 bytes.
 //! `RM` is symmetric: with `--symmetry` the RMs are sorted by their local view.
 
-use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property, Representative};
@@ -352,6 +352,7 @@ impl Serialize for TcState {
 
 impl Protocol for TransactionCommit {
     type Model = TransactionCommit;
+    type Variant = NoVariants;
     const NAME: &'static str = "transaction-commit";
     const SUMMARY: &'static str =
         "Gray and Lamport's abstract two-phase commit (TLA+ TwoPhase): TM, RMs, a set of messages";
@@ -369,17 +370,13 @@ impl Protocol for TransactionCommit {
         }]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![]
-    }
-
-    fn build(params: &Params, _variant: Option<&str>) -> TransactionCommit {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> TransactionCommit {
         TransactionCommit {
             rms: params.usize("rms"),
         }
     }
 
-    fn symmetry() -> Option<crate::Symmetry<TransactionCommit>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<TransactionCommit>> {
         Some(TcState::representative)
     }
 }

@@ -33,8 +33,10 @@
 //! after VOTE-REQUEST and never recovers leaves the participants READY forever — the lecture's
 //! blocking of 2PC — and so does a lost message with `lossy`.
 
-use crate::guarded::GuardedActors;
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::guarded::GuardedActors;
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModel, ActorModelAction, Id, LossyNetwork, Network, Out};
 use stateright::{Expectation, Rewrite, RewritePlan};
@@ -44,7 +46,7 @@ use std::time::Duration;
 /// The model type.
 pub type TwoPhaseCommitModel = GuardedActors<TpcActor, TpcConfig, ()>;
 /// A state of the model.
-pub type TwoPhaseCommitState = crate::guarded::GuardedState<TpcActor, ()>;
+pub type TwoPhaseCommitState = ftcheck_protocol::guarded::GuardedState<TpcActor, ()>;
 /// A step of the model.
 pub type TpcAction = ActorModelAction<Msg, Timer, Vote>;
 
@@ -861,7 +863,7 @@ fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
     for v in with_coordinator.iter_mut().chain(with_peers.iter_mut()) {
         v.sort();
     }
-    crate::guarded::sorted_by_key(state, |i| {
+    ftcheck_protocol::guarded::sorted_by_key(state, |i| {
         let mut timers: Vec<Timer> = state.timers_set[i].iter().copied().collect();
         timers.sort();
         (
@@ -880,8 +882,47 @@ fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
 /// `two-phase-commit` in the catalog.
 pub struct TwoPhaseCommit;
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `no-vote-log`.
+    NoVoteLog,
+    /// `ready-timeout-abort`.
+    ReadyTimeoutAbort,
+    /// `coordinator-forgets`.
+    CoordinatorForgets,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[
+        (
+            Variant::NoVoteLog,
+            VariantSpec {
+                name: "no-vote-log",
+                summary:
+                    "a participant does not log its READY vote and aborts on recovery (atomicity)",
+            },
+        ),
+        (
+            Variant::ReadyTimeoutAbort,
+            VariantSpec {
+                name: "ready-timeout-abort",
+                summary: "a READY participant aborts on timeout (atomicity)",
+            },
+        ),
+        (
+            Variant::CoordinatorForgets,
+            VariantSpec {
+                name: "coordinator-forgets",
+                summary: "the decision is not logged and is taken anew after recovery (agreement)",
+            },
+        ),
+    ];
+}
+
 impl Protocol for TwoPhaseCommit {
     type Model = TwoPhaseCommitModel;
+    type Variant = Variant;
     const NAME: &'static str = "two-phase-commit";
     const SUMMARY: &'static str =
         "2PC with crashes, durable logs, timeouts and cooperative termination";
@@ -930,24 +971,6 @@ impl Protocol for TwoPhaseCommit {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![
-            VariantSpec {
-                name: "no-vote-log",
-                summary:
-                    "a participant does not log its READY vote and aborts on recovery (atomicity)",
-            },
-            VariantSpec {
-                name: "ready-timeout-abort",
-                summary: "a READY participant aborts on timeout (atomicity)",
-            },
-            VariantSpec {
-                name: "coordinator-forgets",
-                summary: "the decision is not logged and is taken anew after recovery (agreement)",
-            },
-        ]
-    }
-
     const FAIRNESS: &'static str = "weak: delivering each message, each timer, each vote choice, \
          and recovery with fair-recovery=true; unfair: crashes, losses";
 
@@ -961,17 +984,17 @@ impl Protocol for TwoPhaseCommit {
         }
     }
 
-    fn symmetry() -> Option<crate::Symmetry<TwoPhaseCommitModel>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<TwoPhaseCommitModel>> {
         Some(representative)
     }
 
-    fn build(params: &Params, variant: Option<&str>) -> TwoPhaseCommitModel {
+    fn build(params: &Params, variant: Option<Variant>) -> TwoPhaseCommitModel {
         let n = params.usize("participants");
         let crashes = params.usize("crashes");
         let bugs = Bugs {
-            no_vote_log: variant == Some("no-vote-log"),
-            ready_timeout_abort: variant == Some("ready-timeout-abort"),
-            coordinator_forgets: variant == Some("coordinator-forgets"),
+            no_vote_log: variant == Some(Variant::NoVoteLog),
+            ready_timeout_abort: variant == Some(Variant::ReadyTimeoutAbort),
+            coordinator_forgets: variant == Some(Variant::CoordinatorForgets),
         };
         let ids: Vec<Id> = (1..=n).map(Id::from).collect();
         let mut actors = ActorModel::new(
@@ -1009,7 +1032,7 @@ impl Protocol for TwoPhaseCommit {
         let guard = if params.bool("spurious-timeouts") {
             None
         } else {
-            Some(timeout_guard as crate::guarded::TimerGuard<TpcActor, TpcConfig, ()>)
+            Some(timeout_guard as ftcheck_protocol::guarded::TimerGuard<TpcActor, TpcConfig, ()>)
         };
         GuardedActors::new(actors, guard)
             .on_crash(wipe)
@@ -1175,7 +1198,7 @@ mod tests {
         use std::hash::BuildHasher;
         let m = model(false);
         let hasher = std::hash::RandomState::new();
-        let renamings = crate::protocol::permutations(3);
+        let renamings = ftcheck_protocol::permutations(3);
         let mut seen = HashSet::new();
         let mut queue: VecDeque<_> = m.init_states().into();
         let mut orbit_of_rep: HashMap<u64, u64> = HashMap::new();
@@ -1189,7 +1212,7 @@ mod tests {
                 .map(|p| {
                     let sort_by: Vec<u8> =
                         std::iter::once(0).chain(p.iter().map(|&i| i + 1)).collect();
-                    hasher.hash_one(crate::guarded::permuted(&s, &sort_by))
+                    hasher.hash_one(ftcheck_protocol::guarded::permuted(&s, &sort_by))
                 })
                 .min()
                 .unwrap();

@@ -20,7 +20,9 @@
 //! lecture's sizes and fail one member short. Members are interchangeable, so
 //! the faulty ones are `R1..Rk`; each reply is one step, and a member's reply counts once.
 
-use crate::protocol::{Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::{Serialize, Serializer};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -208,8 +210,27 @@ impl Model for VotingGroup {
     }
 }
 
+/// The deliberately broken variants (see [`Variants::ALL`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `trust-first-reply`.
+    TrustFirstReply,
+}
+
+impl Variants for Variant {
+    const ALL: &'static [(Variant, VariantSpec)] = &[(
+        Variant::TrustFirstReply,
+        VariantSpec {
+            name: "trust-first-reply",
+            summary: "the client takes the first reply even when members fail arbitrarily \
+                      (correct-result)",
+        },
+    )];
+}
+
 impl Protocol for VotingGroup {
     type Model = VotingGroup;
+    type Variant = Variant;
     const NAME: &'static str = "voting-group";
     const SUMMARY: &'static str =
         "a k-fault tolerant group: first reply under halting failures, majority vote under arbitrary ones";
@@ -217,7 +238,7 @@ impl Protocol for VotingGroup {
     const FAIRNESS: &'static str =
         "weak: each nonfaulty member's reply; unfair: anything a faulty member does";
 
-    fn symmetry() -> Option<crate::Symmetry<VotingGroup>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<VotingGroup>> {
         Some(representative)
     }
 
@@ -262,14 +283,6 @@ impl Protocol for VotingGroup {
         ]
     }
 
-    fn variants() -> Vec<VariantSpec> {
-        vec![VariantSpec {
-            name: "trust-first-reply",
-            summary: "the client takes the first reply even when members fail arbitrarily \
-                      (correct-result)",
-        }]
-    }
-
     fn validate(params: &Params) -> Result<(), String> {
         let (replicas, faulty) = (params.usize("replicas"), params.usize("faulty"));
         if faulty > replicas {
@@ -280,7 +293,7 @@ impl Protocol for VotingGroup {
         Ok(())
     }
 
-    fn build(params: &Params, variant: Option<&str>) -> VotingGroup {
+    fn build(params: &Params, variant: Option<Variant>) -> VotingGroup {
         VotingGroup {
             replicas: params.usize("replicas"),
             faulty: params.usize("faulty"),
@@ -288,7 +301,7 @@ impl Protocol for VotingGroup {
                 "halting" => Failure::Halting,
                 _ => Failure::Arbitrary,
             },
-            first_reply: variant == Some("trust-first-reply"),
+            first_reply: variant == Some(Variant::TrustFirstReply),
         }
     }
 }

@@ -8,10 +8,12 @@
 //! protocol chooses (and documents) its guards; a parameter can switch them off to explore full
 //! asynchrony.
 
+use crate::{Fairness, LeadsTo, ParamSpec, Params, Protocol, Symmetry};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Model, Property, Rewrite, RewritePlan};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::marker::PhantomData;
 
 /// May actor `Id`'s `Timer` fire in this state?
 pub type TimerGuard<A, C, H> = fn(&C, &GuardedState<A, H>, Id, &<A as Actor>::Timer) -> bool;
@@ -116,6 +118,9 @@ where
     pub on_crash: Option<Wipe<A>>,
     /// The properties, over this model.
     pub properties: Vec<Property<Self>>,
+    /// The wrapped actor model's own properties, which [`Model::properties`] forwards after
+    /// [`GuardedActors::properties`] (taken from `inner` by [`GuardedActors::new`]).
+    pub forwarded: Vec<Property<ActorModel<A, C, H>>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -132,6 +137,7 @@ where
             guard: self.guard,
             on_crash: self.on_crash,
             properties: self.properties.clone(),
+            forwarded: self.forwarded.clone(),
         }
     }
 }
@@ -143,13 +149,24 @@ where
     A::Timer: Ord,
     H: Clone + Debug + Hash,
 {
-    /// Wraps an actor model.
+    /// Wraps an actor model, keeping its properties (its `.property(...)`s): each is checked
+    /// as a property of the wrapper, on the wrapped state.
+    ///
+    /// # Panics
+    /// If the actor model has more than [`MAX_FORWARDED`] properties.
     pub fn new(inner: ActorModel<A, C, H>, guard: Option<TimerGuard<A, C, H>>) -> Self {
+        let forwarded = inner.properties();
+        assert!(
+            forwarded.len() <= MAX_FORWARDED,
+            "GuardedActors forwards at most {MAX_FORWARDED} properties of an actor model, not {}",
+            forwarded.len()
+        );
         GuardedActors {
             inner,
             guard,
             on_crash: None,
             properties: Vec::new(),
+            forwarded,
         }
     }
 
@@ -167,7 +184,8 @@ where
         condition: fn(&Self, &GuardedState<A, H>) -> bool,
     ) -> Self {
         assert!(
-            self.properties.iter().all(|p| p.name != name),
+            self.properties.iter().all(|p| p.name != name)
+                && self.forwarded.iter().all(|p| p.name != name),
             "duplicate property name {name}"
         );
         self.properties.push(Property {
@@ -220,11 +238,308 @@ where
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        self.properties.clone()
+        let forwarded = self
+            .forwarded
+            .iter()
+            .zip(lifted::<OwnProperties, A, C, H>())
+            .map(|(p, condition)| Property {
+                expectation: p.expectation.clone(),
+                name: p.name,
+                condition,
+            });
+        self.properties.iter().cloned().chain(forwarded).collect()
     }
 
     fn within_boundary(&self, state: &Self::State) -> bool {
         Model::within_boundary(&self.inner, &state.0)
+    }
+}
+
+/// The most properties of a wrapped actor model that [`GuardedActors`] forwards (and the most
+/// leads-to properties of a [`Guarded`] protocol).
+pub const MAX_FORWARDED: usize = 128;
+
+/// A condition on a wrapped actor model's states, as stateright and [`LeadsTo`] take them.
+type Inner<A, C, H> = fn(&ActorModel<A, C, H>, &ActorModelState<A, H>) -> bool;
+
+/// The same condition on the wrapper's states.
+type Lifted<A, C, H> = fn(&GuardedActors<A, C, H>, &GuardedState<A, H>) -> bool;
+
+/// Where the `i`th condition of a wrapped actor model comes from: its properties, or its
+/// protocol's leads-to triggers.
+trait Conditions<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H>;
+}
+
+/// The wrapped model's own properties.
+struct OwnProperties;
+
+impl<A, C, H> Conditions<A, C, H> for OwnProperties
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
+        model.forwarded[i].condition
+    }
+}
+
+/// The leads-to triggers of protocol `P`.
+struct Triggers<P>(PhantomData<P>);
+
+impl<P, A, C, H> Conditions<A, C, H> for Triggers<P>
+where
+    P: Protocol<Model = ActorModel<A, C, H>>,
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    fn condition(_: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
+        P::leads_to()[i].trigger
+    }
+}
+
+/// Condition `I` of source `S`, evaluated on the wrapped state. A condition is a plain `fn`,
+/// which cannot capture which condition it stands for, so there is one such function per
+/// index.
+fn lift<const I: usize, S, A, C, H>(
+    model: &GuardedActors<A, C, H>,
+    state: &GuardedState<A, H>,
+) -> bool
+where
+    S: Conditions<A, C, H>,
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    (S::condition(model, I))(&model.inner, &state.0)
+}
+
+/// `lift::<0, S>`, `lift::<1, S>`, ... up to [`MAX_FORWARDED`].
+fn lifted<S, A, C, H>() -> [Lifted<A, C, H>; MAX_FORWARDED]
+where
+    S: Conditions<A, C, H>,
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    [
+        lift::<0, S, A, C, H>,
+        lift::<1, S, A, C, H>,
+        lift::<2, S, A, C, H>,
+        lift::<3, S, A, C, H>,
+        lift::<4, S, A, C, H>,
+        lift::<5, S, A, C, H>,
+        lift::<6, S, A, C, H>,
+        lift::<7, S, A, C, H>,
+        lift::<8, S, A, C, H>,
+        lift::<9, S, A, C, H>,
+        lift::<10, S, A, C, H>,
+        lift::<11, S, A, C, H>,
+        lift::<12, S, A, C, H>,
+        lift::<13, S, A, C, H>,
+        lift::<14, S, A, C, H>,
+        lift::<15, S, A, C, H>,
+        lift::<16, S, A, C, H>,
+        lift::<17, S, A, C, H>,
+        lift::<18, S, A, C, H>,
+        lift::<19, S, A, C, H>,
+        lift::<20, S, A, C, H>,
+        lift::<21, S, A, C, H>,
+        lift::<22, S, A, C, H>,
+        lift::<23, S, A, C, H>,
+        lift::<24, S, A, C, H>,
+        lift::<25, S, A, C, H>,
+        lift::<26, S, A, C, H>,
+        lift::<27, S, A, C, H>,
+        lift::<28, S, A, C, H>,
+        lift::<29, S, A, C, H>,
+        lift::<30, S, A, C, H>,
+        lift::<31, S, A, C, H>,
+        lift::<32, S, A, C, H>,
+        lift::<33, S, A, C, H>,
+        lift::<34, S, A, C, H>,
+        lift::<35, S, A, C, H>,
+        lift::<36, S, A, C, H>,
+        lift::<37, S, A, C, H>,
+        lift::<38, S, A, C, H>,
+        lift::<39, S, A, C, H>,
+        lift::<40, S, A, C, H>,
+        lift::<41, S, A, C, H>,
+        lift::<42, S, A, C, H>,
+        lift::<43, S, A, C, H>,
+        lift::<44, S, A, C, H>,
+        lift::<45, S, A, C, H>,
+        lift::<46, S, A, C, H>,
+        lift::<47, S, A, C, H>,
+        lift::<48, S, A, C, H>,
+        lift::<49, S, A, C, H>,
+        lift::<50, S, A, C, H>,
+        lift::<51, S, A, C, H>,
+        lift::<52, S, A, C, H>,
+        lift::<53, S, A, C, H>,
+        lift::<54, S, A, C, H>,
+        lift::<55, S, A, C, H>,
+        lift::<56, S, A, C, H>,
+        lift::<57, S, A, C, H>,
+        lift::<58, S, A, C, H>,
+        lift::<59, S, A, C, H>,
+        lift::<60, S, A, C, H>,
+        lift::<61, S, A, C, H>,
+        lift::<62, S, A, C, H>,
+        lift::<63, S, A, C, H>,
+        lift::<64, S, A, C, H>,
+        lift::<65, S, A, C, H>,
+        lift::<66, S, A, C, H>,
+        lift::<67, S, A, C, H>,
+        lift::<68, S, A, C, H>,
+        lift::<69, S, A, C, H>,
+        lift::<70, S, A, C, H>,
+        lift::<71, S, A, C, H>,
+        lift::<72, S, A, C, H>,
+        lift::<73, S, A, C, H>,
+        lift::<74, S, A, C, H>,
+        lift::<75, S, A, C, H>,
+        lift::<76, S, A, C, H>,
+        lift::<77, S, A, C, H>,
+        lift::<78, S, A, C, H>,
+        lift::<79, S, A, C, H>,
+        lift::<80, S, A, C, H>,
+        lift::<81, S, A, C, H>,
+        lift::<82, S, A, C, H>,
+        lift::<83, S, A, C, H>,
+        lift::<84, S, A, C, H>,
+        lift::<85, S, A, C, H>,
+        lift::<86, S, A, C, H>,
+        lift::<87, S, A, C, H>,
+        lift::<88, S, A, C, H>,
+        lift::<89, S, A, C, H>,
+        lift::<90, S, A, C, H>,
+        lift::<91, S, A, C, H>,
+        lift::<92, S, A, C, H>,
+        lift::<93, S, A, C, H>,
+        lift::<94, S, A, C, H>,
+        lift::<95, S, A, C, H>,
+        lift::<96, S, A, C, H>,
+        lift::<97, S, A, C, H>,
+        lift::<98, S, A, C, H>,
+        lift::<99, S, A, C, H>,
+        lift::<100, S, A, C, H>,
+        lift::<101, S, A, C, H>,
+        lift::<102, S, A, C, H>,
+        lift::<103, S, A, C, H>,
+        lift::<104, S, A, C, H>,
+        lift::<105, S, A, C, H>,
+        lift::<106, S, A, C, H>,
+        lift::<107, S, A, C, H>,
+        lift::<108, S, A, C, H>,
+        lift::<109, S, A, C, H>,
+        lift::<110, S, A, C, H>,
+        lift::<111, S, A, C, H>,
+        lift::<112, S, A, C, H>,
+        lift::<113, S, A, C, H>,
+        lift::<114, S, A, C, H>,
+        lift::<115, S, A, C, H>,
+        lift::<116, S, A, C, H>,
+        lift::<117, S, A, C, H>,
+        lift::<118, S, A, C, H>,
+        lift::<119, S, A, C, H>,
+        lift::<120, S, A, C, H>,
+        lift::<121, S, A, C, H>,
+        lift::<122, S, A, C, H>,
+        lift::<123, S, A, C, H>,
+        lift::<124, S, A, C, H>,
+        lift::<125, S, A, C, H>,
+        lift::<126, S, A, C, H>,
+        lift::<127, S, A, C, H>,
+    ]
+}
+
+/// A protocol whose model is a plain stateright [`ActorModel`], checked as a [`GuardedActors`]
+/// with no guard: its properties, fairness, symmetry, leads-to properties and bounds are the
+/// protocol's, and its states hash apart where stateright's collide (see [`GuardedState`]), so
+/// no state is lost to a collision. Its state count can therefore exceed the one stateright's
+/// own checkers report for the same actor model.
+pub struct Guarded<P>(PhantomData<P>);
+
+impl<P, A, C, H> Protocol for Guarded<P>
+where
+    P: Protocol<Model = ActorModel<A, C, H>>,
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    type Model = GuardedActors<A, C, H>;
+    type Variant = P::Variant;
+    const NAME: &'static str = P::NAME;
+    const SUMMARY: &'static str = P::SUMMARY;
+    const SECTION: &'static str = P::SECTION;
+    const FAIRNESS: &'static str = P::FAIRNESS;
+
+    fn params() -> Vec<ParamSpec> {
+        P::params()
+    }
+
+    fn validate(params: &Params) -> Result<(), String> {
+        P::validate(params)
+    }
+
+    fn build(params: &Params, variant: Option<P::Variant>) -> Self::Model {
+        GuardedActors::new(P::build(params, variant), None)
+    }
+
+    fn symmetry() -> Option<Symmetry<Self::Model>> {
+        fn representative<P, A, C, H>(state: &GuardedState<A, H>) -> GuardedState<A, H>
+        where
+            P: Protocol<Model = ActorModel<A, C, H>>,
+            A: Actor,
+            A::Msg: Ord,
+            A::Timer: Ord,
+            H: Clone + Debug + Hash,
+        {
+            let of = P::symmetry().expect("Guarded::symmetry is Some only when P's is");
+            GuardedState(of(&state.0))
+        }
+        P::symmetry().map(|_| representative::<P, A, C, H> as Symmetry<Self::Model>)
+    }
+
+    fn fairness(model: &Self::Model, action: &<Self::Model as Model>::Action) -> Fairness {
+        P::fairness(&model.inner, action)
+    }
+
+    fn leads_to() -> Vec<LeadsTo<Self::Model>> {
+        let own = P::leads_to();
+        assert!(
+            own.len() <= MAX_FORWARDED,
+            "Guarded forwards at most {MAX_FORWARDED} leads-to properties, not {}",
+            own.len()
+        );
+        own.iter()
+            .zip(lifted::<Triggers<P>, A, C, H>())
+            .map(|(l, trigger)| LeadsTo {
+                property: l.property,
+                trigger,
+            })
+            .collect()
+    }
+
+    fn bound_blocked(
+        model: &Self::Model,
+        state: &<Self::Model as Model>::State,
+    ) -> Option<&'static str> {
+        P::bound_blocked(&model.inner, &state.0)
     }
 }
 
@@ -268,7 +583,7 @@ where
     // Every combination of one order per group.
     let orders: Vec<Vec<Vec<u8>>> = groups
         .iter()
-        .map(|g| crate::protocol::permutations(g.len()))
+        .map(|g| crate::permutations(g.len()))
         .collect();
     let mut pick = vec![0; groups.len()];
     let mut best: Option<(u64, GuardedState<A, H>)> = None;

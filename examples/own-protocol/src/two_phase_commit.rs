@@ -1,36 +1,40 @@
-//! The `2pc` example shipped in stateright 0.31's repository (`examples/2pc.rs`, MIT licence,
-//! by Jonathan Nadal), copied unchanged but for its `main` and test: the reference that
-//! `transaction-commit` is measured against. Same specification (TLA+ `TwoPhase`), same state
-//! space (1,745,408 distinct states for 8 resource managers).
+//! This module implements a subset of the two phase commit specification presented in the paper
+//! ["Consensus on Transaction Commit"](https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/tr-2003-96.pdf)
+//! by Jim Gray and Leslie Lamport.
+//!
+//! Copied from stateright 0.31's `examples/` (MIT), unchanged but for `pub` on what the
+//! catalog entry uses and the derives ftcheck needs: `serde::Serialize` on the state's types
+//! (trace files record states as JSON) and `Hash` on a plain model's action (fairness classes).
 
+use serde::Serialize;
 use stateright::{Model, Property, Representative, Rewrite, RewritePlan};
 use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::ops::Range;
 
-type R = usize;
+type R = usize; // represented by integers in 0..N-1
 
 #[derive(Clone)]
 pub struct TwoPhaseSys {
     pub rms: Range<R>,
 }
 
-#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+#[derive(Clone, Debug, Eq, Hash, PartialEq, Serialize)]
 pub struct TwoPhaseState {
-    rm_state: Vec<RmState>,
+    rm_state: Vec<RmState>, // map from each RM
     tm_state: TmState,
-    tm_prepared: Vec<bool>,
+    tm_prepared: Vec<bool>, // map from each RM
     msgs: BTreeSet<Message>,
 }
 
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 enum Message {
     Prepared { rm: R },
     Commit,
     Abort,
 }
 
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 enum RmState {
     Working,
     Prepared,
@@ -38,14 +42,14 @@ enum RmState {
     Aborted,
 }
 
-#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+#[derive(Clone, Debug, Eq, Hash, PartialEq, Serialize)]
 enum TmState {
     Init,
     Committed,
     Aborted,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Hash, PartialEq)]
 pub enum Action {
     TmRcvPrepared(R),
     TmCommit,
@@ -146,6 +150,7 @@ impl Model for TwoPhaseSys {
     }
 }
 
+// Implementing this trait enables symmetry reduction to speed up model checking (optional).
 impl Representative for TwoPhaseState {
     fn representative(&self) -> Self {
         let plan = RewritePlan::from_values_to_sort(&self.rm_state);

@@ -1,4 +1,17 @@
-//! The description every protocol module gives of itself: parameters, variants, builder.
+//! # ftcheck-protocol
+//!
+//! What a protocol tells ftcheck about itself, for the built-in protocols of `ftcheck-models`
+//! and a user's own alike (`ftcheck` re-exports this crate as `ftcheck::protocol`):
+//! [`Protocol`] (its parameters, broken variants, builder, symmetry, fairness and bounds),
+//! [`Lanes`] (how traces draw a model that is not built from actors), and
+//! [`guarded::GuardedActors`] (a stateright actor model whose timeouts fire only when a guard
+//! allows, and whose states hash apart where stateright's collide).
+//!
+//! A plain stateright model needs none of it beyond a [`Protocol`] whose `build` returns it.
+
+#![warn(missing_docs)]
+
+pub mod guarded;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -77,7 +90,7 @@ impl Params {
     /// The integer parameter `name`, as a `usize`.
     ///
     /// ```
-    /// use ftcheck_models::{Params, Value};
+    /// use ftcheck_protocol::{Params, Value};
     /// let mut p = Params::default();
     /// p.0.insert("participants".into(), Value::Int(3));
     /// assert_eq!(p.usize("participants"), 3);
@@ -118,10 +131,55 @@ impl Params {
     }
 }
 
+/// A protocol's deliberately broken variants, each value declared once with the name the
+/// command line gives it and what it breaks: the model matches on the values, so a misspelt
+/// variant does not compile (where a misspelt name would silently build the correct protocol).
+///
+/// ```
+/// use ftcheck_protocol::{VariantSpec, Variants};
+/// #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Variant {
+///     ForgetVote,
+/// }
+/// impl Variants for Variant {
+///     const ALL: &'static [(Variant, VariantSpec)] = &[(
+///         Variant::ForgetVote,
+///         VariantSpec {
+///             name: "forget-vote",
+///             summary: "votedFor is not durable (election-safety)",
+///         },
+///     )];
+/// }
+/// assert_eq!(Variant::named("forget-vote"), Some(Variant::ForgetVote));
+/// assert_eq!(Variant::named("forget-vot"), None);
+/// ```
+pub trait Variants: Copy + Eq + fmt::Debug + Send + Sync + 'static {
+    /// Every variant, in display order, with its name and summary.
+    const ALL: &'static [(Self, VariantSpec)];
+
+    /// The variant called `name`, if there is one.
+    fn named(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, spec)| spec.name == name)
+            .map(|(v, _)| *v)
+    }
+}
+
+/// The variants of a protocol that has none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoVariants {}
+
+impl Variants for NoVariants {
+    const ALL: &'static [(NoVariants, VariantSpec)] = &[];
+}
+
 /// A protocol of the catalog: what it is called, how it is parameterised, how to build it.
 pub trait Protocol {
     /// The stateright model the protocol builds.
     type Model: stateright::Model;
+    /// Its deliberately broken variants ([`NoVariants`] for none).
+    type Variant: Variants;
     /// Catalog name, e.g. `two-phase-commit`.
     const NAME: &'static str;
     /// One-line summary.
@@ -130,15 +188,13 @@ pub trait Protocol {
     const SECTION: &'static str;
     /// The parameters, in display order.
     fn params() -> Vec<ParamSpec>;
-    /// The deliberately broken variants.
-    fn variants() -> Vec<VariantSpec>;
     /// Checks constraints between parameters (each is already within its own range): `Err`
     /// says what is inconsistent and how to fix it.
     fn validate(_params: &Params) -> Result<(), String> {
         Ok(())
     }
-    /// Builds the model from validated parameters and an optional validated variant name.
-    fn build(params: &Params, variant: Option<&str>) -> Self::Model;
+    /// Builds the model from validated parameters and a variant, if any.
+    fn build(params: &Params, variant: Option<Self::Variant>) -> Self::Model;
     /// The symmetry reduction (`--symmetry`), if the model has one: a function mapping each
     /// state to a representative of its orbit under permutations of interchangeable processes.
     /// The permutations must be symmetries of everything checked: the initial states, the

@@ -1,0 +1,283 @@
+//! The example crate's own `main` (one line: `ftcheck::cli::main(own_protocol::catalog())`)
+//! checks stateright's 2pc, single-copy register and ABD register with ftcheck's commands.
+//! Counts and trace lengths are compared with stateright's own checker, run here.
+
+use assert_cmd::Command;
+use own_protocol::{abd_register, single_copy_register, two_phase_commit};
+use serde_json::Value;
+use stateright::actor::Network;
+use stateright::{Checker, Model};
+use std::path::Path;
+
+fn own() -> Command {
+    Command::cargo_bin("own-protocol").expect("the example's binary is built")
+}
+
+/// Runs `own-protocol ARGS`; its exit code and standard output.
+fn run(args: &[&str]) -> (i32, String) {
+    let out = own().args(args).output().expect("runs");
+    (
+        out.status.code().expect("exits"),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+    )
+}
+
+/// `check ... --format json`: its exit code and report.
+fn check_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    let (code, out) = run(&all);
+    (code, serde_json::from_str(&out).expect("a JSON report"))
+}
+
+fn verdict<'a>(report: &'a Value, property: &str) -> &'a str {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["name"] == property)
+        .unwrap_or_else(|| panic!("no property {property} in {report}"))["verdict"]
+        .as_str()
+        .expect("a verdict")
+}
+
+#[test]
+fn stateright_2pc_has_stateright_s_state_counts_for_3_to_6_resource_managers() {
+    for rms in 3..=6 {
+        let theirs = two_phase_commit::TwoPhaseSys { rms: 0..rms }
+            .checker()
+            .spawn_bfs()
+            .join()
+            .unique_state_count();
+        let (code, report) = check_json(&["stateright-2pc", "-p", &format!("rms={rms}")]);
+        assert_eq!(code, 0, "rms={rms}: {report}");
+        assert_eq!(report["stats"]["unique_states"], theirs, "rms={rms}");
+        assert_eq!(verdict(&report, "consistent"), "holds");
+        assert_eq!(verdict(&report, "abort agreement"), "reached");
+        assert_eq!(verdict(&report, "commit agreement"), "reached");
+    }
+    // stateright's own test pins rms = 3 and 5.
+    let (_, report) = check_json(&["stateright-2pc", "-p", "rms=3"]);
+    assert_eq!(report["stats"]["unique_states"], 288);
+}
+
+#[test]
+fn single_copy_register_is_not_linearizable_with_two_servers_and_the_trace_replays() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir_text = dir.path().to_str().expect("UTF-8 path");
+    let (code, report) = check_json(&["single-copy-register", "--trace-dir", dir_text]);
+    assert_eq!(code, 12, "a violated safety property: {report}");
+    assert_eq!(verdict(&report, "linearizable"), "violated");
+    // Shortest: 4 steps, the counterexample stateright's own test pins. stateright's BFS
+    // reports a longer one (it overwrites a property's discovery with later ones).
+    let theirs = single_copy_register::SingleCopyModelCfg {
+        client_count: 2,
+        server_count: 2,
+        network: Network::new_unordered_nonduplicating([]),
+    }
+    .into_model()
+    .checker()
+    .spawn_bfs()
+    .join()
+    .discovery("linearizable")
+    .expect("stateright finds it too")
+    .into_actions()
+    .len();
+    let file = dir
+        .path()
+        .join("single-copy-register-linearizable.trace.json");
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("the trace file")).unwrap();
+    assert_eq!(trace["steps"].as_array().unwrap().len(), 4);
+    assert!(theirs >= 4, "stateright's is {theirs} steps");
+    // The trace replays, the same in every fresh process (the network is a hash set whose
+    // order differs from process to process).
+    let replayed: Vec<(i32, String)> = (0..20)
+        .map(|_| run(&["replay", file.to_str().unwrap()]))
+        .collect();
+    for r in &replayed {
+        assert_eq!(r, &replayed[0]);
+    }
+    assert_eq!(replayed[0].0, 0);
+    assert!(
+        replayed[0].1.starts_with(
+            "replayed 4 steps of single-copy-register: property 'linearizable' violated"
+        ),
+        "{}",
+        replayed[0].1
+    );
+    // Another process may order a hash set (the network) differently, in its JSON and in its
+    // actions: the same trace with every array reversed and every action index changed
+    // replays the same.
+    fn reverse_arrays(v: &mut Value) {
+        match v {
+            Value::Array(items) => {
+                items.reverse();
+                items.iter_mut().for_each(reverse_arrays);
+            }
+            Value::Object(fields) => fields.values_mut().for_each(reverse_arrays),
+            _ => {}
+        }
+    }
+    let mut shuffled = trace.clone();
+    reverse_arrays(&mut shuffled["init_state"]);
+    for step in shuffled["steps"].as_array_mut().unwrap() {
+        reverse_arrays(&mut step["state"]);
+        let index = step["action_index"].as_u64().unwrap();
+        step["action_index"] = (index + 1).into();
+    }
+    assert_ne!(shuffled, trace);
+    let other = dir.path().join("shuffled.trace.json");
+    std::fs::write(&other, shuffled.to_string()).unwrap();
+    assert_eq!(
+        run(&["replay", other.to_str().unwrap()]),
+        replayed[0],
+        "the shuffled trace"
+    );
+    // An HTML page of it.
+    let page = dir.path().join("page.html");
+    let (code, _) = run(&[
+        "export",
+        file.to_str().unwrap(),
+        "--to",
+        "html",
+        "--output",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(&page).expect("the page");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..80]);
+    assert!(html.contains("linearizable"));
+    // With one server it is linearizable.
+    let (code, report) = check_json(&["single-copy-register", "-p", "servers=1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdict(&report, "linearizable"), "holds");
+    assert_eq!(verdict(&report, "value chosen"), "reached");
+}
+
+#[test]
+fn abd_register_is_linearizable() {
+    let (code, report) = check_json(&["abd-register"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdict(&report, "linearizable"), "holds");
+    assert_eq!(verdict(&report, "value chosen"), "reached");
+    // At least the states stateright's checker finds: ftcheck's actor states also hash apart
+    // where stateright's collide (timers or pending choices of different actors).
+    let theirs = abd_register::AbdModelCfg {
+        client_count: 2,
+        server_count: 2,
+        network: Network::new_unordered_nonduplicating([]),
+    }
+    .into_model()
+    .checker()
+    .spawn_bfs()
+    .join()
+    .unique_state_count();
+    assert_eq!(theirs, 544);
+    assert!(report["stats"]["unique_states"].as_u64().unwrap() >= theirs as u64);
+}
+
+#[test]
+fn the_suite_and_list_run_on_the_crate_s_protocols() {
+    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+    let (code, out) = run(&["suite", manifests.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("passed, 0 failed"), "{out}");
+    let (code, out) = run(&["list"]);
+    assert_eq!(code, 0);
+    for name in [
+        "stateright-2pc",
+        "single-copy-register",
+        "abd-register",
+        "raft",
+    ] {
+        assert!(out.contains(&format!("{name} — ")), "{name} in {out}");
+    }
+}
+
+#[test]
+fn table_bench_merge_and_explore_run_on_the_crate_s_protocols() {
+    // table: which reachability properties each configuration reaches.
+    let (code, out) = run(&[
+        "table",
+        "single-copy-register",
+        "--rows",
+        "servers",
+        "--cols",
+        "clients",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let t: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(t["rows"], serde_json::json!(["1", "2", "3"]), "{t}");
+    // bench: the manifest's bench cases, each in a child process of this crate's binary.
+    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+    let (code, out) = run(&["bench", manifests.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["unique_states"], 8832);
+    // merge: two shards' reports make the whole verdicts.
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let (_, out) = run(&[
+            "check",
+            "stateright-2pc",
+            "-p",
+            "rms=4",
+            "--shard",
+            shard,
+            "--format",
+            "json",
+        ]);
+        let file = dir.path().join(format!("shard{}.json", &shard[..1]));
+        std::fs::write(&file, out).unwrap();
+        files.push(file);
+    }
+    let (code, out) = run(&[
+        "merge",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let merged: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict(&merged, "consistent"), "holds");
+    // explore: stateright's Explorer on 127.0.0.1, for a model of this crate.
+    use std::io::{BufRead, Read, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_own-protocol"))
+        .args(["explore", "abd-register", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .map(str::to_string);
+    let page = address.as_ref().map(|address| {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(stream, "GET /.states/0 HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+        let mut page = String::new();
+        stream.read_to_string(&mut page).unwrap();
+        page
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("stateright Explorer for abd-register at http://127.0.0.1:"),
+        "{line}"
+    );
+    // The first steps from the initial state: a client's request reaches a server.
+    assert!(page.unwrap().contains("\"action\":\"Deliver {"));
+}
