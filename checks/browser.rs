@@ -157,7 +157,7 @@ fn count(t: &TraceFile, kind: &str) -> usize {
     t.trace
         .steps
         .iter()
-        .filter(|s| s.event.kind == kind)
+        .filter(|s| s.event.kind.name() == kind)
         .count()
 }
 
@@ -171,7 +171,7 @@ fn assert_shows(tab: &Tab, t: &TraceFile, page: &Path) {
     assert_eq!(d["rows"], serde_json::json!(all), "{page:?}");
     assert_eq!(d["steps"], serde_json::json!(all), "{page:?}");
     let kinds: Vec<&str> = std::iter::once("init")
-        .chain(t.trace.steps.iter().map(|s| s.event.kind.as_str()))
+        .chain(t.trace.steps.iter().map(|s| s.event.kind.name()))
         .collect();
     assert_eq!(d["kinds"], serde_json::json!(kinds), "{page:?}");
     assert_eq!(d["arrows"], count(t, "deliver"), "{page:?}");
@@ -187,7 +187,7 @@ fn assert_shows(tab: &Tab, t: &TraceFile, page: &Path) {
     );
     let verdict = d["verdict"].as_str().unwrap();
     assert!(
-        verdict.contains(&t.property) && verdict.contains(&t.verdict),
+        verdict.contains(&t.property) && verdict.contains(t.verdict.name()),
         "{page:?}: {verdict}"
     );
     assert_eq!(
@@ -215,7 +215,7 @@ fn two_phase_commit_counterexample_in_chromium() {
         .trace
         .steps
         .iter()
-        .find(|s| s.event.kind == "crash")
+        .find(|s| s.event.kind == ftcheck::describe::StepKind::Crash)
         .unwrap()
         .n;
     tab.find_element(&format!("#steps li[data-step=\"{crash}\"]"))

@@ -164,7 +164,8 @@ fn engine_agrees_with_stateright_on_state_counts() {
             .spawn_bfs()
             .join()
             .unique_state_count();
-        let ours = engine::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
+        let ours =
+            ftcheck::search::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
         assert_eq!(ours.stats.unique_states, theirs);
         assert!(ours.stopped.is_none());
         theirs
@@ -256,7 +257,7 @@ impl stateright::Model for Grid {
 #[test]
 fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property() {
     for extra in [false, true] {
-        let out = engine::search(
+        let out = ftcheck::search::search(
             &Grid {
                 unsatisfiable_extra: extra,
             },
@@ -382,9 +383,9 @@ fn simulation_never_reports_holds() {
     };
     let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
     for r in &report.results {
-        assert_ne!(r.verdict, "holds", "{}", r.name);
+        assert_ne!(r.verdict.name(), "holds", "{}", r.name);
     }
-    assert_eq!(report.results[0].verdict, "incomplete");
+    assert_eq!(report.results[0].verdict.name(), "incomplete");
     assert_eq!(report.exit_code, check::EXIT_INCOMPLETE);
 }
 
@@ -401,7 +402,7 @@ fn bounded_searches_are_incomplete_never_holds() {
             ..CheckRequest::default()
         };
         let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
-        let verdicts: Vec<&str> = report.results.iter().map(|r| r.verdict.as_str()).collect();
+        let verdicts: Vec<&str> = report.results.iter().map(|r| r.verdict.name()).collect();
         assert_eq!(
             verdicts,
             [
@@ -437,13 +438,13 @@ fn a_memory_budget_stops_the_search_with_incomplete() {
     };
     let small = run("40M");
     assert_eq!(small.stopped.as_deref(), Some("max-memory 40 MiB"));
-    assert_eq!(small.results[0].verdict, "incomplete");
+    assert_eq!(small.results[0].verdict.name(), "incomplete");
     assert_eq!(small.exit_code, check::EXIT_INCOMPLETE);
     assert!(small.stats.unique_states < 1_745_408);
     let large = run("8G");
     assert_eq!(large.stopped, None);
     assert_eq!(large.stats.unique_states, 1_745_408);
-    assert_eq!(large.results[0].verdict, "holds");
+    assert_eq!(large.results[0].verdict.name(), "holds");
     assert_eq!(engine::parse_size("1.5G"), Ok(3 << 29));
     assert_eq!(engine::parse_size("512MiB"), Ok(512 << 20));
     assert!(engine::parse_size("0").is_err());
@@ -534,7 +535,7 @@ fn exit_code_precedence() {
     let r = |kind, verdict: Verdict| check::ResultRow {
         name: "p".into(),
         kind,
-        verdict: verdict.name().into(),
+        verdict: verdict.outcome(),
         reason: None,
         trace_length: None,
         minimized_from: None,
@@ -836,7 +837,7 @@ fn shards_together_find_every_state_and_violation() {
             let verdicts = |r: &check::CheckReport| -> Vec<(String, String, Option<usize>)> {
                 r.results
                     .iter()
-                    .map(|x| (x.name.clone(), x.verdict.clone(), x.trace_length))
+                    .map(|x| (x.name.clone(), x.verdict.name().to_string(), x.trace_length))
                     .collect()
             };
             assert_eq!(

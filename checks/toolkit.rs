@@ -134,7 +134,7 @@ fn a_user_model_with_48_properties_is_checked_without_a_panic() {
     let verdicts: BTreeMap<&str, &str> = report
         .results
         .iter()
-        .map(|r| (r.name.as_str(), r.verdict.as_str()))
+        .map(|r| (r.name.as_str(), r.verdict.name()))
         .collect();
     assert_eq!(verdicts.len(), 48);
     for k in 0..24 {

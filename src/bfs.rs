@@ -20,8 +20,8 @@
 //! through the table once the level is numbered.
 
 use crate::engine::{
-    fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, IndexPath, Recorder,
-    Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
+    fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, Recorder, Representative,
+    SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
 use crate::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::protocol::Fairness;
@@ -34,8 +34,7 @@ use std::time::Instant;
 
 /// A sharded search splits the first level with at least this many states per shard.
 pub const SPLIT_STATES_PER_SHARD: usize = 64;
-/// The parent of an initial state.
-pub const ROOT: u32 = u32::MAX;
+pub use crate::engine::ROOT;
 /// An edge whose target is numbered with its level, after the edge is generated.
 const UNRESOLVED: u32 = u32::MAX;
 /// The most properties and liveness predicates one search evaluates together: a successor's
@@ -500,21 +499,6 @@ fn settle_all(table: &FpTable, numbered: &mut Vec<(u64, u32)>, threads: usize) {
     numbered.clear();
 }
 
-/// The path to state `v` by parent links and the action index (or, for an initial state, the
-/// initial-state index) that reached each state.
-pub fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
-    let mut actions = Vec::new();
-    while parent[v as usize] != ROOT {
-        actions.push(via[v as usize] as usize);
-        v = parent[v as usize];
-    }
-    actions.reverse();
-    IndexPath {
-        init: via[v as usize] as usize,
-        actions,
-    }
-}
-
 /// Bytes held by the visited set and the parent links.
 fn visited_bytes(table: &FpTable, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
     table.bytes() + (parent.capacity() + via.capacity()) * 4
@@ -837,7 +821,7 @@ where
     stats.memory_bytes = visited_bytes(&table, &parent, &via);
     let discoveries = found
         .into_iter()
-        .map(|f| f.map(|n| Discovery::Trace(path_to(&parent, &via, n))))
+        .map(|f| f.map(|n| Discovery::Trace(crate::engine::path_to(&parent, &via, n))))
         .collect();
     let nodes = parent.len();
     let graph = rec.map(|mut r| {

@@ -4,7 +4,7 @@
 use crate::catalog::{self, Catalog};
 use crate::engine::{CheckOptions, Engine, Stats};
 use crate::error::InputError;
-use crate::runner::{PropertyKind, Run, Verdict};
+use crate::runner::{Outcome, PropertyKind, Run, Verdict};
 use crate::trace::{self, TraceFile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,7 +94,7 @@ pub struct ResultRow {
     /// Kind.
     pub kind: PropertyKind,
     /// Verdict.
-    pub verdict: String,
+    pub verdict: Outcome,
     /// Why incomplete or not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -111,7 +111,7 @@ pub struct ResultRow {
     /// which `ftcheck merge` combines; the shard's own verdict is then `incomplete`, as the
     /// other parts are not searched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub part_verdict: Option<String>,
+    pub part_verdict: Option<Outcome>,
 }
 
 /// The exit code of a report's rows: 12 if a safety property is violated, else 13 if a
@@ -119,28 +119,25 @@ pub struct ResultRow {
 /// anything is incomplete, else 0. `not checked` does not change it, nor does a liveness
 /// verdict `incomplete (bound: NAME)` (an exhaustive search of the bounded model).
 pub fn exit_code(rows: &[ResultRow]) -> i32 {
-    let incomplete = Verdict::Incomplete {
-        reason: String::new(),
-    };
     // A liveness run blocked by a model bound: the search was exhaustive, the bounded model
     // cannot tell; the verdict says so, the exit code does not fail on it.
     let bounded = |r: &ResultRow| {
-        r.verdict == "incomplete"
+        r.verdict == Outcome::Incomplete
             && r.reason
                 .as_deref()
                 .is_some_and(|x| x.starts_with("bound: "))
     };
-    let any = |kind: Option<PropertyKind>, verdict: Verdict| {
+    let any = |kind: Option<PropertyKind>, verdict: Outcome| {
         rows.iter()
-            .any(|r| r.verdict == verdict.name() && kind.is_none_or(|k| r.kind == k) && !bounded(r))
+            .any(|r| r.verdict == verdict && kind.is_none_or(|k| r.kind == k) && !bounded(r))
     };
-    if any(Some(PropertyKind::Safety), Verdict::Violated) {
+    if any(Some(PropertyKind::Safety), Outcome::Violated) {
         EXIT_SAFETY
-    } else if any(Some(PropertyKind::Liveness), Verdict::Violated) {
+    } else if any(Some(PropertyKind::Liveness), Outcome::Violated) {
         EXIT_LIVENESS
-    } else if any(None, Verdict::Unreached) {
+    } else if any(None, Outcome::Unreached) {
         EXIT_UNREACHED
-    } else if any(None, incomplete) {
+    } else if any(None, Outcome::Incomplete) {
         EXIT_INCOMPLETE
     } else {
         EXIT_OK
@@ -235,7 +232,7 @@ pub fn check(
                 variant: variant.clone(),
                 property: r.property.name.clone(),
                 kind: r.property.kind,
-                verdict: r.verdict.name().into(),
+                verdict: r.verdict.outcome(),
                 engine: format!("{:?}", req.options.engine).to_lowercase(),
                 symmetry: req.options.symmetry,
                 trace: t,
@@ -247,7 +244,7 @@ pub fn check(
         for t in &traces {
             files.insert(
                 t.property.clone(),
-                trace::write(catalog, t, dir, &req.exports)?,
+                crate::export::write(catalog, t, dir, &req.exports)?,
             );
         }
     }
@@ -264,7 +261,7 @@ pub fn check(
             let mut row = ResultRow {
                 name: r.property.name.clone(),
                 kind: r.property.kind,
-                verdict: r.verdict.name().into(),
+                verdict: r.verdict.outcome(),
                 reason: match &r.verdict {
                     Verdict::Incomplete { reason } | Verdict::NotChecked { reason } => {
                         Some(reason.clone())
@@ -277,7 +274,7 @@ pub fn check(
                 part_verdict: None,
             };
             if let (Some(why), Verdict::Holds | Verdict::Unreached) = (&part, &r.verdict) {
-                row.part_verdict = Some(std::mem::replace(&mut row.verdict, "incomplete".into()));
+                row.part_verdict = Some(std::mem::replace(&mut row.verdict, Outcome::Incomplete));
                 row.reason = Some(why.clone());
             }
             row
@@ -423,7 +420,7 @@ pub fn render_text(r: &CheckReport) -> String {
     }
     let width = r.results.iter().map(|x| x.name.len()).max().unwrap_or(0);
     for x in &r.results {
-        let mut verdict = x.verdict.clone();
+        let mut verdict = x.verdict.to_string();
         if let Some(reason) = &x.reason {
             verdict = format!("{verdict} ({reason})");
         }
@@ -494,7 +491,7 @@ pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 fn part_row(row: &ResultRow) -> ResultRow {
     match &row.part_verdict {
         Some(v) => ResultRow {
-            verdict: v.clone(),
+            verdict: *v,
             reason: None,
             part_verdict: None,
             ..row.clone()
@@ -504,10 +501,11 @@ fn part_row(row: &ResultRow) -> ResultRow {
 }
 
 /// The verdicts a property of each kind can have in a report.
-fn verdicts_of(kind: PropertyKind) -> [&'static str; 4] {
+fn verdicts_of(kind: PropertyKind) -> [Outcome; 4] {
+    use Outcome::*;
     match kind {
-        PropertyKind::Reachability => ["reached", "unreached", "incomplete", "not-checked"],
-        _ => ["holds", "violated", "incomplete", "not-checked"],
+        PropertyKind::Reachability => [Reached, Unreached, Incomplete, NotChecked],
+        _ => [Holds, Violated, Incomplete, NotChecked],
     }
 }
 
@@ -537,23 +535,23 @@ fn validate_shard(
     let mut decisive = 0;
     for x in &r.results {
         let valid = verdicts_of(x.kind);
-        if !valid.contains(&x.verdict.as_str()) {
+        if !valid.contains(&x.verdict) {
             return Err(format!(
                 "property '{}' has verdict '{}', not one of {}",
                 x.name,
                 x.verdict,
-                valid.join(", ")
+                valid.map(Outcome::name).join(", ")
             ));
         }
         if let Some(v) = &x.part_verdict {
             // What a part can establish: a safety or liveness property holds there, a
             // reachability property is unreached there.
             let part = if x.kind == PropertyKind::Reachability {
-                "unreached"
+                Outcome::Unreached
             } else {
-                "holds"
+                Outcome::Holds
             };
-            if x.verdict != "incomplete" || v != part {
+            if x.verdict != Outcome::Incomplete || *v != part {
                 return Err(format!(
                     "property '{}' has part verdict '{v}' beside '{}'",
                     x.name, x.verdict
@@ -561,7 +559,7 @@ fn validate_shard(
             }
         }
         let traces: Vec<&TraceFile> = r.traces.iter().filter(|t| t.property == x.name).collect();
-        if x.verdict != "violated" && x.verdict != "reached" {
+        if !x.verdict.has_trace() {
             if !traces.is_empty() || x.trace_length.is_some() {
                 return Err(format!(
                     "property '{}' is {}, yet has a trace",
@@ -715,22 +713,18 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
             .iter()
             .map(|(_, r)| (r, part_row(&r.results[i])))
             .collect();
-        let decisive = [Verdict::Violated.name(), Verdict::Reached.name()];
         let shortest = rows
             .iter()
-            .filter(|(_, x)| decisive.contains(&x.verdict.as_str()))
+            .filter(|(_, x)| x.verdict.has_trace())
             .min_by_key(|(r, x)| (x.trace_length, r.options.shard.map(|s| s.index)));
-        let not_checked = Verdict::NotChecked {
-            reason: String::new(),
-        };
         let merged_row = if let Some((r, x)) = shortest {
             traces.extend(r.traces.iter().filter(|t| t.property == x.name).cloned());
             x.clone()
-        } else if rows.iter().all(|(_, x)| x.verdict == not_checked.name()) {
+        } else if rows.iter().all(|(_, x)| x.verdict == Outcome::NotChecked) {
             row.clone()
         } else if let Some(reason) = &missing_text {
             ResultRow {
-                verdict: "incomplete".into(),
+                verdict: Outcome::Incomplete,
                 reason: Some(reason.clone()),
                 trace_length: None,
                 trace_files: Vec::new(),
@@ -738,13 +732,13 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
             }
         } else if let Some((r, x)) = rows.iter().find(|(_, x)| x.verdict != row.verdict) {
             // Shards disagree without a decisive verdict: one is incomplete or not checked.
-            let odd = if row.verdict == "holds" || row.verdict == "unreached" {
+            let odd = if matches!(row.verdict, Outcome::Holds | Outcome::Unreached) {
                 x
             } else {
                 row
             };
             ResultRow {
-                verdict: odd.verdict.clone(),
+                verdict: odd.verdict,
                 reason: Some(format!(
                     "{} in shard {}",
                     odd.reason.as_deref().unwrap_or("not decided"),

@@ -20,7 +20,7 @@ use crate::protocol::ParamKind;
 use crate::suite;
 use crate::table;
 use crate::trace;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -323,10 +323,16 @@ fn stop_on_signals() {
             std::process::exit(130);
         }
         engine::interrupt();
-        eprintln!("ftcheck: interrupted: stopping the search and reporting what it found (again to quit at once)");
+        eprintln!(
+            "{}: interrupted: stopping the search and reporting what it found (again to quit at once)",
+            program()
+        );
     });
     if let Err(e) = installed {
-        eprintln!("ftcheck: warning: Ctrl-C will end the search without a report ({e})");
+        eprintln!(
+            "{}: warning: Ctrl-C will end the search without a report ({e})",
+            program()
+        );
     }
 }
 
@@ -613,12 +619,19 @@ fn run_suite(catalog: &Catalog, args: SuiteArgs) -> Result<i32, InputError> {
         failed.len()
     );
     if engine::interrupted() {
-        eprintln!("ftcheck: interrupted: the cases after the last one shown were not run");
+        eprintln!(
+            "{}: interrupted: the cases after the last one shown were not run",
+            program()
+        );
         Ok(1)
     } else if failed.is_empty() {
         Ok(EXIT_OK)
     } else {
-        eprintln!("ftcheck: unexpected results in: {}", failed.join(", "));
+        eprintln!(
+            "{}: unexpected results in: {}",
+            program(),
+            failed.join(", ")
+        );
         Ok(1)
     }
 }
@@ -636,10 +649,29 @@ fn print_report(report: &check::CheckReport, format: Format) -> i32 {
     report.exit_code
 }
 
+/// The program's name, as its messages begin: the file name it was run as (`ftcheck`, or a
+/// user's binary), else `ftcheck`.
+fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "ftcheck".into())
+}
+
 /// Parses the command line, runs the subcommand on the models of `catalog` and returns the
 /// exit code (see `ftcheck --help`): the whole `ftcheck` program, for any catalog.
 pub fn main(catalog: Catalog) -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let name = program();
+    let parsed = Cli::command()
+        .bin_name(name.clone())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -662,7 +694,7 @@ pub fn main(catalog: Catalog) -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(" ");
             eprintln!(
-                "ftcheck: error: {}; see ftcheck --help",
+                "{name}: error: {}; see {name} --help",
                 line.trim_start_matches("error: ").trim_end_matches(':')
             );
             return ExitCode::from(EXIT_USAGE as u8);
@@ -671,7 +703,7 @@ pub fn main(catalog: Catalog) -> ExitCode {
     match run(&catalog, cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("ftcheck: error: {e}");
+            eprintln!("{name}: error: {e}");
             ExitCode::from(EXIT_USAGE as u8)
         }
     }

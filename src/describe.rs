@@ -12,11 +12,57 @@ use stateright::Model;
 use std::fmt::Debug;
 use std::hash::Hash;
 
+/// The kind of a step, as trace files name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// A message reaches its receiver.
+    Deliver,
+    /// A message is lost.
+    Drop,
+    /// A timer fires.
+    Timeout,
+    /// A process crashes.
+    Crash,
+    /// A process recovers.
+    Recover,
+    /// An actor's random (or Byzantine) choice.
+    Choose,
+    /// Anything else: a plain model's action, a local step.
+    Step,
+}
+
+impl StepKind {
+    /// The name trace files, pages and reports use: `deliver`, `drop`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Deliver => "deliver",
+            StepKind::Drop => "drop",
+            StepKind::Timeout => "timeout",
+            StepKind::Crash => "crash",
+            StepKind::Recover => "recover",
+            StepKind::Choose => "choose",
+            StepKind::Step => "step",
+        }
+    }
+
+    /// Whether a message moves from one lane to another (delivered or lost).
+    pub fn is_message(self) -> bool {
+        matches!(self, StepKind::Deliver | StepKind::Drop)
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What happened in one step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Event {
-    /// `deliver`, `drop`, `timeout`, `crash`, `recover`, `choose` (actor models) or `step`.
-    pub kind: String,
+    /// The kind of step.
+    pub kind: StepKind,
     /// The acting (or sending) lane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -91,7 +137,7 @@ where
         let changes = lane_changes(&[], "system", &b, &a);
         (
             Event {
-                kind: "step".into(),
+                kind: StepKind::Step,
                 from: Some("system".into()),
                 to: None,
                 msg: None,
@@ -129,33 +175,33 @@ where
         action: &M::Action,
         after: &M::State,
     ) -> (Event, Vec<Change>) {
-        let message = |kind: &str, from: String, to: String, msg: String| Event {
-            kind: kind.into(),
+        let message = |kind: StepKind, from: String, to: String, msg: String| Event {
+            kind,
             from: Some(from),
             to: Some(to),
             msg: Some(msg),
             detail: None,
         };
-        let local = |kind: &str, at: String, detail: Option<String>| Event {
-            kind: kind.into(),
+        let local = |kind: StepKind, at: String, detail: Option<String>| Event {
+            kind,
             from: Some(at),
             to: None,
             msg: None,
             detail,
         };
         let event = match model.lane_step(before, action) {
-            LaneStep::Deliver { from, to, msg } => message("deliver", from, to, msg),
-            LaneStep::Drop { from, to, msg } => message("drop", from, to, msg),
-            LaneStep::Timeout { at, detail } => local("timeout", at, Some(detail)),
-            LaneStep::Crash { at } => local("crash", at, None),
-            LaneStep::Recover { at } => local("recover", at, None),
-            LaneStep::Local { at, detail } => local("step", at, Some(detail)),
+            LaneStep::Deliver { from, to, msg } => message(StepKind::Deliver, from, to, msg),
+            LaneStep::Drop { from, to, msg } => message(StepKind::Drop, from, to, msg),
+            LaneStep::Timeout { at, detail } => local(StepKind::Timeout, at, Some(detail)),
+            LaneStep::Crash { at } => local(StepKind::Crash, at, None),
+            LaneStep::Recover { at } => local(StepKind::Recover, at, None),
+            LaneStep::Local { at, detail } => local(StepKind::Step, at, Some(detail)),
         };
         // Each changed field on the lane its path names (`receivers.R1`, `servers.S2`), else
         // on the lane of the process that acted (the receiver of a delivery).
         let lanes = model.lanes();
-        let acting = match event.kind.as_str() {
-            "deliver" => event.to.clone(),
+        let acting = match event.kind {
+            StepKind::Deliver => event.to.clone(),
             _ => event.from.clone(),
         }
         .unwrap_or_else(|| "system".into());
@@ -356,8 +402,8 @@ where
                 .cloned()
                 .unwrap_or_else(|| format!("{id:?}"))
         };
-        let event = |kind: &str, from: Option<String>, to, msg, detail| Event {
-            kind: kind.into(),
+        let event = |kind: StepKind, from: Option<String>, to, msg, detail| Event {
+            kind,
             from,
             to,
             msg,
@@ -365,30 +411,34 @@ where
         };
         let event = match action {
             ActorModelAction::Deliver { src, dst, msg } => event(
-                "deliver",
+                StepKind::Deliver,
                 Some(lane(*src)),
                 Some(lane(*dst)),
                 Some(format!("{msg:?}")),
                 None,
             ),
             ActorModelAction::Drop(env) => event(
-                "drop",
+                StepKind::Drop,
                 Some(lane(env.src)),
                 Some(lane(env.dst)),
                 Some(format!("{:?}", env.msg)),
                 None,
             ),
             ActorModelAction::Timeout(id, timer) => event(
-                "timeout",
+                StepKind::Timeout,
                 Some(lane(*id)),
                 None,
                 None,
                 Some(format!("{timer:?}")),
             ),
-            ActorModelAction::Crash(id) => event("crash", Some(lane(*id)), None, None, None),
-            ActorModelAction::Recover(id) => event("recover", Some(lane(*id)), None, None, None),
+            ActorModelAction::Crash(id) => {
+                event(StepKind::Crash, Some(lane(*id)), None, None, None)
+            }
+            ActorModelAction::Recover(id) => {
+                event(StepKind::Recover, Some(lane(*id)), None, None, None)
+            }
             ActorModelAction::SelectRandom { actor, key, random } => event(
-                "choose",
+                StepKind::Choose,
                 Some(lane(*actor)),
                 None,
                 None,

@@ -18,10 +18,10 @@
 
 use crate::protocol::Fairness;
 use serde::Serialize;
-use stateright::{Checker, Expectation, Model, UniformChooser};
+use stateright::Model;
 use std::hash::Hash;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Which search to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -347,7 +347,7 @@ impl Graph {
 
     /// The shortest path from an initial state to `v`.
     pub fn path_to(&self, v: u32) -> IndexPath {
-        crate::bfs::path_to(&self.parent, &self.via, v)
+        path_to(&self.parent, &self.via, v)
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -443,175 +443,22 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
 /// by a permutation of interchangeable processes.
 pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 
-/// Runs the search that `opts` selects; with a `recorder`, BFS also stores the state graph
-/// (and then explores every reachable state, even once the other properties are decided).
-pub fn search<M>(
-    model: &M,
-    symmetry: Option<Representative<M>>,
-    opts: &CheckOptions,
-    recorder: Option<&Recorder<M>>,
-    progress: &mut dyn FnMut(&Stats),
-) -> SearchOutcome
-where
-    M: Model + Clone + Send + Sync + 'static,
-    M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + PartialEq + Hash,
-{
-    match opts.engine {
-        Engine::Bfs => crate::bfs::bfs(
-            model,
-            symmetry.filter(|_| opts.symmetry),
-            opts,
-            recorder,
-            progress,
-            None,
-        ),
-        Engine::Dfs | Engine::Simulation => {
-            stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)
-        }
-    }
-}
+/// The parent of an initial state.
+pub const ROOT: u32 = u32::MAX;
 
-/// stateright's DFS or simulation, with their traces translated to action indices.
-fn stateright_search<M>(
-    model: &M,
-    symmetry: Option<Representative<M>>,
-    opts: &CheckOptions,
-    progress: &mut dyn FnMut(&Stats),
-) -> SearchOutcome
-where
-    M: Model + Clone + Send + Sync + 'static,
-    M::State: Hash + Clone + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + PartialEq,
-{
-    let start = Instant::now();
-    let mut builder = model.clone().checker().threads(opts.threads.max(1));
-    if let Some(rep) = symmetry {
-        builder = builder.symmetry_fn(rep);
-    }
-    let mut max_states = opts.max_states;
-    if opts.engine == Engine::Simulation && max_states.is_none() && opts.timeout.is_none() {
-        max_states = Some(DEFAULT_SIMULATION_STATES);
-    }
-    if let Some(n) = max_states {
-        builder = builder.target_state_count(n);
-    }
-    if let Some(d) = opts.max_depth {
-        // stateright counts the initial state as depth 1 and drops states at the target depth
-        // before evaluating them.
-        builder = builder.target_max_depth(d + 2);
-    }
-    if let Some(t) = opts.timeout {
-        builder = builder.timeout(t);
-    }
-    let checker: Box<dyn Checker<M>> = match opts.engine {
-        Engine::Dfs => Box::new(builder.spawn_dfs()),
-        _ => Box::new(builder.spawn_simulation(opts.seed, UniformChooser)),
-    };
-    let mut last_progress = Instant::now();
-    while !checker.is_done() {
-        if interrupted() {
-            // stateright's threads cannot be stopped; what they found so far is reported.
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-        if last_progress.elapsed() >= opts.progress_every {
-            last_progress = Instant::now();
-            progress(&Stats {
-                unique_states: checker.unique_state_count(),
-                generated_states: checker.state_count(),
-                max_depth: checker.max_depth().saturating_sub(1),
-                queue: 0,
-                elapsed_secs: start.elapsed().as_secs_f64(),
-                ..Stats::default()
-            });
-        }
-    }
-    let stats = Stats {
-        unique_states: checker.unique_state_count(),
-        generated_states: checker.state_count(),
-        max_depth: checker.max_depth().saturating_sub(1),
-        queue: 0,
-        elapsed_secs: start.elapsed().as_secs_f64(),
-        ..Stats::default()
-    };
-    let stopped = if interrupted() && !checker.is_done() {
-        Some(StopReason::Interrupted)
-    } else if opts.engine == Engine::Simulation {
-        Some(StopReason::Simulation)
-    } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
-        opts.timeout.map(|t| StopReason::Timeout(t.as_secs()))
-    } else if max_states.is_some_and(|n| stats.unique_states >= n) {
-        max_states.map(StopReason::MaxStates)
-    } else if opts.max_depth.is_some_and(|d| stats.max_depth >= d) {
-        opts.max_depth.map(StopReason::MaxDepth)
-    } else {
-        None
-    };
-    // stateright's simulation records wrong action indices after an ignored action, so
-    // rebuilding its paths can panic inside stateright (all at once: it rebuilds every path). A
-    // path that cannot be rebuilt, or does not follow from the model, is still a discovery: the
-    // property is not known to hold.
-    let found = quietly(|| checker.discoveries());
-    let discoveries = model
-        .properties()
-        .iter()
-        .map(|p| {
-            if p.expectation == Expectation::Eventually {
-                return None;
-            }
-            let Ok(found) = &found else {
-                return Some(Discovery::Unconfirmed);
-            };
-            let path = found.get(p.name)?;
-            Some(
-                index_path(model, path.clone().into_vec())
-                    .map_or(Discovery::Unconfirmed, Discovery::Trace),
-            )
-        })
-        .collect();
-    SearchOutcome {
-        stats,
-        stopped,
-        discoveries,
-        graph: None,
-    }
-}
-
-/// Runs `f`, turning a panic into `Err` without printing it (stateright panics when it cannot
-/// rebuild a path of its own).
-fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
-    result.map_err(|_| ())
-}
-
-/// Translates a path of states and actions into action indices, or `None` if it does not
-/// follow from the model (stateright's simulation can produce such paths).
-fn index_path<M>(model: &M, steps: Vec<(M::State, Option<M::Action>)>) -> Option<IndexPath>
-where
-    M: Model,
-    M::State: PartialEq,
-    M::Action: PartialEq + Clone,
-{
-    let first = &steps.first()?.0;
-    let init = model.init_states().iter().position(|s| s == first)?;
-    let mut out = Vec::new();
+/// The path to state `v` by parent links and the action index (or, for an initial state, the
+/// initial-state index) that reached each state.
+pub fn path_to(parent: &[u32], via: &[u32], mut v: u32) -> IndexPath {
     let mut actions = Vec::new();
-    for (state, action) in &steps {
-        let Some(action) = action else { break };
-        // stateright records an ignored action (one whose `next_state` is `None`) as a step
-        // that leaves the state unchanged; it is not a step of the model.
-        if model.next_state(state, action.clone()).is_none() {
-            continue;
-        }
-        actions.clear();
-        model.actions(state, &mut actions);
-        out.push(actions.iter().position(|a| a == action)?);
+    while parent[v as usize] != ROOT {
+        actions.push(via[v as usize] as usize);
+        v = parent[v as usize];
     }
-    Some(IndexPath { init, actions: out })
+    actions.reverse();
+    IndexPath {
+        init: via[v as usize] as usize,
+        actions,
+    }
 }
 
 /// Re-executes an index path from its initial state: the states and actions of every step, or

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// An unknown model.
-    #[error("unknown model '{name}'{suggestion}; `ftcheck list` shows all models")]
+    #[error("unknown model '{name}'{suggestion}; the `list` command shows all models")]
     UnknownModel {
         /// What was given.
         name: String,

@@ -19,9 +19,13 @@
 //! - `html`: one self-contained page with an SVG sequence chart, the steps and their states
 //!   (see [`crate::html`]).
 
+use crate::catalog::Catalog;
+use crate::describe::StepKind;
+use crate::error::InputError;
 use crate::trace::{self, TraceFile};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// A format `export` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +64,29 @@ pub fn export(file: &TraceFile, stem: &str, format: Format) -> String {
         Format::Mermaid => trace::mermaid(file),
         Format::Html => crate::html::html(file, stem),
     }
+}
+
+/// Writes `STEM.trace.json`, `STEM.mmd` and an export per format in `exports`
+/// (`STEM.html`, ...) into `dir`; returns their paths.
+pub fn write(
+    catalog: &Catalog,
+    file: &TraceFile,
+    dir: &Path,
+    exports: &[Format],
+) -> Result<Vec<PathBuf>, InputError> {
+    let stem = file.stem(catalog);
+    let json_path = dir.join(format!("{stem}.trace.json"));
+    let json = serde_json::to_string_pretty(file).expect("trace serialises");
+    trace::write_atomic(&json_path, &(json + "\n"), "--trace-dir")?;
+    let mut paths = vec![json_path];
+    let mut formats = vec![Format::Mermaid];
+    formats.extend(exports.iter().filter(|f| **f != Format::Mermaid));
+    for format in formats {
+        let path = dir.join(format!("{stem}.{}", format.extension()));
+        trace::write_atomic(&path, &export(file, &stem, format), "--trace-dir")?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 /// The type of the values at one place of every state (Apalache's `TlaType1`), inferred
@@ -283,7 +310,7 @@ pub fn shiviz(file: &TraceFile) -> String {
     let mut out = format!("{SHIVIZ_REGEX}\n\n");
     for step in &t.steps {
         let e = &step.event;
-        let deliver = matches!(e.kind.as_str(), "deliver");
+        let deliver = e.kind == StepKind::Deliver;
         let (at, from) = match (deliver, &e.to, &e.from) {
             (true, Some(to), from) => (to.clone(), from.clone()),
             (_, _, Some(from)) => (from.clone(), None),
@@ -299,8 +326,8 @@ pub fn shiviz(file: &TraceFile) -> String {
         }
         *clock.entry(at.clone()).or_insert(0) += 1;
         clocks.insert(at.clone(), clock.clone());
-        let what = match (e.kind.as_str(), &e.msg, &e.detail) {
-            ("deliver" | "drop", Some(m), _) => {
+        let what = match (e.kind, &e.msg, &e.detail) {
+            (StepKind::Deliver | StepKind::Drop, Some(m), _) => {
                 format!("{} {m} from {}", e.kind, e.from.as_deref().unwrap_or("?"))
             }
             (k, _, Some(d)) => format!("{k} {d}"),

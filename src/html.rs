@@ -10,6 +10,7 @@
 //! shape is testable without one; the script only selects steps and computes the changes
 //! between two states.
 
+use crate::describe::StepKind;
 use crate::runner::PropertyKind;
 use crate::trace::{self, TraceFile};
 
@@ -59,10 +60,10 @@ fn clip(text: &str, max: usize) -> String {
 /// A step's label in the chart: the message, or the event and its detail.
 pub fn step_label(step: &crate::runner::Step) -> String {
     let e = &step.event;
-    match (e.kind.as_str(), &e.msg, &e.detail) {
-        ("deliver", Some(m), _) => m.clone(),
-        ("drop", Some(m), _) => format!("{m} [dropped]"),
-        ("step", _, Some(d)) => d.clone(),
+    match (e.kind, &e.msg, &e.detail) {
+        (StepKind::Deliver, Some(m), _) => m.clone(),
+        (StepKind::Drop, Some(m), _) => format!("{m} [dropped]"),
+        (StepKind::Step, _, Some(d)) => d.clone(),
         (k, _, Some(d)) => format!("{k} {d}"),
         (k, _, None) => k.to_string(),
     }
@@ -117,7 +118,7 @@ pub fn html(file: &TraceFile, stem: &str) -> String {
         steps_list.push_str(&format!(
             "<li data-step=\"{n}\" data-kind=\"{kind}\" tabindex=\"0\"><span class=\"n\">{n}.</span> {what}{loop_mark}</li>\n",
             n = step.n,
-            kind = escape(&step.event.kind),
+            kind = step.event.kind,
             what = escape(&trace::event_text_padded(&step.event, 0)),
         ));
     }
@@ -263,7 +264,7 @@ fn svg(file: &TraceFile) -> String {
     };
     out.push_str(&format!(
         "<text id=\"verdict\" class=\"verdict {}\" x=\"{LEFT}\" y=\"{}\">{}</text>\n",
-        escape(&file.verdict),
+        escape(file.verdict.name()),
         row_y(t.steps.len()) + ROW + 4,
         escape(&ending)
     ));
@@ -282,8 +283,8 @@ fn svg(file: &TraceFile) -> String {
         let x = lane_x(from);
         let label = format!("{}. {}", step.n, step_label(step));
         // As much of the label as fits: between the arrow's ends, or right of the mark.
-        let room = match e.kind.as_str() {
-            "deliver" | "drop" if e.to.as_deref() != e.from.as_deref() => {
+        let room = match e.kind {
+            StepKind::Deliver | StepKind::Drop if e.to.as_deref() != e.from.as_deref() => {
                 lane_x(lane_of(e.to.as_deref())).abs_diff(x) - 8
             }
             _ => width - x - 20,
@@ -292,15 +293,15 @@ fn svg(file: &TraceFile) -> String {
         let mut g = format!(
             "<g class=\"step\" data-step=\"{}\" data-kind=\"{}\"><title>{}</title><rect class=\"hit\" x=\"0\" y=\"{}\" width=\"{width}\" height=\"{ROW}\"/>",
             step.n,
-            escape(&e.kind),
+            e.kind,
             escape(&format!("{}. {}", step.n, trace::event_text_padded(&step.event, 0))),
             y - ROW / 2,
         );
-        match e.kind.as_str() {
-            "deliver" | "drop" => {
+        match e.kind {
+            StepKind::Deliver | StepKind::Drop => {
                 let to = lane_of(e.to.as_deref());
                 let x2 = lane_x(to);
-                let drop = e.kind == "drop";
+                let drop = e.kind == StepKind::Drop;
                 if to == from {
                     // A message to oneself: a small loop right of the lane.
                     g.push_str(&format!(
@@ -364,17 +365,17 @@ fn cross(class: &str, x: usize, y: usize) -> String {
 }
 
 /// The mark of an event that is not a message: drawn shapes, so no font is needed.
-fn mark(kind: &str, x: usize, y: usize) -> String {
+fn mark(kind: StepKind, x: usize, y: usize) -> String {
     match kind {
-        "crash" => cross("mark crash", x, y),
-        "recover" => format!(
+        StepKind::Crash => cross("mark crash", x, y),
+        StepKind::Recover => format!(
             "<path class=\"mark recover\" d=\"M{x} {} l7 12 h-14 z\"/>",
             y - 7
         ),
-        "timeout" => format!(
+        StepKind::Timeout => format!(
             "<g class=\"mark timeout\"><circle cx=\"{x}\" cy=\"{y}\" r=\"7\"/><path d=\"M{x} {y} v-5 M{x} {y} h4\"/></g>"
         ),
-        "choose" => format!(
+        StepKind::Choose => format!(
             "<path class=\"mark choose\" d=\"M{x} {} l7 7 l-7 7 l-7 -7 z\"/>",
             y - 7
         ),
@@ -385,24 +386,24 @@ fn mark(kind: &str, x: usize, y: usize) -> String {
 /// The legend of marks, above the lanes.
 fn legend() -> String {
     let items = [
-        ("deliver", "message delivered"),
-        ("drop", "message dropped"),
-        ("timeout", "timeout"),
-        ("crash", "crash"),
-        ("recover", "recovery"),
-        ("choose", "Byzantine / random choice"),
-        ("step", "step"),
+        (StepKind::Deliver, "message delivered"),
+        (StepKind::Drop, "message dropped"),
+        (StepKind::Timeout, "timeout"),
+        (StepKind::Crash, "crash"),
+        (StepKind::Recover, "recovery"),
+        (StepKind::Choose, "Byzantine / random choice"),
+        (StepKind::Step, "step"),
     ];
     let mut out = String::from("<g id=\"legend\">");
     let mut x = LEFT;
     let y = 14;
     for (kind, text) in items {
         let symbol = match kind {
-            "deliver" => format!(
+            StepKind::Deliver => format!(
                 "<line class=\"arrow\" x1=\"{x}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" marker-end=\"url(#arrowhead)\"/>",
                 x + 22
             ),
-            "drop" => format!(
+            StepKind::Drop => format!(
                 "<line class=\"arrow dropped\" x1=\"{x}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\"/>{}",
                 x + 14,
                 cross("mark drop", x + 16, y)

@@ -24,6 +24,7 @@ pub mod fptable;
 pub mod html;
 pub mod liveness;
 pub mod runner;
+pub mod search;
 pub mod suite;
 pub mod symmetric;
 pub mod table;

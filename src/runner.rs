@@ -78,17 +78,80 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict without its reason.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Verdict::Holds => Outcome::Holds,
+            Verdict::Violated => Outcome::Violated,
+            Verdict::Reached => Outcome::Reached,
+            Verdict::Unreached => Outcome::Unreached,
+            Verdict::Incomplete { .. } => Outcome::Incomplete,
+            Verdict::NotChecked { .. } => Outcome::NotChecked,
+        }
+    }
+
     /// The verdict's name as written in manifests: `holds`, `violated`, `reached`,
     /// `unreached`, `incomplete`, `not-checked`.
     pub fn name(&self) -> &'static str {
+        self.outcome().name()
+    }
+}
+
+/// A verdict without its reason, as reports, trace files and suite manifests write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The search was exhaustive and found no violation.
+    Holds,
+    /// A state (or a fair run) violates it.
+    Violated,
+    /// A state satisfies a reachability property.
+    Reached,
+    /// The search was exhaustive and no state satisfies a reachability property.
+    Unreached,
+    /// The search stopped early, or a liveness run is blocked by a bound.
+    Incomplete,
+    /// This engine or run does not check it.
+    NotChecked,
+}
+
+impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Holds,
+        Outcome::Violated,
+        Outcome::Reached,
+        Outcome::Unreached,
+        Outcome::Incomplete,
+        Outcome::NotChecked,
+    ];
+
+    /// The outcome named `name` (`holds`, ..., `not-checked`), if any.
+    pub fn named(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// `holds`, `violated`, `reached`, `unreached`, `incomplete` or `not-checked`.
+    pub fn name(self) -> &'static str {
         match self {
-            Verdict::Holds => "holds",
-            Verdict::Violated => "violated",
-            Verdict::Reached => "reached",
-            Verdict::Unreached => "unreached",
-            Verdict::Incomplete { .. } => "incomplete",
-            Verdict::NotChecked { .. } => "not-checked",
+            Outcome::Holds => "holds",
+            Outcome::Violated => "violated",
+            Outcome::Reached => "reached",
+            Outcome::Unreached => "unreached",
+            Outcome::Incomplete => "incomplete",
+            Outcome::NotChecked => "not-checked",
         }
+    }
+
+    /// Whether it decides the property with a trace (violated or reached).
+    pub fn has_trace(self) -> bool {
+        matches!(self, Outcome::Violated | Outcome::Reached)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -554,7 +617,7 @@ where
                 predicates,
             }
         });
-        let mut outcome = engine::search(
+        let mut outcome = crate::search::search(
             &self.model,
             self.symmetry,
             opts,

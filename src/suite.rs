@@ -27,6 +27,7 @@ use crate::catalog::Catalog;
 use crate::check::{self, CheckRequest};
 use crate::engine::{CheckOptions, Engine};
 use crate::error::InputError;
+use crate::runner::Outcome;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,15 +133,6 @@ impl CaseOutcome {
     }
 }
 
-const VERDICTS: [&str; 6] = [
-    "holds",
-    "violated",
-    "reached",
-    "unreached",
-    "incomplete",
-    "not-checked",
-];
-
 /// The largest manifest `load` reads.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
@@ -181,11 +173,11 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
             )));
         }
         for (p, v) in &c.expect {
-            if !VERDICTS.contains(&v.as_str()) {
+            if Outcome::named(v).is_none() {
                 return Err(bad(format!(
                     "case '{}': property {p} expects '{v}'; write one of {}",
                     c.name,
-                    VERDICTS.join(", ")
+                    Outcome::ALL.map(Outcome::name).join(", ")
                 )));
             }
         }
@@ -281,7 +273,7 @@ pub fn run_case(
                 "property {} is {} but the manifest does not list it",
                 r.name, r.verdict
             )),
-            Some(e) if *e != r.verdict => problems.push(format!(
+            Some(e) if Outcome::named(e) != Some(r.verdict) => problems.push(format!(
                 "property {}: expected {e}, got {}",
                 r.name, r.verdict
             )),

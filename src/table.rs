@@ -118,7 +118,7 @@ pub fn table(
                             .results
                             .iter()
                             .filter(|p| p.kind == PropertyKind::Reachability)
-                            .filter(|p| p.verdict == "reached")
+                            .filter(|p| p.verdict == crate::runner::Outcome::Reached)
                             .map(|p| p.name.clone())
                             .collect(),
                     );

@@ -30,8 +30,9 @@
 //! last state).
 
 use crate::catalog::Catalog;
+use crate::describe::StepKind;
 use crate::error::InputError;
-use crate::runner::{PropertyKind, Trace, Verdict};
+use crate::runner::{Outcome, PropertyKind, Trace, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -60,7 +61,7 @@ pub struct TraceFile {
     /// Its kind.
     pub kind: PropertyKind,
     /// `violated` or `reached`.
-    pub verdict: String,
+    pub verdict: Outcome,
     /// The engine that found it.
     pub engine: String,
     /// Whether symmetry reduction was on.
@@ -177,9 +178,9 @@ impl TraceFile {
     /// its kind) is checked against the model by [`replay_file`].
     pub fn validate(&self) -> Result<(), String> {
         let expected = match (self.kind, &self.trace.bound) {
-            (PropertyKind::Liveness, Some(_)) => "incomplete",
-            (PropertyKind::Liveness, None) | (PropertyKind::Safety, None) => "violated",
-            (PropertyKind::Reachability, None) => "reached",
+            (PropertyKind::Liveness, Some(_)) => Outcome::Incomplete,
+            (PropertyKind::Liveness, None) | (PropertyKind::Safety, None) => Outcome::Violated,
+            (PropertyKind::Reachability, None) => Outcome::Reached,
             (kind, Some(_)) => {
                 return Err(format!(
                     "\"bound\" is set, but only a liveness counterexample is blocked by a bound, not a {kind} trace"
@@ -234,15 +235,15 @@ pub fn event_text(e: &crate::describe::Event) -> String {
 
 /// [`event_text`] with the kind padded to `width` (0: not padded, as a page shows it).
 pub fn event_text_padded(e: &crate::describe::Event, width: usize) -> String {
-    match e.kind.as_str() {
-        "deliver" | "drop" => format!(
+    match e.kind {
+        StepKind::Deliver | StepKind::Drop => format!(
             "{:<width$} {} -> {}: {}",
             e.kind,
             e.from.as_deref().unwrap_or("?"),
             e.to.as_deref().unwrap_or("?"),
             e.msg.as_deref().unwrap_or("")
         ),
-        "step" => e.detail.clone().unwrap_or_default(),
+        StepKind::Step => e.detail.clone().unwrap_or_default(),
         k => format!(
             "{:<width$} {}{}",
             k,
@@ -356,11 +357,19 @@ pub fn mermaid(file: &TraceFile) -> String {
         let e = &step.event;
         let from = e.from.as_deref().map(alias).unwrap_or_else(|| "A0".into());
         let n = step.n;
-        match e.kind.as_str() {
-            "deliver" | "drop" => {
+        match e.kind {
+            StepKind::Deliver | StepKind::Drop => {
                 let to = e.to.as_deref().map(alias).unwrap_or_else(|| "A0".into());
-                let arrow = if e.kind == "drop" { "--x" } else { "->>" };
-                let suffix = if e.kind == "drop" { " [dropped]" } else { "" };
+                let arrow = if e.kind == StepKind::Drop {
+                    "--x"
+                } else {
+                    "->>"
+                };
+                let suffix = if e.kind == StepKind::Drop {
+                    " [dropped]"
+                } else {
+                    ""
+                };
                 out.push_str(&format!(
                     "    {from}{arrow}{to}: {}\n",
                     mermaid_escape(&format!("{n}. {}{suffix}", e.msg.as_deref().unwrap_or("")))
@@ -368,7 +377,7 @@ pub fn mermaid(file: &TraceFile) -> String {
             }
             kind => {
                 let what = match (kind, &e.detail) {
-                    ("step", Some(d)) => d.clone(),
+                    (StepKind::Step, Some(d)) => d.clone(),
                     (k, Some(d)) => format!("{k} {d}"),
                     (k, None) => k.to_string(),
                 };
@@ -445,34 +454,6 @@ pub fn write_atomic(path: &Path, contents: &str, option: &str) -> Result<(), Inp
     tmp.write_all(contents.as_bytes()).map_err(problem)?;
     tmp.persist(path).map_err(|e| problem(e.error))?;
     Ok(())
-}
-
-/// Writes `STEM.trace.json`, `STEM.mmd` and an export per format in `exports`
-/// (`STEM.html`, ...) into `dir`; returns their paths.
-pub fn write(
-    catalog: &Catalog,
-    file: &TraceFile,
-    dir: &Path,
-    exports: &[crate::export::Format],
-) -> Result<Vec<PathBuf>, InputError> {
-    use crate::export::Format;
-    let stem = file.stem(catalog);
-    let json_path = dir.join(format!("{stem}.trace.json"));
-    let json = serde_json::to_string_pretty(file).expect("trace serialises");
-    write_atomic(&json_path, &(json + "\n"), "--trace-dir")?;
-    let mut paths = vec![json_path];
-    let mut formats = vec![Format::Mermaid];
-    formats.extend(exports.iter().filter(|f| **f != Format::Mermaid));
-    for format in formats {
-        let path = dir.join(format!("{stem}.{}", format.extension()));
-        write_atomic(
-            &path,
-            &crate::export::export(file, &stem, format),
-            "--trace-dir",
-        )?;
-        paths.push(path);
-    }
-    Ok(paths)
 }
 
 /// Reads a trace file (at most [`MAX_TRACE_BYTES`]) and checks what needs no model
@@ -631,13 +612,13 @@ pub fn replay_file(
             path: path.to_path_buf(),
             divergence,
         })?;
-    if verdict.name() != file.verdict {
+    if verdict.outcome() != file.verdict {
         return Err(ReplayError::VerdictDiffers {
             path: path.to_path_buf(),
             steps: file.trace.steps.len(),
             property: file.property.clone(),
             got: verdict.name().into(),
-            expected: file.verdict.clone(),
+            expected: file.verdict.name().into(),
         });
     }
     let confirmed = match (file.kind, file.trace.loop_start) {
