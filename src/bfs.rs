@@ -481,10 +481,25 @@ fn on_threads<T: Sync, R: Send>(
     }
     let f = &f;
     std::thread::scope(|s| {
-        let parts: Vec<_> = items.chunks(part).map(|c| s.spawn(move || f(c))).collect();
+        // A part whose thread cannot be created (the system is out of memory or threads) runs
+        // on this thread instead of ending the search with a panic.
+        let parts: Vec<_> = items
+            .chunks(part)
+            .map(|c| {
+                let run = move || f(c);
+                std::thread::Builder::new()
+                    .spawn_scoped(s, run)
+                    .map_err(|_| run)
+            })
+            .collect();
         parts
             .into_iter()
-            .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .map(|p| match p {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(run) => run(),
+            })
             .collect()
     })
 }
@@ -797,7 +812,9 @@ where
         };
         std::thread::scope(|s| {
             for _ in 1..threads {
-                s.spawn(|| level.work(&mut |_| true));
+                // A worker that cannot be created leaves its share to the others (the level's
+                // chunks are taken from a shared queue), not a panic.
+                let _ = std::thread::Builder::new().spawn_scoped(s, || level.work(&mut |_| true));
             }
             level.work(&mut tick);
         });

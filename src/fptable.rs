@@ -372,7 +372,8 @@ impl FpTable {
         let per_thread = due.len().div_ceil(threads.max(1)).max(1);
         std::thread::scope(|scope| {
             for part in due.chunks_mut(per_thread) {
-                scope.spawn(move || {
+                // A part whose thread cannot be created is grown below, on this thread.
+                let _ = std::thread::Builder::new().spawn_scoped(scope, move || {
                     for shard in part {
                         while shard.filling() {
                             **shard = shard.grown();
@@ -381,6 +382,11 @@ impl FpTable {
                 });
             }
         });
+        for shard in &mut self.shards {
+            while shard.filling() {
+                *shard = shard.grown();
+            }
+        }
         *self.full.get_mut() = false;
     }
 
