@@ -75,6 +75,15 @@ where
         Engine::Dfs => Box::new(builder.spawn_dfs()),
         _ => Box::new(builder.spawn_simulation(opts.seed, UniformChooser)),
     };
+    // The counters stateright's checker keeps (no queue length is exposed).
+    let counters = |checker: &dyn Checker<M>| Stats {
+        unique_states: checker.unique_state_count(),
+        generated_states: checker.state_count(),
+        max_depth: checker.max_depth().saturating_sub(1),
+        queue: 0,
+        elapsed_secs: start.elapsed().as_secs_f64(),
+        ..Stats::default()
+    };
     let mut last_progress = Instant::now();
     while !checker.is_done() {
         if interrupted() {
@@ -84,24 +93,10 @@ where
         std::thread::sleep(Duration::from_millis(20));
         if last_progress.elapsed() >= opts.progress_every {
             last_progress = Instant::now();
-            progress(&Stats {
-                unique_states: checker.unique_state_count(),
-                generated_states: checker.state_count(),
-                max_depth: checker.max_depth().saturating_sub(1),
-                queue: 0,
-                elapsed_secs: start.elapsed().as_secs_f64(),
-                ..Stats::default()
-            });
+            progress(&counters(&*checker));
         }
     }
-    let stats = Stats {
-        unique_states: checker.unique_state_count(),
-        generated_states: checker.state_count(),
-        max_depth: checker.max_depth().saturating_sub(1),
-        queue: 0,
-        elapsed_secs: start.elapsed().as_secs_f64(),
-        ..Stats::default()
-    };
+    let stats = counters(&*checker);
     let stopped = if interrupted() && !checker.is_done() {
         Some(StopReason::Interrupted)
     } else if opts.engine == Engine::Simulation {

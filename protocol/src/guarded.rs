@@ -121,6 +121,9 @@ where
     /// The wrapped actor model's own properties, which [`Model::properties`] forwards after
     /// [`GuardedActors::properties`] (taken from `inner` by [`GuardedActors::new`]).
     pub forwarded: Vec<Property<ActorModel<A, C, H>>>,
+    /// The leads-to triggers of a [`Guarded`] protocol, on the wrapped model (set by its
+    /// `build`, so that evaluating one per state does not rebuild the protocol's list).
+    triggers: Vec<Inner<A, C, H>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -138,6 +141,7 @@ where
             on_crash: self.on_crash,
             properties: self.properties.clone(),
             forwarded: self.forwarded.clone(),
+            triggers: self.triggers.clone(),
         }
     }
 }
@@ -167,6 +171,7 @@ where
             on_crash: None,
             properties: Vec::new(),
             forwarded,
+            triggers: Vec::new(),
         }
     }
 
@@ -292,19 +297,18 @@ where
     }
 }
 
-/// The leads-to triggers of protocol `P`.
-struct Triggers<P>(PhantomData<P>);
+/// The leads-to triggers of a [`Guarded`] protocol.
+struct Triggers;
 
-impl<P, A, C, H> Conditions<A, C, H> for Triggers<P>
+impl<A, C, H> Conditions<A, C, H> for Triggers
 where
-    P: Protocol<Model = ActorModel<A, C, H>>,
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
     H: Clone + Debug + Hash,
 {
-    fn condition(_: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
-        P::leads_to()[i].trigger
+    fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
+        model.triggers[i]
     }
 }
 
@@ -497,7 +501,9 @@ where
     }
 
     fn build(params: &Params, variant: Option<P::Variant>) -> Self::Model {
-        GuardedActors::new(P::build(params, variant), None)
+        let mut model = GuardedActors::new(P::build(params, variant), None);
+        model.triggers = P::leads_to().into_iter().map(|l| l.trigger).collect();
+        model
     }
 
     fn symmetry() -> Option<Symmetry<Self::Model>> {
@@ -527,7 +533,7 @@ where
             own.len()
         );
         own.iter()
-            .zip(lifted::<Triggers<P>, A, C, H>())
+            .zip(lifted::<Triggers, A, C, H>())
             .map(|(l, trigger)| LeadsTo {
                 property: l.property,
                 trigger,
