@@ -6,7 +6,7 @@
 mod support;
 
 use ftcheck::catalog::Catalog;
-use ftcheck::export::{self, Format, SHIVIZ_REGEX};
+use ftcheck::trace::export::{self, Format, SHIVIZ_REGEX};
 use ftcheck::trace::{self, TraceFile};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -683,13 +683,13 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
                 let checked = trace::load_checked(&ftcheck::catalog::Catalog::builtin(), &file);
                 if let Ok(t) = &checked {
                     for f in [
-                        ftcheck::export::Format::Itf,
-                        ftcheck::export::Format::Html,
-                        ftcheck::export::Format::Dot,
-                        ftcheck::export::Format::Shiviz,
-                        ftcheck::export::Format::Mermaid,
+                        ftcheck::trace::export::Format::Itf,
+                        ftcheck::trace::export::Format::Html,
+                        ftcheck::trace::export::Format::Dot,
+                        ftcheck::trace::export::Format::Shiviz,
+                        ftcheck::trace::export::Format::Mermaid,
                     ] {
-                        ftcheck::export::export(
+                        ftcheck::trace::export::export(
                             t,
                             &t.stem(&ftcheck::catalog::Catalog::builtin()),
                             f,

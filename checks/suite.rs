@@ -165,7 +165,7 @@ fn engine_agrees_with_stateright_on_state_counts() {
             .join()
             .unique_state_count();
         let ours =
-            ftcheck::search::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
+            ftcheck::engine::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
         assert_eq!(ours.stats.unique_states, theirs);
         assert!(ours.stopped.is_none());
         theirs
@@ -257,7 +257,7 @@ impl stateright::Model for Grid {
 #[test]
 fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property() {
     for extra in [false, true] {
-        let out = ftcheck::search::search(
+        let out = ftcheck::engine::search(
             &Grid {
                 unsatisfiable_extra: extra,
             },

@@ -5,8 +5,8 @@ use crate::describe::{Change, Describe, Event};
 use crate::engine::{
     self, CheckOptions, Discovery, Engine, IndexPath, Recorder, Stats, StopReason,
 };
+use crate::liveness::{self, symmetric};
 use crate::protocol::{Fairness, LeadsTo};
-use crate::{liveness, symmetric};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stateright::{Expectation, Model};
@@ -579,7 +579,7 @@ where
 
     fn fingerprints(&self, opts: &CheckOptions) -> Vec<u64> {
         let mut fps = Vec::new();
-        crate::bfs::bfs(
+        crate::engine::bfs::bfs(
             &self.model,
             self.symmetry.filter(|_| opts.symmetry),
             opts,
@@ -617,7 +617,7 @@ where
                 predicates,
             }
         });
-        let mut outcome = crate::search::search(
+        let mut outcome = crate::engine::search(
             &self.model,
             self.symmetry,
             opts,

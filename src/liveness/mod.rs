@@ -29,6 +29,8 @@
 //! The lasso is given as action indices; the runner re-executes it and checks its loop (or
 //! deadlock) against the model before reporting it (`runner::check_lasso`).
 
+pub(crate) mod symmetric;
+
 use crate::engine::{Edge, Graph, IndexPath, UNFAIR};
 use crate::protocol::Fairness;
 use fxhash::FxHashSet;

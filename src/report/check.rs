@@ -38,7 +38,7 @@ pub struct CheckRequest {
     /// Where to write traces, if anywhere.
     pub trace_dir: Option<PathBuf>,
     /// Formats to export each trace to, beside its files in `trace_dir`.
-    pub exports: Vec<crate::export::Format>,
+    pub exports: Vec<crate::trace::export::Format>,
     /// Minimise the traces of a DFS or a simulation (a BFS's are shortest already).
     pub minimize: bool,
 }
@@ -168,12 +168,12 @@ pub fn check(
     } else {
         0
     };
-    if req.options.engine == Engine::Bfs && properties + predicates > crate::bfs::MAX_BITS {
+    if req.options.engine == Engine::Bfs && properties + predicates > crate::engine::bfs::MAX_BITS {
         return Err(InputError::Usage(format!(
             "model '{}' has {properties} properties{}; the bfs engine evaluates at most {} together: add --no-liveness, use --engine dfs, or split the properties over several models",
             entry.name,
             if predicates > 0 { format!(" and {predicates} liveness predicates") } else { String::new() },
-            crate::bfs::MAX_BITS
+            crate::engine::bfs::MAX_BITS
         )));
     }
     if req.options.threads == 0 {
@@ -244,7 +244,7 @@ pub fn check(
         for t in &traces {
             files.insert(
                 t.property.clone(),
-                crate::export::write(catalog, t, dir, &req.exports)?,
+                crate::trace::export::write(catalog, t, dir, &req.exports)?,
             );
         }
     }

@@ -19,11 +19,11 @@
 //! state are kept in the [`Graph`]: an edge to a state of the level being numbered is resolved
 //! through the table once the level is numbered.
 
+use crate::engine::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::engine::{
     fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, Recorder, Representative,
     SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
-use crate::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
 use stateright::{Expectation, Model, Property};

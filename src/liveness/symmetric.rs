@@ -134,7 +134,7 @@ where
         let mut index: FxHashMap<u64, u32> = FxHashMap::default();
         let mut class_ids: FxHashMap<u64, u32> = FxHashMap::default();
         index.insert(fingerprint(&root), 0);
-        g.parent.push(crate::bfs::ROOT);
+        g.parent.push(crate::engine::bfs::ROOT);
         g.via.push(0);
         g.initial.push(0);
         let mut queue = VecDeque::from([root]);
@@ -186,7 +186,7 @@ where
                 e.to = outside;
             }
         }
-        g.parent.push(crate::bfs::ROOT);
+        g.parent.push(crate::engine::bfs::ROOT);
         g.via.push(0);
         g.offsets.push(g.edges.len() as u32);
         g.offsets.push(g.edges.len() as u32);

@@ -17,7 +17,7 @@
 //!   start);
 //! - `mermaid`: the sequence diagram `check --trace-dir` writes beside each trace;
 //! - `html`: one self-contained page with an SVG sequence chart, the steps and their states
-//!   (see [`crate::html`]).
+//!   (see `src/trace/html.rs`).
 
 use crate::catalog::Catalog;
 use crate::describe::StepKind;
@@ -62,7 +62,7 @@ pub fn export(file: &TraceFile, stem: &str, format: Format) -> String {
         Format::Shiviz => shiviz(file),
         Format::Dot => dot(file, stem),
         Format::Mermaid => trace::mermaid(file),
-        Format::Html => crate::html::html(file, stem),
+        Format::Html => crate::trace::html::html(file, stem),
     }
 }
 

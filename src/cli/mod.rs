@@ -10,13 +10,14 @@
 //! }
 //! ```
 
-use crate::availability;
-use crate::bench;
+mod availability;
+
 use crate::catalog::{self, Catalog};
 use crate::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
 use crate::engine::{self, CheckOptions, Engine};
 use crate::error::InputError;
 use crate::protocol::ParamKind;
+use crate::report::bench;
 use crate::suite;
 use crate::table;
 use crate::trace;
@@ -156,7 +157,7 @@ struct CheckArgs {
         value_delimiter = ',',
         requires = "trace_dir"
     )]
-    export: Vec<crate::export::Format>,
+    export: Vec<crate::trace::export::Format>,
     /// Minimise the traces a dfs or simulation finds: remove steps while the property
     /// stays violated (or reached) and the trace still replays (bfs traces are shortest
     /// already).
@@ -221,7 +222,7 @@ struct ExportArgs {
     file: PathBuf,
     /// The format.
     #[arg(long, value_enum)]
-    to: crate::export::Format,
+    to: crate::trace::export::Format,
     /// Write here (atomically) instead of to standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -502,7 +503,7 @@ fn export_trace(catalog: &Catalog, args: ExportArgs) -> Result<i32, InputError> 
     let ExportArgs { file, to, output } = args;
     // Every field is checked against the model (the trace is replayed) before use.
     let recorded = trace::load_checked(catalog, &file)?;
-    let text = crate::export::export(&recorded, &recorded.stem(catalog), to);
+    let text = crate::trace::export::export(&recorded, &recorded.stem(catalog), to);
     match output {
         Some(path) => trace::write_atomic(&path, &text, "--output")?,
         None => print!("{text}"),

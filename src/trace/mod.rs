@@ -29,6 +29,9 @@
 //! from its obligation on, and that the loop is fair (or that nothing fair is enabled at the
 //! last state).
 
+pub mod export;
+mod html;
+
 use crate::catalog::Catalog;
 use crate::describe::StepKind;
 use crate::error::InputError;

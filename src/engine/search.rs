@@ -1,5 +1,5 @@
 //! The search that `CheckOptions` selects, over any stateright `Model`: ftcheck's own BFS
-//! ([`crate::bfs`]) or stateright's DFS and simulation checkers, their traces translated to
+//! ([`crate::engine::bfs`]) or stateright's DFS and simulation checkers, their traces translated to
 //! action indices ([`IndexPath`]) so that every engine's traces re-execute alike.
 
 use crate::engine::{
@@ -25,7 +25,7 @@ where
     M::Action: Clone + PartialEq + Hash,
 {
     match opts.engine {
-        Engine::Bfs => crate::bfs::bfs(
+        Engine::Bfs => crate::engine::bfs::bfs(
             model,
             symmetry.filter(|_| opts.symmetry),
             opts,

@@ -14,7 +14,13 @@
 //! With a [`Recorder`] (liveness properties to check), the BFS also stores the state graph
 //! ([`Graph`]): per state its edges (target index, action index, fairness class: 12 bytes each)
 //! and a bit per predicate, never the states themselves; it then explores every reachable state
-//! rather than stopping once the other properties are decided. [`crate::liveness`] searches it.
+//! rather than stopping once the other properties are decided. The liveness search (`src/liveness/`) searches it.
+
+pub(crate) mod bfs;
+mod fptable;
+mod search;
+
+pub use search::search;
 
 use crate::protocol::Fairness;
 use serde::Serialize;
