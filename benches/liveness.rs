@@ -27,7 +27,7 @@ const CASES: [(&str, &[&str]); 4] = [
 
 fn model(name: &str, params: &[&str]) -> Box<dyn Checkable> {
     let entry = Catalog::builtin().find(name).unwrap().clone();
-    let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+    let params: Vec<_> = params.iter().map(|p| p.parse().unwrap()).collect();
     entry.build(&entry.parse_params(&params).unwrap(), None)
 }
 

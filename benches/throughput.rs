@@ -39,7 +39,12 @@ fn bench(c: &mut Criterion) {
         .find("transaction-commit")
         .unwrap()
         .clone();
-    let model = entry.build(&entry.parse_params(&[format!("rms={n}")]).unwrap(), None);
+    let model = entry.build(
+        &entry
+            .parse_params(&[format!("rms={n}").parse().unwrap()])
+            .unwrap(),
+        None,
+    );
     let mut group = c.benchmark_group("two-phase");
     group
         .sample_size(10)

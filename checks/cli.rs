@@ -228,7 +228,7 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
         ),
         (
             &["check", "two-phase-commit", "-p", "participants"],
-            "is not NAME=VALUE",
+            "'participants' for '--param <NAME=VALUE>': not NAME=VALUE; write e.g. --param participants=3",
         ),
         (
             &["check", "two-phase-commit", "--variant", "no-vote-logg"],

@@ -2,7 +2,7 @@
 //! regression tests of the engine (each named after the stateright defect it pins) and the
 //! trace round trip.
 
-use ftcheck::catalog::Catalog;
+use ftcheck::catalog::{Assignment, Catalog};
 use ftcheck::check::{self, CheckRequest};
 use ftcheck::engine::{self, CheckOptions, Engine};
 use ftcheck::runner::Verdict;
@@ -174,7 +174,7 @@ fn engine_agrees_with_stateright_on_state_counts() {
         both(ftcheck_models::transaction_commit::TransactionCommit { rms });
     }
     let build = |name: &str, params: &[&str]| -> Params {
-        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        let params = assignments(params);
         Catalog::builtin()
             .find(name)
             .unwrap()
@@ -427,7 +427,7 @@ fn a_memory_budget_stops_the_search_with_incomplete() {
     let run = |budget: &str| {
         let req = CheckRequest {
             model: "transaction-commit".into(),
-            params: vec!["rms=8".into()],
+            params: assignments(&["rms=8"]),
             options: CheckOptions {
                 max_memory: Some(engine::parse_size(budget).unwrap()),
                 ..CheckOptions::default()
@@ -537,6 +537,10 @@ fn exit_code_precedence() {
         kind,
         verdict: verdict.outcome(),
         reason: None,
+        bound: match verdict {
+            Verdict::Bounded { bound } => Some(bound),
+            _ => None,
+        },
         trace_length: None,
         minimized_from: None,
         trace_files: Vec::new(),
@@ -579,6 +583,18 @@ fn exit_code_precedence() {
         )]),
         0
     );
+    // A fair run that only a model bound blocks: the search was exhaustive, exit 0.
+    let bounded = || Verdict::Bounded {
+        bound: "max-term".into(),
+    };
+    assert_eq!(check::exit_code(&[r(PropertyKind::Liveness, bounded())]), 0);
+    assert_eq!(
+        check::exit_code(&[
+            r(PropertyKind::Liveness, bounded()),
+            r(PropertyKind::Liveness, incomplete())
+        ]),
+        3
+    );
 }
 
 #[test]
@@ -604,8 +620,7 @@ fn saved_traces_replay() {
         }
         let r = trace::replay(&Catalog::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
         // A liveness run blocked by a model bound is `incomplete (bound: NAME)`.
-        let bounded =
-            matches!(&r.verdict, Verdict::Incomplete { reason } if reason.starts_with("bound: "));
+        let bounded = matches!(&r.verdict, Verdict::Bounded { .. });
         assert!(
             bounded || matches!(r.verdict, Verdict::Violated | Verdict::Reached),
             "{}",
@@ -789,7 +804,7 @@ fn shards_together_find_every_state_and_violation() {
     ];
     for (name, params, variant) in cases {
         let entry = Catalog::builtin().find(name).unwrap().clone();
-        let model = entry.build(&entry.parse_params(&strings(params)).unwrap(), variant);
+        let model = entry.build(&entry.parse_params(&assignments(params)).unwrap(), variant);
         let opts = CheckOptions {
             liveness: false,
             ..CheckOptions::default()
@@ -797,7 +812,7 @@ fn shards_together_find_every_state_and_violation() {
         let whole: HashSet<u64> = model.fingerprints(&opts).into_iter().collect();
         let request = |shard| CheckRequest {
             model: name.into(),
-            params: strings(params),
+            params: assignments(params),
             variant: variant.map(String::from),
             options: CheckOptions {
                 shard,
@@ -854,6 +869,6 @@ fn shards_together_find_every_state_and_violation() {
     }
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+fn assignments(v: &[&str]) -> Vec<Assignment> {
+    v.iter().map(|s| s.parse().unwrap()).collect()
 }

@@ -117,7 +117,7 @@ impl Protocol for CounterProtocol {
 fn request(model: &str, params: &[&str]) -> CheckRequest {
     CheckRequest {
         model: model.into(),
-        params: params.iter().map(|p| p.to_string()).collect(),
+        params: params.iter().map(|p| p.parse().unwrap()).collect(),
         variant: None,
         options: CheckOptions::default(),
         trace_dir: None,

@@ -17,7 +17,91 @@ use ftcheck_models::{
 };
 use serde::Serialize;
 use stateright::Model;
+use std::fmt;
 use std::hash::Hash;
+use std::str::FromStr;
+
+/// A parameter's value as given, before it is checked against the parameter: words from a
+/// command line (`Text`), or a typed value from a suite manifest (TOML) or a recorded file
+/// (JSON). [`Entry::parse_params`] turns it into the parameter's [`Value`], once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Given {
+    /// Words, as on a command line: `3`, `true`, `at-most-once`.
+    Text(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl fmt::Display for Given {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Given::Text(t) => f.write_str(t),
+            Given::Int(i) => write!(f, "{i}"),
+            Given::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl From<Value> for Given {
+    fn from(v: Value) -> Given {
+        match v {
+            Value::Int(i) => Given::Int(i),
+            Value::Bool(b) => Given::Bool(b),
+            Value::Choice(c) => Given::Text(c.into()),
+        }
+    }
+}
+
+/// One parameter given a value: `NAME=VALUE` on a command line (`--param`), a key of a
+/// manifest case's `params`, or an entry of a recorded file's `params`.
+///
+/// ```
+/// use ftcheck::catalog::{Assignment, Given};
+/// let a: Assignment = "participants = 3".parse().unwrap();
+/// assert_eq!(a, Assignment { name: "participants".into(), value: Given::Text("3".into()) });
+/// assert!("participants".parse::<Assignment>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The parameter's name.
+    pub name: String,
+    /// Its value.
+    pub value: Given,
+}
+
+impl Assignment {
+    /// `name` given `value`.
+    pub fn new(name: impl Into<String>, value: impl Into<Given>) -> Assignment {
+        Assignment {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+impl fmt::Display for Assignment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.name, self.value)
+    }
+}
+
+impl FromStr for Assignment {
+    type Err = String;
+
+    /// `NAME=VALUE`, spaces around either side trimmed; the value stays words
+    /// ([`Given::Text`]) until it is checked against the parameter's kind.
+    fn from_str(text: &str) -> Result<Assignment, String> {
+        match text.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => Ok(Assignment {
+                name: name.trim().into(),
+                value: Given::Text(value.trim().into()),
+            }),
+            _ => Err("not NAME=VALUE; write e.g. --param participants=3 (`list` shows each model's parameters)".into()),
+        }
+    }
+}
 
 /// The models a command line knows, in display order: a value, built from the built-in
 /// protocols, a user's, or both.
@@ -90,11 +174,11 @@ impl Catalog {
             })
     }
 
-    /// Finds model `name`, validates `NAME=VALUE` parameters and the variant, and builds it.
+    /// Finds model `name`, validates the parameters given and the variant, and builds it.
     pub fn resolve(
         &self,
         name: &str,
-        params: &[String],
+        params: &[Assignment],
         variant: Option<&str>,
     ) -> Result<Resolved, InputError> {
         let entry = self.find(name)?.clone();
@@ -189,8 +273,18 @@ impl Entry {
         }
     }
 
-    /// Validates `NAME=VALUE` assignments against the parameters; missing ones get defaults.
-    pub fn parse_params(&self, given: &[String]) -> Result<Params, InputError> {
+    /// Checks the parameters given against the entry's, each once; the others get their
+    /// defaults. Then the protocol's own check that the values fit together.
+    ///
+    /// ```
+    /// use ftcheck::catalog::{Assignment, Catalog};
+    /// use ftcheck::protocol::Value;
+    /// let entry = Catalog::builtin().find("two-phase-commit").unwrap().clone();
+    /// let params = entry.parse_params(&[Assignment::new("participants", Value::Int(3))]).unwrap();
+    /// assert_eq!(params.usize("participants"), 3);
+    /// assert!(entry.parse_params(&["participants=x".parse().unwrap()]).is_err());
+    /// ```
+    pub fn parse_params(&self, given: &[Assignment]) -> Result<Params, InputError> {
         let mut params = Params(
             self.params
                 .iter()
@@ -199,27 +293,18 @@ impl Entry {
         );
         let mut seen: Vec<&str> = Vec::new();
         for g in given {
-            let example = self
-                .params
-                .first()
-                .map(|p| format!("{}={}", p.name, p.default))
-                .unwrap_or_else(|| "name=value".into());
-            let (name, value) = g.split_once('=').ok_or_else(|| InputError::ParamSyntax {
-                given: g.clone(),
-                example,
-            })?;
-            let (name, value) = (name.trim(), value.trim());
-            let spec = self.param(name)?;
+            let spec = self.param(&g.name)?;
             if seen.contains(&spec.name) {
                 return Err(InputError::Usage(format!(
-                    "parameter {name} of '{}' is given twice ({g} after another value); give each --param once",
-                    self.name
+                    "parameter {} of '{}' is given twice ({g} after another value); give each --param once",
+                    g.name, self.name
                 )));
             }
             seen.push(spec.name);
-            params
-                .0
-                .insert(name.to_string(), parse_value(self.name, spec, value)?);
+            params.0.insert(
+                spec.name.to_string(),
+                parse_value(self.name, spec, &g.value)?,
+            );
         }
         (self.validate)(&params).map_err(|problem| InputError::Inconsistent {
             model: self.name.into(),
@@ -307,36 +392,49 @@ pub fn range_text(kind: &ParamKind) -> String {
     }
 }
 
-fn parse_value(model: &str, spec: &ParamSpec, value: &str) -> Result<Value, InputError> {
+/// The value `given` as the parameter `spec` takes it: words are parsed by its kind, a typed
+/// value must be of its kind; integers must be in range, names among the choices.
+fn parse_value(model: &str, spec: &ParamSpec, given: &Given) -> Result<Value, InputError> {
     let bad = |problem: String| InputError::BadValue {
         model: model.into(),
         name: spec.name.into(),
-        value: value.into(),
+        value: given.to_string(),
         problem,
     };
-    match spec.kind {
-        ParamKind::Int { min, max } => {
-            let v: i64 = value
-                .parse()
-                .map_err(|_| bad(format!("expected an integer in {min}..={max}")))?;
+    match (spec.kind, given) {
+        (ParamKind::Int { min, max }, _) => {
+            let v: i64 = match given {
+                Given::Int(i) => Some(*i),
+                Given::Text(t) => t.parse().ok(),
+                Given::Bool(_) => None,
+            }
+            .ok_or_else(|| bad(format!("expected an integer in {min}..={max}")))?;
             if v < min || v > max {
                 return Err(bad(format!("out of range; allowed {min}..={max}")));
             }
             Ok(Value::Int(v))
         }
-        ParamKind::Bool => match value {
-            "true" | "yes" | "1" => Ok(Value::Bool(true)),
-            "false" | "no" | "0" => Ok(Value::Bool(false)),
-            _ => Err(bad("expected true or false".into())),
-        },
-        ParamKind::Choice { options } => match options.iter().find(|&&o| o == value) {
-            Some(o) => Ok(Value::Choice(o)),
-            None => Err(bad(format!(
-                "expected one of {}{}",
-                options.join(", "),
-                suggest(value, options.iter().copied())
-            ))),
-        },
+        (ParamKind::Bool, Given::Bool(b)) => Ok(Value::Bool(*b)),
+        (ParamKind::Bool, Given::Text(t)) if matches!(t.as_str(), "true" | "yes" | "1") => {
+            Ok(Value::Bool(true))
+        }
+        (ParamKind::Bool, Given::Text(t)) if matches!(t.as_str(), "false" | "no" | "0") => {
+            Ok(Value::Bool(false))
+        }
+        (ParamKind::Bool, _) => Err(bad("expected true or false".into())),
+        (ParamKind::Choice { options }, Given::Text(t)) => {
+            match options.iter().find(|&&o| o == t) {
+                Some(o) => Ok(Value::Choice(o)),
+                None => Err(bad(format!(
+                    "expected one of {}{}",
+                    options.join(", "),
+                    suggest(t, options.iter().copied())
+                ))),
+            }
+        }
+        (ParamKind::Choice { options }, _) => {
+            Err(bad(format!("expected one of {}", options.join(", "))))
+        }
     }
 }
 

@@ -1,6 +1,21 @@
 //! Errors in what a user gave: each names the input and the fix, in one line (exit code 2).
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The name of the running program, as [`crate::cli::main`] set it.
+static PROGRAM: OnceLock<String> = OnceLock::new();
+
+/// The name messages and hints give the program: the binary [`crate::cli::main`] runs in
+/// (`ftcheck`, or a user's crate's own), else `ftcheck`.
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("ftcheck", String::as_str)
+}
+
+/// Sets [`program`] (once; later calls change nothing).
+pub(crate) fn set_program(name: String) {
+    let _ = PROGRAM.set(name);
+}
 
 /// Bad input.
 #[derive(Debug, thiserror::Error)]
@@ -24,14 +39,6 @@ pub enum InputError {
         suggestion: String,
         /// The parameters it has.
         known: String,
-    },
-    /// A parameter not in `NAME=VALUE` form.
-    #[error("--param '{given}' is not NAME=VALUE; write e.g. --param {example}")]
-    ParamSyntax {
-        /// What was given.
-        given: String,
-        /// An example.
-        example: String,
     },
     /// A parameter value of the wrong type or out of range.
     #[error("parameter {name}={value} of '{model}': {problem}")]

@@ -70,6 +70,13 @@ pub enum Verdict {
         /// What stopped it.
         reason: String,
     },
+    /// Liveness: a fair run violates it in the bounded model only, as a model bound blocks
+    /// the run (so nothing is known of the unbounded protocol); `incomplete (bound: NAME)`.
+    /// The search was exhaustive.
+    Bounded {
+        /// The bound that blocks the run.
+        bound: String,
+    },
     /// Not checked by this engine.
     NotChecked {
         /// Why.
@@ -85,7 +92,7 @@ impl Verdict {
             Verdict::Violated => Outcome::Violated,
             Verdict::Reached => Outcome::Reached,
             Verdict::Unreached => Outcome::Unreached,
-            Verdict::Incomplete { .. } => Outcome::Incomplete,
+            Verdict::Incomplete { .. } | Verdict::Bounded { .. } => Outcome::Incomplete,
             Verdict::NotChecked { .. } => Outcome::NotChecked,
         }
     }
@@ -159,6 +166,7 @@ impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Verdict::Incomplete { reason } => write!(f, "incomplete ({reason})"),
+            Verdict::Bounded { bound } => write!(f, "incomplete (bound: {bound})"),
             Verdict::NotChecked { reason } => write!(f, "not checked ({reason})"),
             v => f.write_str(v.name()),
         }
@@ -238,6 +246,15 @@ pub struct Run {
 
 /// How a verdict begins whose trace has a state that cannot be written as JSON.
 const UNWRITABLE: &str = "a state cannot be written as JSON: ";
+
+/// Why a lasso the liveness search found is not reported as a violation.
+#[derive(Clone, Debug)]
+enum Unconfirmed {
+    /// A state of its trace cannot be written as JSON (why).
+    Unwritable(String),
+    /// It did not re-execute or re-check as a violation (why).
+    Rejected(String),
+}
 
 /// Why a replay failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -356,20 +373,22 @@ where
         &self,
         p: &stateright::Property<M>,
         lasso: &liveness::Lasso,
-    ) -> Result<Trace, String> {
+    ) -> Result<Trace, Unconfirmed> {
         let (init, steps) = engine::rebuild(&self.model, &lasso.path)
-            .map_err(|n| format!("step {n} does not apply"))?;
+            .map_err(|n| Unconfirmed::Rejected(format!("step {n} does not apply")))?;
         let mut states = vec![init];
         let mut actions = Vec::with_capacity(steps.len());
         for (a, s) in steps {
             actions.push(a);
             states.push(s);
         }
-        self.check_lasso(p, &states, &actions, lasso.loop_start)?;
+        self.check_lasso(p, &states, &actions, lasso.loop_start)
+            .map_err(Unconfirmed::Rejected)?;
         let (mut trace, _) = self.trace(&lasso.path).map_err(|why| {
-            why.map_or("the lasso does not re-execute".into(), |e| {
-                format!("{UNWRITABLE}{e}")
-            })
+            why.map_or(
+                Unconfirmed::Rejected("the lasso does not re-execute".into()),
+                Unconfirmed::Unwritable,
+            )
         })?;
         trace.loop_start = lasso.loop_start;
         trace.bound = self.blocking_bound(&states, lasso.loop_start);
@@ -625,7 +644,7 @@ where
             progress,
         );
         let started = std::time::Instant::now();
-        let mut lassos: Vec<Option<Result<Trace, String>>> = vec![None; properties.len()];
+        let mut lassos: Vec<Option<Result<Trace, Unconfirmed>>> = vec![None; properties.len()];
         if let Some(g) = &outcome.graph {
             let mut bit = 0;
             for &i in &live {
@@ -648,7 +667,7 @@ where
                 };
                 lassos[i] = match found {
                     Ok(found) => found.map(|lasso| self.confirm_lasso(&properties[i], &lasso)),
-                    Err(why) => Some(Err(why)),
+                    Err(why) => Some(Err(Unconfirmed::Rejected(why))),
                 };
             }
         }
@@ -677,18 +696,18 @@ where
                         (None, Some(Ok(trace)), _) => match &trace.bound {
                             // A run of the bounded model only: not known of the protocol.
                             Some(bound) => (
-                                Verdict::Incomplete {
-                                    reason: format!("bound: {bound}"),
+                                Verdict::Bounded {
+                                    bound: bound.clone(),
                                 },
                                 Some(trace),
                             ),
                             None => (Verdict::Violated, Some(trace)),
                         },
-                        (None, Some(Err(why)), _) if why.starts_with(UNWRITABLE) => {
-                            unwritable.get_or_insert(why[UNWRITABLE.len()..].to_string());
+                        (None, Some(Err(Unconfirmed::Unwritable(why))), _) => {
+                            unwritable.get_or_insert(why);
                             (Verdict::Incomplete { reason: format!("{UNWRITABLE}the trace") }, None)
                         }
-                        (None, Some(Err(why)), _) => (
+                        (None, Some(Err(Unconfirmed::Rejected(why))), _) => (
                             Verdict::Incomplete {
                                 reason: format!("the liveness engine's counterexample did not re-check: {why}"),
                             },
@@ -932,9 +951,7 @@ where
                     ));
                 }
                 match bound {
-                    Some(bound) => Verdict::Incomplete {
-                        reason: format!("bound: {bound}"),
-                    },
+                    Some(bound) => Verdict::Bounded { bound },
                     None => Verdict::Violated,
                 }
             }

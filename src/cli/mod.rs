@@ -12,10 +12,10 @@
 
 mod availability;
 
-use crate::catalog::{self, Catalog};
+use crate::catalog::{self, Assignment, Catalog};
 use crate::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
 use crate::engine::{self, CheckOptions, Engine};
-use crate::error::InputError;
+use crate::error::{program, InputError};
 use crate::protocol::ParamKind;
 use crate::report::bench;
 use crate::suite;
@@ -106,7 +106,7 @@ struct CheckArgs {
     model: String,
     /// A parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
-    params: Vec<String>,
+    params: Vec<Assignment>,
     /// A deliberately broken variant of the model.
     #[arg(long)]
     variant: Option<String>,
@@ -189,7 +189,7 @@ struct TableArgs {
     cols: Vec<String>,
     /// A fixed parameter for every cell, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
-    params: Vec<String>,
+    params: Vec<Assignment>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -235,7 +235,7 @@ struct ExploreArgs {
     model: String,
     /// A parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
-    params: Vec<String>,
+    params: Vec<Assignment>,
     /// A deliberately broken variant of the model.
     #[arg(long)]
     variant: Option<String>,
@@ -652,7 +652,7 @@ fn print_report(report: &check::CheckReport, format: Format) -> i32 {
 
 /// The program's name, as its messages begin: the file name it was run as (`ftcheck`, or a
 /// user's binary), else `ftcheck`.
-fn program() -> String {
+fn program_name() -> String {
     std::env::args_os()
         .next()
         .and_then(|a| {
@@ -667,9 +667,10 @@ fn program() -> String {
 /// Parses the command line, runs the subcommand on the models of `catalog` and returns the
 /// exit code (see `ftcheck --help`): the whole `ftcheck` program, for any catalog.
 pub fn main(catalog: Catalog) -> ExitCode {
+    crate::error::set_program(program_name());
     let name = program();
     let parsed = Cli::command()
-        .bin_name(name.clone())
+        .bin_name(name)
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {

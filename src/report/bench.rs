@@ -132,7 +132,8 @@ pub fn run(
     };
     let exe = std::env::current_exe().map_err(|e| {
         InputError::Usage(format!(
-            "cannot find this executable to run the cases ({e}); run ftcheck from its build folder"
+            "cannot find this executable to run the cases ({e}); run {} from its build folder",
+            crate::error::program()
         ))
     })?;
     let mut rows = Vec::new();

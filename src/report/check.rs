@@ -3,7 +3,7 @@
 
 use crate::catalog::{self, Catalog};
 use crate::engine::{CheckOptions, Engine, Stats};
-use crate::error::InputError;
+use crate::error::{program, InputError};
 use crate::runner::{Outcome, PropertyKind, Run, Verdict};
 use crate::trace::{self, TraceFile};
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,8 @@ pub const EXIT_UNREACHED: i32 = 14;
 pub struct CheckRequest {
     /// Model name.
     pub model: String,
-    /// `NAME=VALUE` assignments.
-    pub params: Vec<String>,
+    /// The parameters given (the others take their defaults).
+    pub params: Vec<crate::catalog::Assignment>,
     /// Variant name.
     pub variant: Option<String>,
     /// Search options.
@@ -98,6 +98,10 @@ pub struct ResultRow {
     /// Why incomplete or not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a liveness verdict `incomplete` whose fair run a model bound blocks: the bound.
+    /// The search was exhaustive, so the exit code does not count it as incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
     /// Length of the trace, for violated and reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_length: Option<usize>,
@@ -121,12 +125,7 @@ pub struct ResultRow {
 pub fn exit_code(rows: &[ResultRow]) -> i32 {
     // A liveness run blocked by a model bound: the search was exhaustive, the bounded model
     // cannot tell; the verdict says so, the exit code does not fail on it.
-    let bounded = |r: &ResultRow| {
-        r.verdict == Outcome::Incomplete
-            && r.reason
-                .as_deref()
-                .is_some_and(|x| x.starts_with("bound: "))
-    };
+    let bounded = |r: &ResultRow| r.verdict == Outcome::Incomplete && r.bound.is_some();
     let any = |kind: Option<PropertyKind>, verdict: Outcome| {
         rows.iter()
             .any(|r| r.verdict == verdict && kind.is_none_or(|k| r.kind == k) && !bounded(r))
@@ -253,7 +252,12 @@ pub fn check(
         .options
         .shard
         .filter(|_| run.stats.split.is_some())
-        .map(|s| format!("shard {s} searched its part only; ftcheck merge the shards' reports"));
+        .map(|s| {
+            format!(
+                "shard {s} searched its part only; {} merge the shards' reports",
+                program()
+            )
+        });
     let results: Vec<ResultRow> = run
         .results
         .iter()
@@ -266,6 +270,11 @@ pub fn check(
                     Verdict::Incomplete { reason } | Verdict::NotChecked { reason } => {
                         Some(reason.clone())
                     }
+                    Verdict::Bounded { bound } => Some(format!("bound: {bound}")),
+                    _ => None,
+                },
+                bound: match &r.verdict {
+                    Verdict::Bounded { bound } => Some(bound.clone()),
                     _ => None,
                 },
                 trace_length: r.trace.as_ref().map(|t| t.steps.len()),
@@ -390,14 +399,15 @@ pub fn render_text(r: &CheckReport) -> String {
     if let (Some(shard), split) = (r.options.shard, &r.stats.split) {
         let _ = writeln!(
             out,
-            "  shard {shard}: {}; verdicts cover this part only: combine the shards' JSON reports with ftcheck merge",
+            "  shard {shard}: {}; verdicts cover this part only: combine the shards' JSON reports with {} merge",
             match split {
                 Some(s) => format!(
                     "split at depth {} ({} states, {} in this part)",
                     s.depth, s.level_states, s.part_states
                 ),
                 None => "no level was large enough to split, so this shard searched everything".into(),
-            }
+            },
+            program()
         );
     }
     if let Some(m) = &r.merged {
@@ -493,6 +503,7 @@ fn part_row(row: &ResultRow) -> ResultRow {
         Some(v) => ResultRow {
             verdict: *v,
             reason: None,
+            bound: None,
             part_verdict: None,
             ..row.clone()
         },
@@ -632,7 +643,8 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
             .map_err(|e| bad(format!("cannot be read ({e}); give a shard's JSON report")))?;
         let report: CheckReport = serde_json::from_str(&text).map_err(|e| {
             bad(format!(
-                "is not a check report ({e}); write each shard's with `ftcheck check ... --shard I/N --format json`"
+                "is not a check report ({e}); write each shard's with `{} check ... --shard I/N --format json`",
+                program()
             ))
         })?;
         if report.options.shard.is_none() || report.merged.is_some() {
@@ -642,7 +654,8 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
         }
         validate_shard(catalog, &report, path).map_err(|problem| {
             bad(format!(
-                "{problem}; give the report exactly as `ftcheck check ... --shard I/N --format json` wrote it"
+                "{problem}; give the report exactly as `{} check ... --shard I/N --format json` wrote it",
+                program()
             ))
         })?;
         reports.push((path.clone(), report));
@@ -726,6 +739,7 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
             ResultRow {
                 verdict: Outcome::Incomplete,
                 reason: Some(reason.clone()),
+                bound: None,
                 trace_length: None,
                 trace_files: Vec::new(),
                 ..row.clone()
@@ -744,6 +758,7 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
                     odd.reason.as_deref().unwrap_or("not decided"),
                     r.options.shard.map_or(String::new(), |s| s.to_string())
                 )),
+                bound: odd.bound.clone(),
                 trace_length: None,
                 trace_files: Vec::new(),
                 ..row.clone()
@@ -759,9 +774,10 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
     let prefix = |r: &CheckReport| r.stats.split.as_ref().map_or(0, |s| s.prefix_states);
     let all: Vec<&CheckReport> = reports.iter().map(|(_, r)| r).collect();
     let too_large = || {
-        InputError::Usage(
-            "the shards' state counts add up beyond 2^64; give reports ftcheck check wrote".into(),
-        )
+        InputError::Usage(format!(
+            "the shards' state counts add up beyond 2^64; give reports {} check wrote",
+            program()
+        ))
     };
     stats.unique_states = all
         .iter()

@@ -23,7 +23,7 @@
 //! `expect` must name every property of the model, each with `holds`, `violated`, `reached`,
 //! `unreached`, `incomplete` or `not-checked`.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Assignment, Catalog, Given};
 use crate::check::{self, CheckRequest};
 use crate::engine::{CheckOptions, Engine};
 use crate::error::InputError;
@@ -156,8 +156,9 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
             })
             .unwrap_or_default();
         bad(format!(
-            "malformed manifest{at}: {}; see the format in `ftcheck suite --help`",
-            e.message().trim_end()
+            "malformed manifest{at}: {}; see the format in `{} suite --help`",
+            e.message().trim_end(),
+            crate::error::program()
         ))
     })?;
     if m.cases.is_empty() {
@@ -210,11 +211,16 @@ pub fn manifests(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     Ok(files)
 }
 
-fn toml_param(k: &str, v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => format!("{k}={s}"),
-        other => format!("{k}={other}"),
-    }
+/// A case's parameter as given: TOML's integers and booleans typed, anything else as words
+/// (which the parameter's kind then refuses by name).
+fn toml_param(k: &str, v: &toml::Value) -> Assignment {
+    let value = match v {
+        toml::Value::Integer(i) => Given::Int(*i),
+        toml::Value::Boolean(b) => Given::Bool(*b),
+        toml::Value::String(s) => Given::Text(s.clone()),
+        other => Given::Text(other.to_string()),
+    };
+    Assignment::new(k, value)
 }
 
 /// The check request a case describes.
@@ -472,7 +478,8 @@ pub fn summary(catalog: &Catalog, outcomes: &[CaseOutcome]) -> String {
     use std::fmt::Write;
     let failed: Vec<&CaseOutcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     let mut out = format!(
-        "# ftcheck suite: {} passed, {} failed\n\n",
+        "# {} suite: {} passed, {} failed\n\n",
+        crate::error::program(),
         outcomes.len() - failed.len(),
         failed.len()
     );
@@ -495,7 +502,7 @@ pub fn summary(catalog: &Catalog, outcomes: &[CaseOutcome]) -> String {
             let _ = writeln!(out, "- {}", cell(p));
         }
         for t in &o.unexpected {
-            let mut command = format!("ftcheck check {}", t.model);
+            let mut command = format!("{} check {}", crate::error::program(), t.model);
             if let Some(v) = &t.variant {
                 command.push_str(&format!(" --variant {v}"));
             }

@@ -2,10 +2,11 @@
 //! reachability properties reached there. For `rpc-semantics` (rows `client`, columns `server`
 //! and `ordering`) it is the lecture's table of outcomes, derived by exhaustive search.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Assignment, Catalog};
 use crate::check::{self, CheckRequest};
 use crate::engine::CheckOptions;
 use crate::error::InputError;
+use crate::protocol::{ParamKind, Value};
 use crate::runner::PropertyKind;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -28,15 +29,13 @@ pub struct Table {
     pub cells: Vec<Vec<Option<Vec<String>>>>,
 }
 
-fn values(catalog: &Catalog, model: &str, name: &str) -> Result<Vec<String>, InputError> {
+fn values(catalog: &Catalog, model: &str, name: &str) -> Result<Vec<Value>, InputError> {
     let entry = catalog.find(model)?;
     let spec = entry.param(name)?;
     Ok(match spec.kind {
-        crate::protocol::ParamKind::Choice { options } => {
-            options.iter().map(|o| o.to_string()).collect()
-        }
-        crate::protocol::ParamKind::Bool => vec!["false".into(), "true".into()],
-        crate::protocol::ParamKind::Int { min, max } => {
+        ParamKind::Choice { options } => options.iter().map(|&o| Value::Choice(o)).collect(),
+        ParamKind::Bool => vec![Value::Bool(false), Value::Bool(true)],
+        ParamKind::Int { min, max } => {
             if max - min >= 32 {
                 return Err(InputError::Usage(format!(
                     "parameter {name} of '{model}' has {} values; fix it with --param or \
@@ -44,19 +43,19 @@ fn values(catalog: &Catalog, model: &str, name: &str) -> Result<Vec<String>, Inp
                     max - min + 1
                 )));
             }
-            (min..=max).map(|i| i.to_string()).collect()
+            (min..=max).map(Value::Int).collect()
         }
     })
 }
 
 /// Checks `model` for every row value of `rows` and every combination of the `cols` values,
-/// with `fixed` (`NAME=VALUE`) for the other parameters.
+/// with `fixed` for the other parameters.
 pub fn table(
     catalog: &Catalog,
     model: &str,
     rows: &str,
     cols: &[String],
-    fixed: &[String],
+    fixed: &[Assignment],
 ) -> Result<Table, InputError> {
     // Each parameter is one axis or fixed, never two of these.
     let mut axes: Vec<&str> = vec![rows];
@@ -69,7 +68,7 @@ pub fn table(
         axes.push(c);
     }
     for f in fixed {
-        let name = f.split_once('=').map_or(f.as_str(), |(n, _)| n.trim());
+        let name = f.name.as_str();
         if axes.contains(&name) {
             return Err(InputError::Usage(format!(
                 "--param {f} fixes {name}, which is an axis of the table; drop it or take {name} out of --rows/--cols"
@@ -77,7 +76,7 @@ pub fn table(
         }
     }
     let row_values = values(catalog, model, rows)?;
-    let mut col_values: Vec<Vec<(String, String)>> = vec![vec![]];
+    let mut col_values: Vec<Vec<(String, Value)>> = vec![vec![]];
     for c in cols {
         let vs = values(catalog, model, c)?;
         col_values = col_values
@@ -85,7 +84,7 @@ pub fn table(
             .flat_map(|prefix| {
                 vs.iter().map(move |v| {
                     let mut p = prefix.clone();
-                    p.push((c.clone(), v.clone()));
+                    p.push((c.clone(), *v));
                     p
                 })
             })
@@ -95,8 +94,8 @@ pub fn table(
     for (i, r) in row_values.iter().enumerate() {
         for (j, col) in col_values.iter().enumerate() {
             let mut params = fixed.to_vec();
-            params.push(format!("{rows}={r}"));
-            params.extend(col.iter().map(|(k, v)| format!("{k}={v}")));
+            params.push(Assignment::new(rows, *r));
+            params.extend(col.iter().map(|(k, v)| Assignment::new(k.as_str(), *v)));
             let req = CheckRequest {
                 model: model.into(),
                 params,
@@ -136,7 +135,7 @@ pub fn table(
         model: model.into(),
         rows_param: rows.into(),
         cols_params: cols.to_vec(),
-        rows: row_values,
+        rows: row_values.iter().map(Value::to_string).collect(),
         cols: keep.iter().map(|&j| label(&col_values[j])).collect(),
         cells: cells
             .into_iter()
@@ -145,9 +144,9 @@ pub fn table(
     })
 }
 
-fn label(col: &[(String, String)]) -> String {
+fn label(col: &[(String, Value)]) -> String {
     col.iter()
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.to_string())
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -96,7 +96,7 @@ pub fn html(file: &TraceFile, stem: &str) -> String {
         .map(|(k, v)| format!("{k}={}", trace::param_text(v)))
         .collect();
     let about = format!(
-        "parameters {} · found by {}{} · replay with ftcheck replay {}.trace.json",
+        "parameters {} · found by {}{} · replay with {} replay {}.trace.json",
         if params.is_empty() {
             "none".to_string()
         } else {
@@ -104,6 +104,7 @@ pub fn html(file: &TraceFile, stem: &str) -> String {
         },
         file.engine,
         if file.symmetry { " with symmetry" } else { "" },
+        crate::error::program(),
         stem
     );
     let mut steps_list = format!(

@@ -32,9 +32,9 @@
 pub mod export;
 mod html;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Assignment, Catalog, Given};
 use crate::describe::StepKind;
-use crate::error::InputError;
+use crate::error::{program, InputError};
 use crate::runner::{Outcome, PropertyKind, Trace, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -267,9 +267,18 @@ pub fn resolve_recorded(
     params: &BTreeMap<String, serde_json::Value>,
     variant: Option<&str>,
 ) -> Result<Box<dyn crate::runner::Checkable>, InputError> {
-    let given: Vec<String> = params
+    let given: Vec<Assignment> = params
         .iter()
-        .map(|(k, v)| format!("{k}={}", param_text(v)))
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::Bool(b) => Given::Bool(*b),
+                serde_json::Value::Number(n) => n
+                    .as_i64()
+                    .map_or_else(|| Given::Text(n.to_string()), Given::Int),
+                other => Given::Text(param_text(other)),
+            };
+            Assignment::new(k.as_str(), value)
+        })
         .collect();
     Ok(catalog.resolve(model, &given, variant)?.model)
 }
@@ -473,7 +482,8 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
     })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad(format!(
-            "not JSON ({e}); give a .trace.json file written by ftcheck check --trace-dir"
+            "not JSON ({e}); give a .trace.json file written by {} check --trace-dir",
+            program()
         ))
     })?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
@@ -492,12 +502,14 @@ pub fn load(path: &Path) -> Result<TraceFile, InputError> {
     }
     let file: TraceFile = serde_json::from_value(value).map_err(|e| {
         bad(format!(
-            "malformed trace ({e}); re-create it with ftcheck check --trace-dir"
+            "malformed trace ({e}); re-create it with {} check --trace-dir",
+            program()
         ))
     })?;
     file.validate().map_err(|problem| {
         bad(format!(
-            "malformed trace: {problem}; re-create it with ftcheck check --trace-dir"
+            "malformed trace: {problem}; re-create it with {} check --trace-dir",
+            program()
         ))
     })?;
     Ok(file)
@@ -602,8 +614,8 @@ pub fn replay_file(
         }
         Some(p) if p.kind != file.kind => {
             return Err(bad(format!(
-                "\"kind\" is {}, but property '{}' of '{}' is a {} property; re-create the trace with ftcheck check --trace-dir",
-                file.kind, file.property, file.model, p.kind
+                "\"kind\" is {}, but property '{}' of '{}' is a {} property; re-create the trace with {} check --trace-dir",
+                file.kind, file.property, file.model, p.kind, program()
             ))
             .into())
         }

@@ -5,22 +5,29 @@
 //! Each is a [`Protocol`]: a name, parameters, and a `build` that returns the model exactly as
 //! its authors wrote it, with its own properties. [`catalog`] adds them to ftcheck's built-in
 //! protocols, and `src/main.rs` hands that catalog to [`ftcheck::cli::main`].
+//!
+//! A fourth, [`ping`], is this crate's own: an `ActorModel` whose entry declares fairness, a
+//! leads-to property, a bound and symmetry, which ftcheck checks for liveness.
 
 pub mod abd_register;
+pub mod ping;
 pub mod single_copy_register;
 pub mod two_phase_commit;
 
 use ftcheck::catalog::Catalog;
 use ftcheck::describe::Plain;
 use ftcheck::protocol::guarded::Guarded;
-use ftcheck::protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
+use ftcheck::protocol::{
+    Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value,
+    VariantSpec, Variants,
+};
 use stateright::actor::register::RegisterActor;
-use stateright::actor::{ActorModel, Id, Network};
+use stateright::actor::{ActorModel, ActorModelAction, Id, Network};
 use stateright::semantics::register::Register;
 use stateright::semantics::LinearizabilityTester;
 use stateright::Representative;
 
-/// ftcheck's built-in protocols and this crate's three.
+/// ftcheck's built-in protocols and this crate's four.
 pub fn catalog() -> Catalog {
     Catalog::builtin()
         .with(ftcheck::catalog::Entry::of::<TwoPhase, Plain>())
@@ -30,6 +37,10 @@ pub fn catalog() -> Catalog {
         >())
         .with(ftcheck::catalog::Entry::of::<
             Guarded<Abd>,
+            ftcheck::describe::Actors,
+        >())
+        .with(ftcheck::catalog::Entry::of::<
+            Guarded<Ping>,
             ftcheck::describe::Actors,
         >())
 }
@@ -142,5 +153,99 @@ impl Protocol for Abd {
             network: Network::new_unordered_nonduplicating([]),
         }
         .into_model()
+    }
+}
+
+/// The variants of [`Ping`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PingVariant {
+    /// Clients set no timer, so a lost ping is never sent again.
+    NoRetry,
+}
+
+impl Variants for PingVariant {
+    const ALL: &'static [(Self, VariantSpec)] = &[(
+        PingVariant::NoRetry,
+        VariantSpec {
+            name: "no-retry",
+            summary: "clients never retry: one lost ping violates `every client answered`",
+        },
+    )];
+}
+
+/// This crate's own protocol ([`ping`]), with fairness, leads-to, a bound and symmetry.
+pub struct Ping;
+
+impl Protocol for Ping {
+    type Model = ActorModel<ping::PingActor, ping::PingCfg>;
+    type Variant = PingVariant;
+    const NAME: &'static str = "ping";
+    const SUMMARY: &'static str =
+        "clients ping a server over a lossy network and retry on a timeout";
+    const SECTION: &'static str = "own-protocol's src/ping.rs";
+    const FAIRNESS: &'static str = "deliveries and timeouts weakly fair; losses unfair";
+
+    fn params() -> Vec<ParamSpec> {
+        vec![
+            int("clients", "clients pinging the one server", 1, 3, 2),
+            int("max-pings", "pings a client sends at most", 1, 3, 2),
+            ParamSpec {
+                name: "lossy",
+                help: "whether the network may lose a message",
+                kind: ParamKind::Bool,
+                default: Value::Bool(true),
+            },
+        ]
+    }
+
+    fn build(params: &Params, variant: Option<PingVariant>) -> Self::Model {
+        ping::PingCfg {
+            clients: params.usize("clients"),
+            max_pings: params.usize("max-pings") as u8,
+            lossy: params.bool("lossy"),
+            retry: variant != Some(PingVariant::NoRetry),
+        }
+        .into_model()
+    }
+
+    fn symmetry() -> Option<Symmetry<Self::Model>> {
+        Some(|state| state.representative())
+    }
+
+    fn fairness(_: &Self::Model, action: &ActorModelAction<ping::PingMsg, (), ()>) -> Fairness {
+        match action {
+            ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..) => Fairness::Weak,
+            _ => Fairness::Unfair,
+        }
+    }
+
+    fn leads_to() -> Vec<LeadsTo<Self::Model>> {
+        // Once the server has answered someone (a pong is in flight), every client is
+        // eventually answered. A run in which the server never answers owes nothing: with one
+        // client and `no-retry`, losing the only ping satisfies it.
+        vec![LeadsTo {
+            property: "every client answered",
+            trigger: |_, state| {
+                state
+                    .network
+                    .iter_deliverable()
+                    .any(|e| *e.msg == ping::PingMsg::Pong)
+            },
+        }]
+    }
+
+    fn bound_blocked(
+        model: &Self::Model,
+        state: &<Self::Model as stateright::Model>::State,
+    ) -> Option<&'static str> {
+        // A client still waiting with its pings spent would ping again but for the bound.
+        let retry = matches!(
+            model.actors.last(),
+            Some(ping::PingActor::Client { retry: true, .. })
+        );
+        let spent = state.actor_states.iter().any(|s| {
+            matches!(**s, ping::PingState::Client { sent, answered: false } if sent >= model.cfg.max_pings)
+        });
+        (retry && spent).then_some("max-pings")
     }
 }

@@ -1,9 +1,11 @@
 //! The example crate's own `main` (one line: `ftcheck::cli::main(own_protocol::catalog())`)
 //! checks stateright's 2pc, single-copy register and ABD register with ftcheck's commands.
-//! Counts and trace lengths are compared with stateright's own checker, run here.
+//! Counts and trace lengths are compared with stateright's own checker, run here. The crate's
+//! own `ping` protocol checks that what its entry declares beside the `ActorModel` (fairness,
+//! leads-to, a bound, symmetry) reaches the liveness search.
 
 use assert_cmd::Command;
-use own_protocol::{abd_register, single_copy_register, two_phase_commit};
+use own_protocol::{abd_register, ping, single_copy_register, two_phase_commit};
 use serde_json::Value;
 use stateright::actor::Network;
 use stateright::{Checker, Model};
@@ -31,13 +33,17 @@ fn check_json(args: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&out).expect("a JSON report"))
 }
 
-fn verdict<'a>(report: &'a Value, property: &str) -> &'a str {
+/// The report's row of `property`.
+fn row<'a>(report: &'a Value, property: &str) -> &'a Value {
     report["results"]
         .as_array()
         .expect("results")
         .iter()
         .find(|r| r["name"] == property)
-        .unwrap_or_else(|| panic!("no property {property} in {report}"))["verdict"]
+        .unwrap_or_else(|| panic!("no property {property} in {report}"))
+}
+fn verdict<'a>(report: &'a Value, property: &str) -> &'a str {
+    row(report, property)["verdict"]
         .as_str()
         .expect("a verdict")
 }
@@ -280,4 +286,125 @@ fn table_bench_merge_and_explore_run_on_the_crate_s_protocols() {
     );
     // The first steps from the initial state: a client's request reaches a server.
     assert!(page.unwrap().contains("\"action\":\"Deliver {"));
+}
+
+/// Each of ping's declarations changes a verdict, so each is seen to be forwarded through
+/// `Guarded`: without fairness the reliable network's runs could stop anywhere (violated, not
+/// holds); without the bound the lossy network's run would be `violated`; without the leads-to
+/// trigger the one-client violation would be the 1-step loss of the ping; without symmetry the
+/// counts would not shrink.
+#[test]
+fn ping_s_fairness_leads_to_bound_and_symmetry_reach_the_liveness_search() {
+    const LIVENESS: &str = "every client answered";
+    // Fairness: with no losses every fair run answers every client.
+    let (code, reliable) = check_json(&["ping", "-p", "lossy=false"]);
+    assert_eq!(code, 0, "{reliable}");
+    assert_eq!(verdict(&reliable, LIVENESS), "holds");
+    // The distinct states of the unwrapped model, told apart by equality. stateright's own
+    // BFS counts 9 fewer: it keeps one fingerprint per state, and its hash of the per-actor
+    // timer sets writes no set's length, so a timer set at actor 1 or at actor 2 hashes alike.
+    // `Guarded` checks the wrapped model, whose states hash apart.
+    let model = ping::PingCfg {
+        clients: 2,
+        max_pings: 2,
+        lossy: false,
+        retry: true,
+    }
+    .into_model();
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = model.init_states();
+    while let Some(state) = todo.pop() {
+        if seen.insert(state.clone()) {
+            todo.extend(model.next_states(&state));
+        }
+    }
+    let theirs = seen.len();
+    let stateright_bfs = model.checker().spawn_bfs().join().unique_state_count();
+    assert_eq!((theirs, stateright_bfs), (121, 112));
+    assert_eq!(reliable["stats"]["unique_states"], theirs);
+
+    // The bound: the fair run that loses a client's pings stops only because max-pings is
+    // spent; exit 0, as the search was exhaustive.
+    let (code, lossy) = check_json(&["ping"]);
+    assert_eq!(code, 0, "{lossy}");
+    let r = row(&lossy, LIVENESS);
+    assert_eq!(r["verdict"], "incomplete");
+    assert_eq!(r["bound"], "max-pings");
+    assert_eq!(r["reason"], "bound: max-pings");
+    assert_eq!(r["trace_length"], 8);
+
+    // The leads-to trigger (a pong in flight): the shortest violation delivers the ping and
+    // loses the pong. It replays from its file.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir_text = dir.path().to_str().expect("UTF-8 path");
+    let (code, report) = check_json(&[
+        "ping",
+        "--variant",
+        "no-retry",
+        "-p",
+        "clients=1",
+        "--trace-dir",
+        dir_text,
+    ]);
+    assert_eq!(code, 13, "a violated liveness property: {report}");
+    let file = row(&report, LIVENESS)["trace_files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|f| f.ends_with(".trace.json"))
+        .expect("a trace file")
+        .to_string();
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    let events: Vec<(&str, &str)> = trace["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["event"]["kind"].as_str().unwrap(),
+                s["event"]["msg"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(events, [("deliver", "Ping"), ("drop", "Pong")]);
+    let (code, out) = run(&["replay", &file]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("'every client answered' violated by stopping in the last state, as recorded"),
+        "{out}"
+    );
+
+    // Symmetry: fewer states, the same verdicts.
+    for params in ["lossy=false", "lossy=true"] {
+        let (_, whole) = check_json(&["ping", "-p", params]);
+        let (_, reduced) = check_json(&["ping", "-p", params, "--symmetry"]);
+        assert!(
+            reduced["stats"]["unique_states"].as_u64() < whole["stats"]["unique_states"].as_u64(),
+            "{params}"
+        );
+        for p in ["pings within max-pings", "a client answered", LIVENESS] {
+            assert_eq!(verdict(&whole, p), verdict(&reduced, p), "{params}: {p}");
+        }
+    }
+}
+
+/// Hints name the binary the user runs, not `ftcheck`.
+#[test]
+fn hints_name_the_user_s_binary() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("x.trace.json");
+    std::fs::write(&file, "not json").expect("written");
+    let out = own()
+        .args(["replay", file.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8(out.stderr).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("own-protocol: error: "), "{err}");
+    assert!(
+        err.contains("written by own-protocol check --trace-dir"),
+        "{err}"
+    );
 }
