@@ -42,6 +42,7 @@ fn row<'a>(report: &'a Value, property: &str) -> &'a Value {
         .find(|r| r["name"] == property)
         .unwrap_or_else(|| panic!("no property {property} in {report}"))
 }
+
 fn verdict<'a>(report: &'a Value, property: &str) -> &'a str {
     row(report, property)["verdict"]
         .as_str()
