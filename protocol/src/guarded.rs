@@ -9,7 +9,9 @@
 //! asynchrony.
 
 use crate::{Fairness, LeadsTo, ParamSpec, Params, Protocol, Symmetry};
-use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
+};
 use stateright::{Model, Property, Rewrite, RewritePlan};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -99,6 +101,10 @@ where
 /// What a crash leaves of an actor's volatile state.
 pub type Wipe<A> = fn(&<A as Actor>::State) -> <A as Actor>::State;
 
+/// Is this message in flight inert in this state: would delivering it change nothing, now and
+/// in every state reachable from here? (See [`GuardedActors::inert`].)
+pub type Inert<A, C, H> = fn(&C, &ActorModelState<A, H>, Envelope<&<A as Actor>::Msg>) -> bool;
+
 /// An actor model with guarded timeouts and its own properties.
 pub struct GuardedActors<A, C, H>
 where
@@ -124,6 +130,9 @@ where
     /// The leads-to triggers of a [`Guarded`] protocol, on the wrapped model (set by its
     /// `build`, so that evaluating one per state does not rebuild the protocol's list).
     triggers: Vec<Inner<A, C, H>>,
+    /// The protocol's rule for inert messages, which leave the network after every step
+    /// (`None`: every message stays until delivered or lost).
+    pub inert: Option<Inert<A, C, H>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -142,6 +151,7 @@ where
             properties: self.properties.clone(),
             forwarded: self.forwarded.clone(),
             triggers: self.triggers.clone(),
+            inert: self.inert,
         }
     }
 }
@@ -172,7 +182,70 @@ where
             properties: Vec::new(),
             forwarded,
             triggers: Vec::new(),
+            inert: None,
         }
+    }
+
+    /// Removes from the network, after every step (and from the initial states), each message
+    /// the rule calls inert: one whose delivery would change nothing, now or ever after. Such a
+    /// message only tells apart states that behave alike — whether a stale vote or a repeated
+    /// answer still lies in the network — so dropping it merges them; stateright cannot,
+    /// because it cannot know "ever after", which is the protocol's argument (a decided
+    /// participant ignores every later decision, say). The rule must be sound for that
+    /// reason: a message it calls inert whose delivery would change something is checked, and
+    /// refused by a panic, before it is removed (the "now" half; "ever after" is the
+    /// protocol's to argue). Properties that read the network see it without inert messages.
+    pub fn inert(mut self, rule: Inert<A, C, H>) -> Self {
+        self.inert = Some(rule);
+        self
+    }
+
+    /// The state with the inert messages removed from its network.
+    fn without_inert(&self, mut state: ActorModelState<A, H>) -> ActorModelState<A, H> {
+        let Some(rule) = self.inert else {
+            return state;
+        };
+        let inert: Vec<Envelope<A::Msg>> = state
+            .network
+            .iter_all()
+            .filter(|e| rule(&self.inner.cfg, &state, *e))
+            .map(|e| e.to_cloned_msg())
+            .collect();
+        if inert.is_empty() {
+            return state;
+        }
+        for e in &inert {
+            let dst = usize::from(e.dst);
+            if let (Some(actor), Some(local)) =
+                (self.inner.actors.get(dst), state.actor_states.get(dst))
+            {
+                let mut local = std::borrow::Cow::Borrowed(&**local);
+                let mut out = stateright::actor::Out::new();
+                actor.on_msg(e.dst, &mut local, e.src, e.msg.clone(), &mut out);
+                assert!(
+                    state.crashed[dst] || (*local == *state.actor_states[dst] && out.is_empty()),
+                    "the inert rule called {e:?} inert, but delivering it now changes its receiver or sends"
+                );
+            }
+        }
+        match &mut state.network {
+            Network::UnorderedDuplicating(set, _) => set.retain(|e| !inert.contains(e)),
+            Network::UnorderedNonDuplicating(multiset) => {
+                multiset.retain(|e, _| !inert.contains(e))
+            }
+            Network::Ordered(flows) => {
+                for ((src, dst), flow) in flows.iter_mut() {
+                    flow.retain(|msg| {
+                        !inert
+                            .iter()
+                            .any(|e| e.src == *src && e.dst == *dst && e.msg == *msg)
+                    });
+                }
+                // A flow is never empty (stateright's canonical form).
+                flows.retain(|_, flow| !flow.is_empty());
+            }
+        }
+        state
     }
 
     /// Sets what a crash leaves of an actor's volatile state (see [`GuardedActors::on_crash`]).
@@ -216,7 +289,7 @@ where
         self.inner
             .init_states()
             .into_iter()
-            .map(GuardedState)
+            .map(|s| GuardedState(self.without_inert(s)))
             .collect()
     }
 
@@ -239,7 +312,7 @@ where
         if let Some((i, wipe)) = crashed {
             next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
         }
-        Some(GuardedState(next))
+        Some(GuardedState(self.without_inert(next)))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
