@@ -6,17 +6,21 @@
 //! its authors wrote it, with its own properties. [`catalog`] adds them to ftcheck's built-in
 //! protocols, and `src/main.rs` hands that catalog to [`ftcheck::cli::main`].
 //!
-//! A fourth, [`ping`], is this crate's own: an `ActorModel` whose entry declares fairness, a
+//! stateright's single-decree Paxos example ([`paxos`]) is checked with the actor kit's rule
+//! for inert messages on request (`--param inert=true`).
+//!
+//! [`ping`] is this crate's own: an `ActorModel` whose entry declares fairness, a
 //! leads-to property, a bound and symmetry, which ftcheck checks for liveness.
 
 pub mod abd_register;
+pub mod paxos;
 pub mod ping;
 pub mod single_copy_register;
 pub mod two_phase_commit;
 
 use ftcheck::catalog::Catalog;
 use ftcheck::describe::Plain;
-use ftcheck::protocol::guarded::Guarded;
+use ftcheck::protocol::guarded::{Guarded, GuardedActors};
 use ftcheck::protocol::{
     Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value,
     VariantSpec, Variants,
@@ -27,7 +31,7 @@ use stateright::semantics::register::Register;
 use stateright::semantics::LinearizabilityTester;
 use stateright::Representative;
 
-/// ftcheck's built-in protocols and this crate's four.
+/// ftcheck's built-in protocols and this crate's five.
 pub fn catalog() -> Catalog {
     Catalog::builtin()
         .with(ftcheck::catalog::Entry::of::<TwoPhase, Plain>())
@@ -41,6 +45,10 @@ pub fn catalog() -> Catalog {
         >())
         .with(ftcheck::catalog::Entry::of::<
             Guarded<Ping>,
+            ftcheck::describe::Actors,
+        >())
+        .with(ftcheck::catalog::Entry::of::<
+            StaterightPaxos,
             ftcheck::describe::Actors,
         >())
 }
@@ -247,5 +255,54 @@ impl Protocol for Ping {
             matches!(**s, ping::PingState::Client { sent, answered: false } if sent >= model.cfg.max_pings)
         });
         (retry && spent).then_some("max-pings")
+    }
+}
+
+/// stateright's single-decree Paxos example ([`paxos`]), built as the actor kit's
+/// `GuardedActors` so that it can take the rule for inert messages ([`paxos::stale`]).
+pub struct StaterightPaxos;
+
+impl Protocol for StaterightPaxos {
+    type Model = GuardedActors<RegisterActor<paxos::PaxosActor>, paxos::PaxosModelCfg, History>;
+    type Variant = NoVariants;
+    const NAME: &'static str = "stateright-paxos";
+    const SUMMARY: &'static str =
+        "stateright's single-decree Paxos example (a register): linearizable";
+    const SECTION: &'static str = "stateright 0.31 examples/paxos.rs";
+
+    fn params() -> Vec<ParamSpec> {
+        vec![
+            int(
+                "clients",
+                "clients, each writing once then reading",
+                1,
+                3,
+                2,
+            ),
+            int("servers", "Paxos servers", 1, 5, 3),
+            ParamSpec {
+                name: "inert",
+                help: "drop messages that can no longer change their receiver (paxos::stale)",
+                kind: ParamKind::Bool,
+                default: Value::Bool(false),
+            },
+        ]
+    }
+
+    fn build(params: &Params, _: Option<NoVariants>) -> Self::Model {
+        let model = GuardedActors::new(
+            paxos::PaxosModelCfg {
+                client_count: params.usize("clients"),
+                server_count: params.usize("servers"),
+                network: Network::new_unordered_nonduplicating([]),
+            }
+            .into_model(),
+            None,
+        );
+        if params.bool("inert") {
+            model.inert(paxos::stale)
+        } else {
+            model
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! leads-to, a bound, symmetry) reaches the liveness search.
 
 use assert_cmd::Command;
-use own_protocol::{abd_register, ping, single_copy_register, two_phase_commit};
+use own_protocol::{abd_register, paxos, ping, single_copy_register, two_phase_commit};
 use serde_json::Value;
 use stateright::actor::Network;
 use stateright::{Checker, Model};
@@ -49,14 +49,20 @@ fn verdict<'a>(report: &'a Value, property: &str) -> &'a str {
         .expect("a verdict")
 }
 
+/// The unique states stateright's own BFS checker counts.
+fn stateright_bfs<M>(model: M) -> usize
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq + Send + Sync,
+    M::Action: Clone + std::fmt::Debug + PartialEq + Send + Sync,
+{
+    model.checker().spawn_bfs().join().unique_state_count()
+}
+
 #[test]
 fn stateright_2pc_has_stateright_s_state_counts_for_3_to_6_resource_managers() {
     for rms in 3..=6 {
-        let theirs = two_phase_commit::TwoPhaseSys { rms: 0..rms }
-            .checker()
-            .spawn_bfs()
-            .join()
-            .unique_state_count();
+        let theirs = stateright_bfs(two_phase_commit::TwoPhaseSys { rms: 0..rms });
         let (code, report) = check_json(&["stateright-2pc", "-p", &format!("rms={rms}")]);
         assert_eq!(code, 0, "rms={rms}: {report}");
         assert_eq!(report["stats"]["unique_states"], theirs, "rms={rms}");
@@ -171,16 +177,14 @@ fn abd_register_is_linearizable() {
     assert_eq!(verdict(&report, "value chosen"), "reached");
     // At least the states stateright's checker finds: ftcheck's actor states also hash apart
     // where stateright's collide (timers or pending choices of different actors).
-    let theirs = abd_register::AbdModelCfg {
-        client_count: 2,
-        server_count: 2,
-        network: Network::new_unordered_nonduplicating([]),
-    }
-    .into_model()
-    .checker()
-    .spawn_bfs()
-    .join()
-    .unique_state_count();
+    let theirs = stateright_bfs(
+        abd_register::AbdModelCfg {
+            client_count: 2,
+            server_count: 2,
+            network: Network::new_unordered_nonduplicating([]),
+        }
+        .into_model(),
+    );
     assert_eq!(theirs, 544);
     assert!(report["stats"]["unique_states"].as_u64().unwrap() >= theirs as u64);
 }
@@ -188,7 +192,8 @@ fn abd_register_is_linearizable() {
 #[test]
 fn the_suite_and_list_run_on_the_crate_s_protocols() {
     let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
-    let (code, out) = run(&["suite", manifests.to_str().unwrap()]);
+    // The quick cases; the others (stateright-paxos with 3 clients) are `own-protocol suite`'s.
+    let (code, out) = run(&["suite", manifests.to_str().unwrap(), "--quick"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("passed, 0 failed"), "{out}");
     let (code, out) = run(&["list"]);
@@ -320,8 +325,7 @@ fn ping_s_fairness_leads_to_bound_and_symmetry_reach_the_liveness_search() {
         }
     }
     let theirs = seen.len();
-    let stateright_bfs = model.checker().spawn_bfs().join().unique_state_count();
-    assert_eq!((theirs, stateright_bfs), (121, 112));
+    assert_eq!((theirs, stateright_bfs(model)), (121, 112));
     assert_eq!(reliable["stats"]["unique_states"], theirs);
 
     // The bound: the fair run that loses a client's pings stops only because max-pings is
@@ -408,4 +412,33 @@ fn hints_name_the_user_s_binary() {
         err.contains("written by own-protocol check --trace-dir"),
         "{err}"
     );
+}
+
+/// stateright's Paxos example has the states stateright's own BFS counts; the actor kit's
+/// rule for inert messages leaves fewer with the same verdicts and shortest trace.
+#[test]
+fn stateright_paxos_counts_as_stateright_and_fewer_with_inert_messages_dropped() {
+    let theirs = stateright_bfs(
+        paxos::PaxosModelCfg {
+            client_count: 2,
+            server_count: 3,
+            network: Network::new_unordered_nonduplicating([]),
+        }
+        .into_model(),
+    );
+    assert_eq!(theirs, 16_668, "the count stateright's own test pins");
+    let (code, all) = check_json(&["stateright-paxos"]);
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(all["stats"]["unique_states"], theirs);
+    let (code, pruned) = check_json(&["stateright-paxos", "-p", "inert=true"]);
+    assert_eq!(code, 0, "{pruned}");
+    assert_eq!(pruned["stats"]["unique_states"], 6_239);
+    for p in ["linearizable", "value chosen"] {
+        assert_eq!(row(&all, p)["verdict"], row(&pruned, p)["verdict"], "{p}");
+        assert_eq!(
+            row(&all, p)["trace_length"],
+            row(&pruned, p)["trace_length"],
+            "{p}"
+        );
+    }
 }
