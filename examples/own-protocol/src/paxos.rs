@@ -47,7 +47,7 @@
 //! the algorithm is typically described.
 //!
 //! Copied from stateright 0.31's `examples/paxos.rs` (MIT), unchanged but for `pub` on what the
-//! catalog entry uses, `Serialize` on the server's state (trace files record states as JSON),
+//! catalog entry and the tests use, `Serialize` on the server's state (trace files record states as JSON),
 //! and the imports of what the copy uses. ftcheck adds the rule for inert messages
 //! ([`stale`]), which the catalog entry applies with `--param inert=true`.
 
@@ -110,7 +110,7 @@ pub struct PaxosState {
 
 #[derive(Clone)]
 pub struct PaxosActor {
-    peer_ids: Vec<Id>,
+    pub peer_ids: Vec<Id>,
 }
 
 impl Actor for PaxosActor {
