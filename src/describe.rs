@@ -381,11 +381,16 @@ where
             .into_iter()
             .map(|(s, d, _, m)| json!({"src": lane(s), "dst": lane(d), "msg": m}))
             .collect();
-        Ok(json!({
+        let mut out = json!({
             "actors": actors,
             "network": network,
             "history": json(serde_json::to_value(&state.history))?,
-        }))
+        });
+        // The faults taken so far, under a fault budget (`GuardedActors::faults`).
+        if model.faults.is_some() {
+            out["faults"] = json(serde_json::to_value(state.1))?;
+        }
+        Ok(out)
     }
 
     fn event(

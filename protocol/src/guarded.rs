@@ -30,7 +30,29 @@ pub type TimerGuard<A, C, H> = fn(&C, &GuardedState<A, H>, Id, &<A as Actor>::Ti
 /// fingerprints (stateright's, ftcheck's) silently drops one of them. In two-phase commit that
 /// merged, e.g., "P1 READY with its timer running" with "P2 READY with its timer running".
 /// This hash writes each actor's number of timers and of pending choices before them.
-pub struct GuardedState<A: Actor, H>(pub ActorModelState<A, H>);
+pub struct GuardedState<A: Actor, H>(pub ActorModelState<A, H>, pub FaultsUsed);
+
+/// The fault budget of a run: failure models of the lecture's "Failure Models", each bounded
+/// by a count of faults per run (see [`GuardedActors::faults`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Faults {
+    /// Crashes in a run, of any actors at any time.
+    pub crashes: u8,
+    /// Whether a crashed actor may recover (crash-recovery: it restarts from its storage,
+    /// `on_start`), or stays down (crash-stop).
+    pub recovery: bool,
+    /// Messages the network may lose in a run (omission).
+    pub omissions: u8,
+}
+
+/// The faults a run has taken so far (part of its state; zero without a [`Faults`] budget).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct FaultsUsed {
+    /// Crashes so far.
+    pub crashes: u8,
+    /// Messages lost so far.
+    pub omissions: u8,
+}
 
 impl<A: Actor, H> std::ops::Deref for GuardedState<A, H> {
     type Target = ActorModelState<A, H>;
@@ -47,7 +69,7 @@ impl<A: Actor, H> std::ops::DerefMut for GuardedState<A, H> {
 
 impl<A: Actor, H: Clone> Clone for GuardedState<A, H> {
     fn clone(&self) -> Self {
-        GuardedState(self.0.clone())
+        GuardedState(self.0.clone(), self.1)
     }
 }
 
@@ -62,7 +84,7 @@ where
     A::State: PartialEq,
 {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.0 == other.0 && self.1 == other.1
     }
 }
 
@@ -86,6 +108,7 @@ impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
         s.network.hash(state);
         s.crashed.hash(state);
         s.actor_storages.hash(state);
+        self.1.hash(state);
     }
 }
 
@@ -133,6 +156,9 @@ where
     /// The protocol's rule for inert messages, which leave the network after every step
     /// (`None`: every message stays until delivered or lost).
     pub inert: Option<Inert<A, C, H>>,
+    /// The fault budget (`None`: the faults of the wrapped model's own settings, stateright's
+    /// `max_crashes` and `lossy_network`).
+    pub faults: Option<Faults>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -152,6 +178,7 @@ where
             forwarded: self.forwarded.clone(),
             triggers: self.triggers.clone(),
             inert: self.inert,
+            faults: self.faults,
         }
     }
 }
@@ -183,7 +210,27 @@ where
             forwarded,
             triggers: Vec::new(),
             inert: None,
+            faults: None,
         }
+    }
+
+    /// Bounds the run's faults by `budget`, for any actor protocol: up to `budget.crashes`
+    /// crashes (`Crash` actions; with `budget.recovery`, each crashed actor may `Recover` from
+    /// its storage, else it stays down), and up to `budget.omissions` messages lost (`Drop`
+    /// actions). The counts used so far are part of the state. Whether a fault is fair is the
+    /// protocol's fairness to say (the lecture's faults are unfair: never forced).
+    ///
+    /// # Panics
+    /// If the wrapped model has faults of its own (`max_crashes` above 0 or a lossy network):
+    /// the budget replaces them.
+    pub fn faults(mut self, budget: Faults) -> Self {
+        assert!(
+            self.inner.max_crashes == 0
+                && self.inner.lossy_network == stateright::actor::LossyNetwork::No,
+            "a fault budget replaces the actor model's own max_crashes and lossy_network: set neither"
+        );
+        self.faults = Some(budget);
+        self
     }
 
     /// Removes from the network, after every step (and from the initial states), each message
@@ -289,12 +336,29 @@ where
         self.inner
             .init_states()
             .into_iter()
-            .map(|s| GuardedState(self.without_inert(s)))
+            .map(|s| GuardedState(self.without_inert(s), FaultsUsed::default()))
             .collect()
     }
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
         self.inner.actions(&state.0, actions);
+        if let Some(budget) = self.faults {
+            if !budget.recovery {
+                actions.retain(|a| !matches!(a, ActorModelAction::Recover(_)));
+            }
+            if state.1.crashes < budget.crashes {
+                for (i, crashed) in state.crashed.iter().enumerate() {
+                    if !crashed {
+                        actions.push(ActorModelAction::Crash(Id::from(i)));
+                    }
+                }
+            }
+            if state.1.omissions < budget.omissions {
+                for e in state.network.iter_deliverable() {
+                    actions.push(ActorModelAction::Drop(e.to_cloned_msg()));
+                }
+            }
+        }
         if let Some(guard) = self.guard {
             actions.retain(|a| match a {
                 ActorModelAction::Timeout(id, timer) => guard(&self.inner.cfg, state, *id, timer),
@@ -308,11 +372,19 @@ where
             (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
             _ => None,
         };
+        let mut used = last.1;
+        if self.faults.is_some() {
+            match &action {
+                ActorModelAction::Crash(_) => used.crashes += 1,
+                ActorModelAction::Drop(_) => used.omissions += 1,
+                _ => {}
+            }
+        }
         let mut next = self.inner.next_state(&last.0, action)?;
         if let Some((i, wipe)) = crashed {
             next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
         }
-        Some(GuardedState(self.without_inert(next)))
+        Some(GuardedState(self.without_inert(next), used))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -589,7 +661,7 @@ where
             H: Clone + Debug + Hash,
         {
             let of = P::symmetry().expect("Guarded::symmetry is Some only when P's is");
-            GuardedState(of(&state.0))
+            GuardedState(of(&state.0), state.1)
         }
         P::symmetry().map(|_| representative::<P, A, C, H> as Symmetry<Self::Model>)
     }
@@ -709,13 +781,16 @@ where
     H: Rewrite<Id> + Clone + Debug + Hash,
 {
     let plan = RewritePlan::<Id, _>::from_values_to_sort(sort_by);
-    GuardedState(ActorModelState {
-        actor_states: plan.reindex(&state.actor_states),
-        network: state.network.rewrite(&plan),
-        timers_set: plan.reindex(&state.timers_set),
-        random_choices: plan.reindex(&state.random_choices),
-        crashed: plan.reindex(&state.crashed),
-        actor_storages: plan.reindex(&state.actor_storages),
-        history: state.history.rewrite(&plan),
-    })
+    GuardedState(
+        ActorModelState {
+            actor_states: plan.reindex(&state.actor_states),
+            network: state.network.rewrite(&plan),
+            timers_set: plan.reindex(&state.timers_set),
+            random_choices: plan.reindex(&state.random_choices),
+            crashed: plan.reindex(&state.crashed),
+            actor_storages: plan.reindex(&state.actor_storages),
+            history: state.history.rewrite(&plan),
+        },
+        state.1,
+    )
 }

@@ -1,12 +1,18 @@
 //! The actor kit on a user's protocol: `GuardedActors::inert` removes the messages whose
 //! delivery can change nothing, now or ever after, and so merges states that behave alike,
 //! with the same verdicts. In `ping`, a pong to a client already answered is inert: the
-//! client ignores it, and an answered client stays answered.
+//! client ignores it, and an answered client stays answered. And `GuardedActors::faults`
+//! bounds a run's crashes (with or without recovery) and lost messages for a protocol that
+//! does not model them itself.
 
+use ftcheck::catalog::{Catalog, Entry};
+use ftcheck::check::{self, CheckRequest};
+use ftcheck::describe::Actors;
 use ftcheck::engine::{search, CheckOptions, Discovery};
-use ftcheck::protocol::guarded::GuardedActors;
+use ftcheck::protocol::guarded::{Faults, GuardedActors};
+use ftcheck::protocol::{Fairness, ParamKind, ParamSpec, Params, Value};
 use own_protocol::ping::{PingActor, PingCfg, PingMsg, PingState};
-use stateright::actor::{ActorModelState, Envelope};
+use stateright::actor::{ActorModelAction, ActorModelState, Envelope};
 
 /// A pong to an answered client.
 fn stale_pong(_: &PingCfg, state: &ActorModelState<PingActor>, e: Envelope<&PingMsg>) -> bool {
@@ -61,4 +67,153 @@ fn inert_pongs_leave_the_network_and_the_verdicts_stay() {
 #[should_panic(expected = "but delivering it now changes its receiver or sends")]
 fn a_rule_that_calls_a_live_message_inert_is_refused() {
     explore(GuardedActors::new(cfg(false).into_model(), None).inert(any_pong));
+}
+
+/// `ping` (reliable network, one client, two pings) under a fault budget, as a protocol of the
+/// test's own: crashes (with or without recovery) and lost messages, each bounded by a count.
+struct FaultyPing;
+
+impl ftcheck::protocol::Protocol for FaultyPing {
+    type Model = GuardedActors<PingActor, PingCfg, ()>;
+    type Variant = ftcheck::protocol::NoVariants;
+    const NAME: &'static str = "faulty-ping";
+    const SUMMARY: &'static str = "ping under a fault budget";
+    const SECTION: &'static str = "own-protocol's tests/kit.rs";
+
+    fn params() -> Vec<ParamSpec> {
+        let int = |name, max| ParamSpec {
+            name,
+            help: "faults in a run",
+            kind: ParamKind::Int { min: 0, max },
+            default: Value::Int(0),
+        };
+        vec![
+            int("crashes", 2),
+            int("omissions", 3),
+            ParamSpec {
+                name: "recovery",
+                help: "crashed actors may recover",
+                kind: ParamKind::Bool,
+                default: Value::Bool(false),
+            },
+        ]
+    }
+
+    fn build(params: &Params, _: Option<ftcheck::protocol::NoVariants>) -> Self::Model {
+        let cfg = PingCfg {
+            clients: 1,
+            max_pings: 2,
+            lossy: false,
+            retry: true,
+        };
+        GuardedActors::new(cfg.into_model(), None).faults(Faults {
+            crashes: params.usize("crashes") as u8,
+            recovery: params.bool("recovery"),
+            omissions: params.usize("omissions") as u8,
+        })
+    }
+
+    /// Deliveries, timeouts and recoveries weakly fair; crashes and losses unfair.
+    fn fairness(_: &Self::Model, action: &ActorModelAction<PingMsg, (), ()>) -> Fairness {
+        match action {
+            ActorModelAction::Deliver { .. }
+            | ActorModelAction::Timeout(..)
+            | ActorModelAction::Recover(_) => Fairness::Weak,
+            _ => Fairness::Unfair,
+        }
+    }
+
+    fn bound_blocked(
+        model: &Self::Model,
+        state: &<Self::Model as stateright::Model>::State,
+    ) -> Option<&'static str> {
+        let spent = state.actor_states.iter().zip(&state.crashed).any(|(s, down)| {
+            !down && matches!(**s, PingState::Client { sent, answered: false } if sent >= model.inner.cfg.max_pings)
+        });
+        spent.then_some("max-pings")
+    }
+}
+
+/// Verdict, trace length and unique states of `every client answered` under `params`.
+fn faulty(params: &[&str]) -> (String, Option<usize>, usize) {
+    let catalog = Catalog::new().with(Entry::of::<FaultyPing, Actors>());
+    let req = CheckRequest {
+        model: "faulty-ping".into(),
+        params: params.iter().map(|p| p.parse().unwrap()).collect(),
+        ..CheckRequest::default()
+    };
+    let report = check::check(&catalog, &req, &mut |_| {}).expect("checks");
+    let row = report
+        .results
+        .iter()
+        .find(|r| r.name == "every client answered")
+        .expect("the liveness property");
+    let verdict = match &row.bound {
+        Some(b) => format!("{} (bound: {b})", row.verdict),
+        None => row.verdict.to_string(),
+    };
+    (verdict, row.trace_length, report.stats.unique_states)
+}
+
+/// Each fault kind and count changes what the search finds, as the lecture's failure models
+/// say it should: one lost message is survived by a retry, two spend the retries; a crash
+/// (of the client) is never survived without recovery, and always with it (recovery fair).
+#[test]
+fn a_fault_budget_bounds_crashes_and_losses_for_any_actor_protocol() {
+    let cases: [(&[&str], &str, Option<usize>, usize); 5] = [
+        (&[], "holds", None, 11),
+        (&["omissions=1"], "holds", None, 17),
+        (
+            &["omissions=2"],
+            "incomplete (bound: max-pings)",
+            Some(4),
+            19,
+        ),
+        (&["crashes=1"], "violated", Some(2), 30),
+        (&["crashes=1", "recovery=true"], "holds", None, 78),
+    ];
+    for (params, verdict, length, states) in cases {
+        assert_eq!(
+            faulty(params),
+            (verdict.to_string(), length, states),
+            "{params:?}"
+        );
+    }
+    // The faults taken are part of the state, and of the trace file's states.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let catalog = Catalog::new().with(Entry::of::<FaultyPing, Actors>());
+    let req = CheckRequest {
+        model: "faulty-ping".into(),
+        params: vec!["crashes=1".parse().unwrap()],
+        trace_dir: Some(dir.path().to_path_buf()),
+        ..CheckRequest::default()
+    };
+    let report = check::check(&catalog, &req, &mut |_| {}).expect("checks");
+    let file = report
+        .traces
+        .iter()
+        .find(|t| t.property == "every client answered")
+        .expect("a trace");
+    let last = &file.trace.steps.last().expect("steps").state;
+    assert_eq!(
+        last["faults"],
+        serde_json::json!({"crashes": 1, "omissions": 0})
+    );
+    assert_eq!(
+        file.trace.init_state["faults"],
+        serde_json::json!({"crashes": 0, "omissions": 0})
+    );
+    // It replays from its file.
+    let path = report
+        .results
+        .iter()
+        .find(|r| r.name == "every client answered")
+        .and_then(|r| {
+            r.trace_files
+                .iter()
+                .find(|f| f.to_string_lossy().ends_with(".trace.json"))
+        })
+        .expect("a trace file");
+    let replayed = ftcheck::trace::replay(&catalog, path).expect("replays");
+    assert_eq!(replayed.verdict, ftcheck::runner::Verdict::Violated);
 }
