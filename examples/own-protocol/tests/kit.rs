@@ -134,15 +134,25 @@ impl ftcheck::protocol::Protocol for FaultyPing {
     }
 }
 
-/// Verdict, trace length and unique states of `every client answered` under `params`.
-fn faulty(params: &[&str]) -> (String, Option<usize>, usize) {
-    let catalog = Catalog::new().with(Entry::of::<FaultyPing, Actors>());
+/// A catalog of [`FaultyPing`] alone.
+fn faulty_catalog() -> Catalog {
+    Catalog::new().with(Entry::of::<FaultyPing, Actors>())
+}
+
+/// The report of `faulty-ping` under `params`, its traces written to `trace_dir` if given.
+fn check_faulty(params: &[&str], trace_dir: Option<&std::path::Path>) -> check::CheckReport {
     let req = CheckRequest {
         model: "faulty-ping".into(),
         params: params.iter().map(|p| p.parse().unwrap()).collect(),
+        trace_dir: trace_dir.map(std::path::Path::to_path_buf),
         ..CheckRequest::default()
     };
-    let report = check::check(&catalog, &req, &mut |_| {}).expect("checks");
+    check::check(&faulty_catalog(), &req, &mut |_| {}).expect("checks")
+}
+
+/// Verdict, trace length and unique states of `every client answered` under `params`.
+fn faulty(params: &[&str]) -> (String, Option<usize>, usize) {
+    let report = check_faulty(params, None);
     let row = report
         .results
         .iter()
@@ -181,14 +191,7 @@ fn a_fault_budget_bounds_crashes_and_losses_for_any_actor_protocol() {
     }
     // The faults taken are part of the state, and of the trace file's states.
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let catalog = Catalog::new().with(Entry::of::<FaultyPing, Actors>());
-    let req = CheckRequest {
-        model: "faulty-ping".into(),
-        params: vec!["crashes=1".parse().unwrap()],
-        trace_dir: Some(dir.path().to_path_buf()),
-        ..CheckRequest::default()
-    };
-    let report = check::check(&catalog, &req, &mut |_| {}).expect("checks");
+    let report = check_faulty(&["crashes=1"], Some(dir.path()));
     let file = report
         .traces
         .iter()
@@ -214,6 +217,6 @@ fn a_fault_budget_bounds_crashes_and_losses_for_any_actor_protocol() {
                 .find(|f| f.to_string_lossy().ends_with(".trace.json"))
         })
         .expect("a trace file");
-    let replayed = ftcheck::trace::replay(&catalog, path).expect("replays");
+    let replayed = ftcheck::trace::replay(&faulty_catalog(), path).expect("replays");
     assert_eq!(replayed.verdict, ftcheck::runner::Verdict::Violated);
 }
