@@ -1004,3 +1004,85 @@ fn merge_combines_shards_and_refuses_what_does_not_fit() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("is not a check report"), "{err}");
 }
+
+/// `ftcheck matrix` reads "k-fault tolerant" off the search: two-phase commit with
+/// ready-timeout-abort (a READY participant that times out aborts on its own) is safe without
+/// crashes — its timers fire only once the coordinator has crashed — and loses atomicity and
+/// the coordinator's agreement with the first crash, while the other properties survive two.
+/// The correct protocol survives two crashes throughout. Bad input is one line, exit 2.
+#[test]
+fn matrix_reads_off_the_faults_each_property_survives() {
+    let matrix = |extra: &[&str]| {
+        let mut args = vec!["matrix", "two-phase-commit", "--param", "participants=2"];
+        args.extend_from_slice(extra);
+        let out = ftcheck().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&matrix(&[
+        "--variant",
+        "ready-timeout-abort",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["kinds"], serde_json::json!(["crashes"]));
+    let survives = |json: &serde_json::Value, property: &str| {
+        let row = json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["property"] == property)
+            .unwrap_or_else(|| panic!("{property} in {json}"));
+        (
+            row["cells"][0]["survives"].clone(),
+            row["cells"][0]["verdicts"].clone(),
+        )
+    };
+    use serde_json::json;
+    assert_eq!(
+        survives(&json, "atomicity"),
+        (json!(0), json!(["holds", "violated", "violated"]))
+    );
+    assert_eq!(survives(&json, "coordinator-agreement").0, json!(0));
+    for p in ["commit-validity", "irrevocable", "termination"] {
+        assert_eq!(
+            survives(&json, p),
+            (json!(2), json!(["holds", "holds", "holds"])),
+            "{p}"
+        );
+    }
+    let rows: Vec<&str> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["property"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rows.contains(&"commit-reached"),
+        "reachability is left out"
+    );
+    // The correct protocol, as Markdown.
+    let md = matrix(&["--format", "markdown"]);
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(lines[0], "| property | crashes |");
+    assert_eq!(lines[2], "| atomicity | ≥2 |");
+    assert_eq!(lines.len(), 2 + 5 + 2, "{md}");
+    // Bad input.
+    for (args, needle) in [
+        (
+            &["matrix", "rpc-semantics"][..],
+            "declares no fault parameter",
+        ),
+        (
+            &["matrix", "two-phase-commit", "--param", "crashes=1"][..],
+            "fixes crashes, a fault kind the matrix varies",
+        ),
+        (&["matrix", "no-such-model"][..], "no-such-model"),
+    ] {
+        let (code, err) = stderr_of(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

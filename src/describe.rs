@@ -3,7 +3,9 @@
 //! stateright actor models, [`Laned`] for other models that name their processes
 //! ([`Lanes`]), [`Plain`] (one `system` lane) for the rest.
 
-use crate::protocol::guarded::{GuardedActors, GuardedState};
+use crate::protocol::guarded::{
+    in_flight, Faults, FaultsUsed, GuardedAction, GuardedActors, GuardedState,
+};
 use crate::protocol::{LaneStep, Lanes};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -28,6 +30,9 @@ pub enum StepKind {
     Recover,
     /// An actor's random (or Byzantine) choice.
     Choose,
+    /// A fault that is not a crash, recovery or loss: a duplicated message, a cut link or its
+    /// healing, an actor turning Byzantine, a forged message.
+    Fault,
     /// Anything else: a plain model's action, a local step.
     Step,
 }
@@ -42,6 +47,7 @@ impl StepKind {
             StepKind::Crash => "crash",
             StepKind::Recover => "recover",
             StepKind::Choose => "choose",
+            StepKind::Fault => "fault",
             StepKind::Step => "step",
         }
     }
@@ -368,14 +374,14 @@ where
                 }))
             })
             .collect::<Result<_, _>>()?;
-        let mut network: Vec<(stateright::actor::Id, stateright::actor::Id, String, Value)> = state
-            .network
-            .iter_all()
-            .map(|e| {
-                let v = json(serde_json::to_value(e.msg))?;
-                Ok((e.src, e.dst, v.to_string(), v))
-            })
-            .collect::<Result<_, String>>()?;
+        let mut network: Vec<(stateright::actor::Id, stateright::actor::Id, String, Value)> =
+            in_flight(&state.network)
+                .into_iter()
+                .map(|e| {
+                    let v = json(serde_json::to_value(e.msg))?;
+                    Ok((e.src, e.dst, v.to_string(), v))
+                })
+                .collect::<Result<_, String>>()?;
         network.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
         let network: Vec<Value> = network
             .into_iter()
@@ -386,9 +392,9 @@ where
             "network": network,
             "history": json(serde_json::to_value(&state.history))?,
         });
-        // The faults taken so far, under a fault budget (`GuardedActors::faults`).
-        if model.faults.is_some() {
-            out["faults"] = json(serde_json::to_value(state.1))?;
+        // The faults taken so far, of each kind the budget allows (`GuardedActors::faults`).
+        if let Some(budget) = model.faults {
+            out["faults"] = faults_json(&budget, &state.1, lane);
         }
         Ok(out)
     }
@@ -397,7 +403,7 @@ where
         &self,
         model: &GuardedActors<A, C, H>,
         before: &GuardedState<A, H>,
-        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+        action: &GuardedAction<A::Msg, A::Timer, A::Random>,
         after: &GuardedState<A, H>,
     ) -> (Event, Vec<Change>) {
         let lanes = actor_lanes(&model.inner.actors);
@@ -413,6 +419,59 @@ where
             to,
             msg,
             detail,
+        };
+        let fault = |lane: String, detail: String| {
+            event(StepKind::Fault, Some(lane), None, None, Some(detail))
+        };
+        let action = match action {
+            GuardedAction::Actor(a) => a,
+            GuardedAction::Restart(id) => {
+                let detail = "after a crash, from storage".to_string();
+                let e = event(StepKind::Recover, Some(lane(*id)), None, None, Some(detail));
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Forget(id, k) => {
+                let field = model.durable.get(*k).map_or("?", |d| d.name);
+                let detail = format!("after a crash, from storage without {field}");
+                let e = event(StepKind::Recover, Some(lane(*id)), None, None, Some(detail));
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Duplicate(e) => {
+                let e = fault(
+                    lane(e.src),
+                    format!("network duplicates {:?} to {}", e.msg, lane(e.dst)),
+                );
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Overtake(e) => {
+                let e = event(
+                    StepKind::Deliver,
+                    Some(lane(e.src)),
+                    Some(lane(e.dst)),
+                    Some(format!("{:?} (out of order)", e.msg)),
+                    None,
+                );
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Cut(a, b) => {
+                let e = fault(lane(*a), format!("link {}–{} cut", lane(*a), lane(*b)));
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Heal => {
+                let first = lanes.first().cloned().unwrap_or_default();
+                return (fault(first, "cut links heal".into()), Vec::new());
+            }
+            GuardedAction::Corrupt(id) => {
+                let e = fault(lane(*id), "turns Byzantine".into());
+                return (e, changes(model, &lanes, before, after));
+            }
+            GuardedAction::Forge(e) => {
+                let e = fault(
+                    lane(e.src),
+                    format!("forges {:?} to {}", e.msg, lane(e.dst)),
+                );
+                return (e, changes(model, &lanes, before, after));
+            }
         };
         let event = match action {
             ActorModelAction::Deliver { src, dst, msg } => event(
@@ -450,20 +509,80 @@ where
                 Some(format!("{key} = {random:?}")),
             ),
         };
-        let changes = (0..after.actor_states.len())
-            .filter(|&i| {
-                before.actor_states[i] != after.actor_states[i]
-                    || before.crashed[i] != after.crashed[i]
-            })
-            .map(|i| Change {
-                lane: lanes[i].clone(),
-                state: if after.crashed[i] {
-                    "crashed".to_string()
-                } else {
-                    format!("{:?}", after.actor_states[i])
-                },
-            })
-            .collect();
-        (event, changes)
+        (event, changes(model, &lanes, before, after))
     }
+}
+
+/// The actors whose state (or liveness) a step changed, with their new state: `crashed`,
+/// `Byzantine`, or the state's `Debug` text.
+fn changes<A, C, H>(
+    _: &GuardedActors<A, C, H>,
+    lanes: &[String],
+    before: &GuardedState<A, H>,
+    after: &GuardedState<A, H>,
+) -> Vec<Change>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    (0..after.actor_states.len())
+        .filter(|&i| {
+            let id = stateright::actor::Id::from(i);
+            before.actor_states[i] != after.actor_states[i]
+                || before.crashed[i] != after.crashed[i]
+                || before.1.is_corrupt(id) != after.1.is_corrupt(id)
+        })
+        .map(|i| Change {
+            lane: lanes[i].clone(),
+            state: if after.crashed[i] {
+                "crashed".to_string()
+            } else if after.1.is_corrupt(stateright::actor::Id::from(i)) {
+                "Byzantine".to_string()
+            } else {
+                format!("{:?}", after.actor_states[i])
+            },
+        })
+        .collect()
+}
+
+/// The faults a run has taken, as trace states show them: the count of each kind the budget
+/// allows, the links cut now (`"A–B"`) and the Byzantine actors, by lane.
+fn faults_json(
+    budget: &Faults,
+    used: &FaultsUsed,
+    lane: impl Fn(stateright::actor::Id) -> String,
+) -> Value {
+    let mut out = serde_json::Map::new();
+    let counts = [
+        ("crashes", budget.crashes, used.crashes),
+        ("restarts", budget.restarts, used.restarts),
+        ("amnesia", budget.amnesia, used.amnesia),
+        ("omissions", budget.omissions, used.omissions),
+        ("duplications", budget.duplications, used.duplications),
+        ("reorderings", budget.reorderings, used.reorderings),
+        ("cuts", budget.cuts, used.cuts),
+    ];
+    for (name, allowed, taken) in counts {
+        if allowed > 0 {
+            out.insert(name.into(), json!(taken));
+        }
+    }
+    if budget.cuts > 0 {
+        let cut: Vec<String> = (0..8usize)
+            .flat_map(|a| (a + 1..8).map(move |b| (a, b)))
+            .filter(|&(a, b)| used.is_cut(a.into(), b.into()))
+            .map(|(a, b)| format!("{}–{}", lane(a.into()), lane(b.into())))
+            .collect();
+        out.insert("cut".into(), json!(cut));
+    }
+    if budget.byzantine > 0 {
+        let corrupt: Vec<String> = (0..16usize)
+            .filter(|&i| used.is_corrupt(i.into()))
+            .map(|i| lane(i.into()))
+            .collect();
+        out.insert("byzantine".into(), json!(corrupt));
+    }
+    Value::Object(out)
 }

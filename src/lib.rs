@@ -18,7 +18,8 @@
 //! - `trace/`: counterexample files and their replay ([`trace`]), and their exports to other
 //!   tools' formats ([`trace::export`], with a self-contained HTML page).
 //! - `report/`: [`check`] (one configuration's report and exit code), [`suite`] (manifests of
-//!   expected outcomes), [`table`] (verdicts over a parameter grid) and the benchmark table.
+//!   expected outcomes), [`table`] (verdicts over a parameter grid), [`matrix`] (the faults
+//!   each property survives) and the benchmark table.
 //! - `cli/`: the command line ([`cli::main`]).
 
 #![warn(missing_docs)]
@@ -35,4 +36,4 @@ mod report;
 pub mod runner;
 pub mod trace;
 
-pub use report::{check, suite, table};
+pub use report::{check, matrix, suite, table};

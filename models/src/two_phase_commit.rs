@@ -33,7 +33,7 @@
 //! after VOTE-REQUEST and never recovers leaves the participants READY forever — the lecture's
 //! blocking of 2PC — and so does a lost message with `lossy`.
 
-use ftcheck_protocol::guarded::GuardedActors;
+use ftcheck_protocol::guarded::{GuardedAction, GuardedActors};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
@@ -48,7 +48,7 @@ pub type TwoPhaseCommitModel = GuardedActors<TpcActor, TpcConfig, ()>;
 /// A state of the model.
 pub type TwoPhaseCommitState = ftcheck_protocol::guarded::GuardedState<TpcActor, ()>;
 /// A step of the model.
-pub type TpcAction = ActorModelAction<Msg, Timer, Vote>;
+pub type TpcAction = GuardedAction<Msg, Timer, Vote>;
 
 /// A participant's vote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -788,9 +788,8 @@ fn restarts(d: &Durable) -> usize {
 }
 
 fn in_flight(state: &TwoPhaseCommitState, src: usize, dst: usize, pred: fn(&Msg) -> bool) -> bool {
-    state
-        .network
-        .iter_all()
+    ftcheck_protocol::guarded::in_flight(&state.network)
+        .iter()
         .any(|e| usize::from(e.src) == src && usize::from(e.dst) == dst && pred(e.msg))
 }
 
@@ -849,7 +848,7 @@ fn representative(state: &TwoPhaseCommitState) -> TwoPhaseCommitState {
     let n = state.actor_states.len();
     let mut with_coordinator: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
     let mut with_peers: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
-    for e in state.network.iter_all() {
+    for e in ftcheck_protocol::guarded::in_flight(&state.network) {
         let (src, dst) = (usize::from(e.src), usize::from(e.dst));
         for (me, other) in [(src, dst), (dst, src)] {
             let bucket = if other == 0 {
@@ -975,11 +974,13 @@ impl Protocol for TwoPhaseCommit {
          and recovery with fair-recovery=true; unfair: crashes, losses";
 
     fn fairness(model: &TwoPhaseCommitModel, action: &TpcAction) -> Fairness {
-        match action {
-            ActorModelAction::Deliver { .. }
-            | ActorModelAction::Timeout(..)
-            | ActorModelAction::SelectRandom { .. } => Fairness::Weak,
-            ActorModelAction::Recover(_) if model.inner.cfg.fair_recovery => Fairness::Weak,
+        match action.actor() {
+            Some(
+                ActorModelAction::Deliver { .. }
+                | ActorModelAction::Timeout(..)
+                | ActorModelAction::SelectRandom { .. },
+            ) => Fairness::Weak,
+            Some(ActorModelAction::Recover(_)) if model.inner.cfg.fair_recovery => Fairness::Weak,
             _ => Fairness::Unfair,
         }
     }
@@ -1113,7 +1114,7 @@ mod tests {
             .iter()
             .any(|a| a.starts_with("Timeout")));
         let crashed = accurate
-            .next_state(init, ActorModelAction::Crash(Id::from(0)))
+            .next_state(init, ActorModelAction::Crash(Id::from(0)).into())
             .unwrap();
         let after_crash = actions(&accurate, &crashed);
         assert_eq!(
@@ -1143,7 +1144,8 @@ mod tests {
                     src: Id::from(0),
                     dst: Id::from(1),
                     msg: Msg::VoteRequest,
-                },
+                }
+                .into(),
             )
             .unwrap();
         let s = m
@@ -1153,7 +1155,8 @@ mod tests {
                     actor: Id::from(1),
                     key: "vote".into(),
                     random: Vote::Commit,
-                },
+                }
+                .into(),
             )
             .unwrap();
         assert_eq!(
@@ -1161,14 +1164,14 @@ mod tests {
             "READY (log READY, voted commit)"
         );
         let s = m
-            .next_state(&s, ActorModelAction::Crash(Id::from(1)))
+            .next_state(&s, ActorModelAction::Crash(Id::from(1)).into())
             .unwrap();
         assert_eq!(
             format!("{:?}", s.actor_states[1]),
             "INIT (log READY, voted commit)"
         );
         let s = m
-            .next_state(&s, ActorModelAction::Recover(Id::from(1)))
+            .next_state(&s, ActorModelAction::Recover(Id::from(1)).into())
             .unwrap();
         assert_eq!(
             format!("{:?}", s.actor_states[1]),
@@ -1269,7 +1272,8 @@ mod tests {
                     src: Id::from(0),
                     dst: Id::from(p),
                     msg: Msg::VoteRequest,
-                },
+                }
+                .into(),
             )
             .unwrap()
         };

@@ -8,7 +8,7 @@
 //! protocol chooses (and documents) its guards; a parameter can switch them off to explore full
 //! asynchrony.
 
-use crate::{Fairness, LeadsTo, ParamSpec, Params, Protocol, Symmetry};
+use crate::{Fairness, LeadsTo, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value};
 use stateright::actor::{
     Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network,
 };
@@ -32,26 +32,320 @@ pub type TimerGuard<A, C, H> = fn(&C, &GuardedState<A, H>, Id, &<A as Actor>::Ti
 /// This hash writes each actor's number of timers and of pending choices before them.
 pub struct GuardedState<A: Actor, H>(pub ActorModelState<A, H>, pub FaultsUsed);
 
-/// The fault budget of a run: failure models of the lecture's "Failure Models", each bounded
-/// by a count of faults per run (see [`GuardedActors::faults`]).
+/// The fault budget of a run: the failure models of the lecture's "Failure Models", each
+/// bounded by a count of faults per run (see [`GuardedActors::faults`]). Every fault is an
+/// action of its own ([`GuardedAction`]), never forced: a protocol's fairness says
+/// [`Fairness::Unfair`](crate::Fairness) for each (as [`Guarded`] does).
+///
+/// ```
+/// use ftcheck_protocol::guarded::Faults;
+/// let budget = Faults { restarts: 1, omissions: 2, ..Faults::default() };
+/// assert_eq!(budget.crashes, 0);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Faults {
-    /// Crashes in a run, of any actors at any time.
+    /// Crashes in a run, of any actors at any time (`Crash`).
     pub crashes: u8,
-    /// Whether a crashed actor may recover (crash-recovery: it restarts from its storage,
-    /// `on_start`), or stays down (crash-stop).
+    /// Whether a crashed actor may recover later (crash-recovery: `Recover` restarts it from
+    /// its storage with `on_start`), or stays down (crash-stop).
     pub recovery: bool,
-    /// Messages the network may lose in a run (omission).
+    /// Restarts in a run: a crash and a recovery from storage in one atomic step
+    /// ([`GuardedAction::Restart`]), for protocols whose recovery the lecture treats as atomic.
+    pub restarts: u8,
+    /// Amnesiac restarts in a run: a restart that loses one of the durable fields the
+    /// protocol names ([`GuardedActors::durable`], [`GuardedAction::Forget`]).
+    pub amnesia: u8,
+    /// Messages the network may lose in a run (omission; `Drop`).
     pub omissions: u8,
+    /// Messages the network may duplicate in a run ([`GuardedAction::Duplicate`]; for the
+    /// networks that do not already: a multiset or per-channel FIFO).
+    pub duplications: u8,
+    /// Messages a per-channel FIFO network may deliver ahead of an earlier one on their
+    /// channel ([`GuardedAction::Overtake`]).
+    pub reorderings: u8,
+    /// Links the network may cut in a run ([`GuardedAction::Cut`]): a message on a cut link,
+    /// in either direction, is not delivered while the link is cut (it waits, or is lost if
+    /// the link never heals). Cutting every link of one actor partitions it from the rest;
+    /// cutting some is a partial partition. At most 8 actors.
+    pub cuts: u8,
+    /// Whether cut links may heal ([`GuardedAction::Heal`], all at once).
+    pub heal: bool,
+    /// Actors that may turn Byzantine in a run ([`GuardedAction::Corrupt`]): from then on it
+    /// neither receives nor acts as the protocol says, and sends any message the protocol's
+    /// generator offers ([`GuardedActors::byzantine`], [`GuardedAction::Forge`]). At most 16
+    /// actors.
+    pub byzantine: u8,
+}
+
+impl Faults {
+    /// The counted fault kinds by their parameter names (`--param omissions=2`), with what
+    /// each counts: the names [`Faults::params`] declares and `ftcheck matrix` varies.
+    pub const COUNTS: [(&'static str, &'static str); 8] = [
+        ("crashes", "crashes in a run (crash-stop; see recovery)"),
+        ("restarts", "atomic crash-and-recover restarts in a run"),
+        ("amnesia", "restarts in a run that lose a durable field"),
+        ("omissions", "messages the network may lose in a run"),
+        (
+            "duplications",
+            "messages the network may duplicate in a run",
+        ),
+        (
+            "reorderings",
+            "messages a FIFO channel may deliver out of order in a run",
+        ),
+        ("cuts", "links the network may cut in a run (see heal)"),
+        ("byzantine", "actors that may turn Byzantine in a run"),
+    ];
+
+    /// The fault budget as parameters of a protocol, for the kinds in `kinds` (names of
+    /// [`Faults::COUNTS`]), each an integer in `0..=max` defaulting to 0, with the switches
+    /// `recovery` (when `crashes` is among them) and `heal` (with `cuts`), off by default. A
+    /// protocol that lists them in its `params` and builds with [`Faults::from_params`] gets
+    /// the kinds from the command line, manifests and `ftcheck matrix`.
+    ///
+    /// # Panics
+    /// On a name that is not a fault kind.
+    pub fn params(kinds: &[&str], max: u8) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        for kind in kinds {
+            let (name, help) = Self::COUNTS
+                .iter()
+                .find(|(n, _)| n == kind)
+                .unwrap_or_else(|| panic!("{kind} is not a fault kind"));
+            out.push(ParamSpec {
+                name,
+                help,
+                kind: ParamKind::Int {
+                    min: 0,
+                    max: max.into(),
+                },
+                default: Value::Int(0),
+            });
+            let switch = match *name {
+                "crashes" => Some(("recovery", "crashed actors may recover from their storage")),
+                "cuts" => Some(("heal", "cut links may heal")),
+                _ => None,
+            };
+            if let Some((name, help)) = switch {
+                out.push(ParamSpec {
+                    name,
+                    help,
+                    kind: ParamKind::Bool,
+                    default: Value::Bool(false),
+                });
+            }
+        }
+        out
+    }
+
+    /// The budget the parameters of [`Faults::params`] give (a kind the protocol does not
+    /// declare is 0).
+    pub fn from_params(params: &Params) -> Faults {
+        let count = |name: &str| match params.0.get(name) {
+            Some(Value::Int(n)) => u8::try_from(*n).unwrap_or(u8::MAX),
+            _ => 0,
+        };
+        let switch = |name: &str| matches!(params.0.get(name), Some(Value::Bool(true)));
+        Faults {
+            crashes: count("crashes"),
+            recovery: switch("recovery"),
+            restarts: count("restarts"),
+            amnesia: count("amnesia"),
+            omissions: count("omissions"),
+            duplications: count("duplications"),
+            reorderings: count("reorderings"),
+            cuts: count("cuts"),
+            heal: switch("heal"),
+            byzantine: count("byzantine"),
+        }
+    }
 }
 
 /// The faults a run has taken so far (part of its state; zero without a [`Faults`] budget).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FaultsUsed {
     /// Crashes so far.
     pub crashes: u8,
+    /// Restarts so far.
+    pub restarts: u8,
+    /// Amnesiac restarts so far.
+    pub amnesia: u8,
     /// Messages lost so far.
     pub omissions: u8,
+    /// Messages duplicated so far.
+    pub duplications: u8,
+    /// Messages delivered out of order so far.
+    pub reorderings: u8,
+    /// Links cut so far (healed or not).
+    pub cuts: u8,
+    /// The links cut now: bit `8 * i + j` (and `8 * j + i`) for the link between actors `i`
+    /// and `j`.
+    pub cut: u64,
+    /// The Byzantine actors: bit `i` for actor `i`.
+    pub corrupt: u16,
+}
+
+impl FaultsUsed {
+    /// Whether the link between actors `a` and `b` is cut.
+    pub fn is_cut(&self, a: Id, b: Id) -> bool {
+        let (a, b) = (usize::from(a), usize::from(b));
+        a < 8 && b < 8 && self.cut & (1 << (8 * a + b)) != 0
+    }
+
+    /// The number of Byzantine actors.
+    pub fn byzantine(&self) -> u8 {
+        self.corrupt.count_ones() as u8
+    }
+
+    /// Whether actor `a` is Byzantine.
+    pub fn is_corrupt(&self, a: Id) -> bool {
+        usize::from(a) < 16 && self.corrupt & (1 << usize::from(a)) != 0
+    }
+
+    /// The same faults with every actor `i` renamed `rename(i)` (for symmetry).
+    pub fn renamed(&self, rename: impl Fn(usize) -> usize) -> FaultsUsed {
+        let mut out = FaultsUsed {
+            cut: 0,
+            corrupt: 0,
+            ..*self
+        };
+        for bit in 0..64 {
+            if self.cut & (1 << bit) != 0 {
+                out.cut |= 1 << (8 * rename(bit / 8) + rename(bit % 8));
+            }
+        }
+        for i in 0..16 {
+            if self.corrupt & (1 << i) != 0 {
+                out.corrupt |= 1 << rename(i);
+            }
+        }
+        out
+    }
+}
+
+/// A step of a [`GuardedActors`] model: one of the actor model's own, or a fault of its budget.
+///
+/// Its `Debug` text (which trace files record, and replay matches) is the actor model's own
+/// for [`GuardedAction::Actor`] (`Deliver { src: Id(0), .. }`, as stateright writes it), and
+/// the variant's otherwise (`Restart(Id(0))`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GuardedAction<Msg, Timer, Random> {
+    /// A step of the actor model: a delivery, a timeout, a random choice, and the crashes,
+    /// recoveries and losses of the budget.
+    Actor(ActorModelAction<Msg, Timer, Random>),
+    /// An actor crashes and recovers from its storage, in one step.
+    Restart(Id),
+    /// An actor crashes and recovers from its storage with durable field number `k` (of
+    /// [`GuardedActors::durable`]) lost.
+    Forget(Id, usize),
+    /// The network delivers a second copy of a message in flight (the copy stays in flight).
+    Duplicate(Envelope<Msg>),
+    /// A message is delivered ahead of an earlier message on its FIFO channel.
+    Overtake(Envelope<Msg>),
+    /// The link between two actors is cut.
+    Cut(Id, Id),
+    /// Every cut link heals.
+    Heal,
+    /// An actor turns Byzantine.
+    Corrupt(Id),
+    /// A Byzantine actor sends a message of the protocol's generator.
+    Forge(Envelope<Msg>),
+}
+
+impl<Msg: Debug, Timer: Debug, Random: Debug> Debug for GuardedAction<Msg, Timer, Random> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuardedAction::Actor(a) => a.fmt(f),
+            GuardedAction::Restart(id) => f.debug_tuple("Restart").field(id).finish(),
+            GuardedAction::Forget(id, k) => f.debug_tuple("Forget").field(id).field(k).finish(),
+            GuardedAction::Duplicate(e) => f.debug_tuple("Duplicate").field(e).finish(),
+            GuardedAction::Overtake(e) => f.debug_tuple("Overtake").field(e).finish(),
+            GuardedAction::Cut(a, b) => f.debug_tuple("Cut").field(a).field(b).finish(),
+            GuardedAction::Heal => f.write_str("Heal"),
+            GuardedAction::Corrupt(id) => f.debug_tuple("Corrupt").field(id).finish(),
+            GuardedAction::Forge(e) => f.debug_tuple("Forge").field(e).finish(),
+        }
+    }
+}
+
+impl<Msg, Timer, Random> GuardedAction<Msg, Timer, Random> {
+    /// The actor model's own step, if this is one.
+    pub fn actor(&self) -> Option<&ActorModelAction<Msg, Timer, Random>> {
+        match self {
+            GuardedAction::Actor(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl<Msg, Timer, Random> From<ActorModelAction<Msg, Timer, Random>>
+    for GuardedAction<Msg, Timer, Random>
+{
+    fn from(a: ActorModelAction<Msg, Timer, Random>) -> Self {
+        GuardedAction::Actor(a)
+    }
+}
+
+/// A durable field an actor keeps in its storage, which an amnesiac restart loses
+/// ([`GuardedActors::durable`]).
+pub struct Durable<A: Actor> {
+    /// The field's name, as traces show it (`"ballot"`, `"current_term"`).
+    pub name: &'static str,
+    /// What losing it leaves of the storage.
+    pub forget: fn(&mut A::Storage),
+}
+
+impl<A: Actor> Clone for Durable<A> {
+    fn clone(&self) -> Self {
+        Durable {
+            name: self.name,
+            forget: self.forget,
+        }
+    }
+}
+
+/// The messages a Byzantine actor may send in this state: `(receiver, message)` pairs
+/// ([`GuardedActors::byzantine`]).
+pub type Forger<A, C, H> = fn(&C, &ActorModelState<A, H>, Id) -> Vec<(Id, <A as Actor>::Msg)>;
+
+/// Every message in flight on `network`, each as many times as it was sent and not yet
+/// delivered or lost, a FIFO channel's in its order.
+///
+/// Use this rather than stateright 0.31's `Network::iter_all`, which never ends on an ordered
+/// (FIFO) network (it yields a channel's first message forever) and yields a message sent `n`
+/// times `n + 1` times on a multiset network.
+pub fn in_flight<M: Eq + Hash>(network: &Network<M>) -> Vec<Envelope<&M>> {
+    fn envelope<M>(e: &Envelope<M>) -> Envelope<&M> {
+        Envelope {
+            src: e.src,
+            dst: e.dst,
+            msg: &e.msg,
+        }
+    }
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.iter().map(envelope).collect(),
+        Network::UnorderedNonDuplicating(multiset) => multiset
+            .iter()
+            .flat_map(|(e, n)| std::iter::repeat_n(envelope(e), *n))
+            .collect(),
+        Network::Ordered(flows) => flows
+            .iter()
+            .flat_map(|(&(src, dst), flow)| flow.iter().map(move |msg| Envelope { src, dst, msg }))
+            .collect(),
+    }
+}
+
+/// Sends `e` on `network`, as stateright's own (crate-private) send does.
+fn send<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
+    match network {
+        Network::UnorderedDuplicating(set, _) => {
+            set.insert(e);
+        }
+        Network::UnorderedNonDuplicating(multiset) => {
+            *multiset.entry(e).or_insert(0) += 1;
+        }
+        Network::Ordered(flows) => flows.entry((e.src, e.dst)).or_default().push_back(e.msg),
+    }
 }
 
 impl<A: Actor, H> std::ops::Deref for GuardedState<A, H> {
@@ -159,6 +453,10 @@ where
     /// The fault budget (`None`: the faults of the wrapped model's own settings, stateright's
     /// `max_crashes` and `lossy_network`).
     pub faults: Option<Faults>,
+    /// The durable fields an amnesiac restart may lose (see [`GuardedActors::durable`]).
+    pub durable: Vec<Durable<A>>,
+    /// What a Byzantine actor may send (see [`GuardedActors::byzantine`]).
+    pub forger: Option<Forger<A, C, H>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -179,6 +477,8 @@ where
             triggers: self.triggers.clone(),
             inert: self.inert,
             faults: self.faults,
+            durable: self.durable.clone(),
+            forger: self.forger,
         }
     }
 }
@@ -211,25 +511,64 @@ where
             triggers: Vec::new(),
             inert: None,
             faults: None,
+            durable: Vec::new(),
+            forger: None,
         }
     }
 
-    /// Bounds the run's faults by `budget`, for any actor protocol: up to `budget.crashes`
-    /// crashes (`Crash` actions; with `budget.recovery`, each crashed actor may `Recover` from
-    /// its storage, else it stays down), and up to `budget.omissions` messages lost (`Drop`
-    /// actions). The counts used so far are part of the state. Whether a fault is fair is the
-    /// protocol's fairness to say (the lecture's faults are unfair: never forced).
+    /// Bounds the run's faults by `budget`, for any actor protocol: each kind of [`Faults`]
+    /// (crash-stop, crash-recovery, restarts, amnesia, omission, duplication, reordering,
+    /// cut links, Byzantine actors) up to its count, each fault a step of its own
+    /// ([`GuardedAction`]). The counts used so far, the links cut now and the Byzantine actors
+    /// are part of the state ([`GuardedState`]'s [`FaultsUsed`]). Whether a fault is fair is
+    /// the protocol's fairness to say (the lecture's faults are unfair: never forced).
     ///
     /// # Panics
     /// If the wrapped model has faults of its own (`max_crashes` above 0 or a lossy network):
-    /// the budget replaces them.
+    /// the budget replaces them. If the budget cuts links among more than 8 actors, or turns
+    /// Byzantine one of more than 16. If it has amnesia but no durable fields are named
+    /// ([`GuardedActors::durable`], called first), or Byzantine actors but no generator
+    /// ([`GuardedActors::byzantine`], called first).
     pub fn faults(mut self, budget: Faults) -> Self {
         assert!(
             self.inner.max_crashes == 0
                 && self.inner.lossy_network == stateright::actor::LossyNetwork::No,
             "a fault budget replaces the actor model's own max_crashes and lossy_network: set neither"
         );
+        let actors = self.inner.actors.len();
+        assert!(
+            budget.cuts == 0 || actors <= 8,
+            "a fault budget cuts links among at most 8 actors, not {actors}"
+        );
+        assert!(
+            budget.byzantine == 0 || actors <= 16,
+            "a fault budget turns Byzantine one of at most 16 actors, not {actors}"
+        );
+        assert!(
+            budget.amnesia == 0 || !self.durable.is_empty(),
+            "a fault budget with amnesia needs the durable fields it may lose: call .durable(...) first"
+        );
+        assert!(
+            budget.byzantine == 0 || self.forger.is_some(),
+            "a fault budget with Byzantine actors needs what they may send: call .byzantine(...) first"
+        );
         self.faults = Some(budget);
+        self
+    }
+
+    /// Names the durable fields of the actors' storage (`A::Storage`, what `Out::save` saved)
+    /// that an amnesiac restart ([`Faults::amnesia`]) may lose, one field per fault: the bug of
+    /// a value believed durable but kept in memory (Raft's currentTerm, a Paxos ballot).
+    pub fn durable(mut self, fields: Vec<Durable<A>>) -> Self {
+        self.durable = fields;
+        self
+    }
+
+    /// Sets the messages a Byzantine actor ([`Faults::byzantine`]) may send in a state: the
+    /// protocol's generator, which should offer every message a faulty actor could forge
+    /// that matters (signed messages it cannot forge are left out).
+    pub fn byzantine(mut self, forger: Forger<A, C, H>) -> Self {
+        self.forger = Some(forger);
         self
     }
 
@@ -247,14 +586,24 @@ where
         self
     }
 
+    /// The state after actor `id` crashes and recovers from its storage, in one step.
+    fn restart(&self, state: &ActorModelState<A, H>, id: Id) -> ActorModelState<A, H> {
+        let down = self
+            .inner
+            .next_state(state, ActorModelAction::Crash(id))
+            .expect("a crash is a step");
+        self.inner
+            .next_state(&down, ActorModelAction::Recover(id))
+            .expect("a recovery is a step")
+    }
+
     /// The state with the inert messages removed from its network.
     fn without_inert(&self, mut state: ActorModelState<A, H>) -> ActorModelState<A, H> {
         let Some(rule) = self.inert else {
             return state;
         };
-        let inert: Vec<Envelope<A::Msg>> = state
-            .network
-            .iter_all()
+        let inert: Vec<Envelope<A::Msg>> = in_flight(&state.network)
+            .into_iter()
             .filter(|e| rule(&self.inner.cfg, &state, *e))
             .map(|e| e.to_cloned_msg())
             .collect();
@@ -330,7 +679,7 @@ where
     H: Clone + Debug + Hash,
 {
     type State = GuardedState<A, H>;
-    type Action = ActorModelAction<A::Msg, A::Timer, A::Random>;
+    type Action = GuardedAction<A::Msg, A::Timer, A::Random>;
 
     fn init_states(&self) -> Vec<Self::State> {
         self.inner
@@ -341,49 +690,189 @@ where
     }
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
-        self.inner.actions(&state.0, actions);
-        if let Some(budget) = self.faults {
-            if !budget.recovery {
-                actions.retain(|a| !matches!(a, ActorModelAction::Recover(_)));
-            }
-            if state.1.crashes < budget.crashes {
-                for (i, crashed) in state.crashed.iter().enumerate() {
-                    if !crashed {
-                        actions.push(ActorModelAction::Crash(Id::from(i)));
-                    }
-                }
-            }
-            if state.1.omissions < budget.omissions {
-                for e in state.network.iter_deliverable() {
-                    actions.push(ActorModelAction::Drop(e.to_cloned_msg()));
-                }
-            }
-        }
+        let mut own = Vec::new();
+        self.inner.actions(&state.0, &mut own);
+        let used = state.1;
         if let Some(guard) = self.guard {
-            actions.retain(|a| match a {
+            own.retain(|a| match a {
                 ActorModelAction::Timeout(id, timer) => guard(&self.inner.cfg, state, *id, timer),
                 _ => true,
             });
         }
+        let Some(budget) = self.faults else {
+            actions.extend(own.into_iter().map(GuardedAction::Actor));
+            return;
+        };
+        // A Byzantine actor no longer takes the protocol's steps, and a cut link delivers
+        // nothing.
+        own.retain(|a| match a {
+            ActorModelAction::Deliver { src, dst, .. } => {
+                !used.is_corrupt(*dst) && !used.is_cut(*src, *dst)
+            }
+            ActorModelAction::Timeout(id, _) | ActorModelAction::Recover(id) => {
+                !used.is_corrupt(*id)
+            }
+            ActorModelAction::SelectRandom { actor, .. } => !used.is_corrupt(*actor),
+            ActorModelAction::Crash(_) | ActorModelAction::Drop(_) => true,
+        });
+        if !budget.recovery {
+            own.retain(|a| !matches!(a, ActorModelAction::Recover(_)));
+        }
+        actions.extend(own.into_iter().map(GuardedAction::Actor));
+        let up = |i: usize| !state.crashed[i] && !used.is_corrupt(Id::from(i));
+        let n = state.actor_states.len();
+        for i in (0..n).filter(|&i| up(i)) {
+            let id = Id::from(i);
+            if used.crashes < budget.crashes {
+                actions.push(GuardedAction::Actor(ActorModelAction::Crash(id)));
+            }
+            if used.restarts < budget.restarts {
+                actions.push(GuardedAction::Restart(id));
+            }
+            if used.amnesia < budget.amnesia && state.actor_storages[i].is_some() {
+                actions.extend((0..self.durable.len()).map(|k| GuardedAction::Forget(id, k)));
+            }
+            if used.byzantine() < budget.byzantine {
+                actions.push(GuardedAction::Corrupt(id));
+            }
+        }
+        if used.omissions < budget.omissions {
+            for e in state.network.iter_deliverable() {
+                actions.push(GuardedAction::Actor(ActorModelAction::Drop(
+                    e.to_cloned_msg(),
+                )));
+            }
+        }
+        if used.duplications < budget.duplications
+            && !matches!(state.network, Network::UnorderedDuplicating(..))
+        {
+            let copies: std::collections::BTreeSet<Envelope<A::Msg>> = in_flight(&state.network)
+                .into_iter()
+                .filter(|e| !used.is_corrupt(e.dst) && !used.is_cut(e.src, e.dst))
+                .map(|e| e.to_cloned_msg())
+                .collect();
+            actions.extend(copies.into_iter().map(GuardedAction::Duplicate));
+        }
+        if used.reorderings < budget.reorderings {
+            if let Network::Ordered(flows) = &state.network {
+                for ((src, dst), flow) in flows {
+                    if !used.is_corrupt(*dst) && !used.is_cut(*src, *dst) {
+                        let head = flow.front();
+                        for msg in flow.iter().skip(1).filter(|m| Some(*m) != head) {
+                            actions.push(GuardedAction::Overtake(Envelope {
+                                src: *src,
+                                dst: *dst,
+                                msg: msg.clone(),
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+        if used.cuts < budget.cuts {
+            for a in 0..n {
+                for b in a + 1..n {
+                    if !used.is_cut(Id::from(a), Id::from(b)) {
+                        actions.push(GuardedAction::Cut(Id::from(a), Id::from(b)));
+                    }
+                }
+            }
+        }
+        if budget.heal && used.cut != 0 {
+            actions.push(GuardedAction::Heal);
+        }
+        if let Some(forge) = self.forger {
+            for i in (0..n).filter(|&i| used.is_corrupt(Id::from(i))) {
+                let src = Id::from(i);
+                // A message already in flight is not forged again: a second copy is a
+                // duplication, which the budget counts apart.
+                for (dst, msg) in forge(&self.inner.cfg, &state.0, src) {
+                    let e = Envelope { src, dst, msg };
+                    if !in_flight(&state.network)
+                        .iter()
+                        .any(|f| f.src == e.src && f.dst == e.dst && *f.msg == e.msg)
+                    {
+                        actions.push(GuardedAction::Forge(e));
+                    }
+                }
+            }
+        }
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
-        let crashed = match (&action, self.on_crash) {
-            (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
-            _ => None,
-        };
         let mut used = last.1;
-        if self.faults.is_some() {
-            match &action {
-                ActorModelAction::Crash(_) => used.crashes += 1,
-                ActorModelAction::Drop(_) => used.omissions += 1,
-                _ => {}
+        let next = match action {
+            GuardedAction::Actor(action) => {
+                let crashed = match (&action, self.on_crash) {
+                    (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
+                    _ => None,
+                };
+                if self.faults.is_some() {
+                    match &action {
+                        ActorModelAction::Crash(_) => used.crashes += 1,
+                        ActorModelAction::Drop(_) => used.omissions += 1,
+                        _ => {}
+                    }
+                }
+                let mut next = self.inner.next_state(&last.0, action)?;
+                if let Some((i, wipe)) = crashed {
+                    next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
+                }
+                next
             }
-        }
-        let mut next = self.inner.next_state(&last.0, action)?;
-        if let Some((i, wipe)) = crashed {
-            next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
-        }
+            GuardedAction::Restart(id) => {
+                used.restarts += 1;
+                self.restart(&last.0, id)
+            }
+            GuardedAction::Forget(id, k) => {
+                used.amnesia += 1;
+                let mut state = last.0.clone();
+                if let Some(storage) = &mut state.actor_storages[usize::from(id)] {
+                    (self.durable[k].forget)(storage);
+                }
+                self.restart(&state, id)
+            }
+            GuardedAction::Duplicate(e) => {
+                used.duplications += 1;
+                let mut next = last.0.clone();
+                send(&mut next.network, e);
+                next
+            }
+            GuardedAction::Overtake(e) => {
+                used.reorderings += 1;
+                self.inner.next_state(
+                    &last.0,
+                    ActorModelAction::Deliver {
+                        src: e.src,
+                        dst: e.dst,
+                        msg: e.msg,
+                    },
+                )?
+            }
+            GuardedAction::Cut(a, b) => {
+                used.cuts += 1;
+                let (a, b) = (usize::from(a), usize::from(b));
+                used.cut |= (1 << (8 * a + b)) | (1 << (8 * b + a));
+                last.0.clone()
+            }
+            GuardedAction::Heal => {
+                used.cut = 0;
+                last.0.clone()
+            }
+            GuardedAction::Corrupt(id) => {
+                used.corrupt |= 1 << usize::from(id);
+                let mut next = last.0.clone();
+                let i = usize::from(id);
+                next.timers_set[i].cancel_all();
+                next.random_choices[i].map.clear();
+                next
+            }
+            GuardedAction::Forge(e) => {
+                let mut next = last.0.clone();
+                send(&mut next.network, e);
+                next
+            }
+        };
         Some(GuardedState(self.without_inert(next), used))
     }
 
@@ -661,13 +1150,19 @@ where
             H: Clone + Debug + Hash,
         {
             let of = P::symmetry().expect("Guarded::symmetry is Some only when P's is");
+            // No fault budget here (`Guarded::build` sets none), so no per-actor faults to
+            // rename.
             GuardedState(of(&state.0), state.1)
         }
         P::symmetry().map(|_| representative::<P, A, C, H> as Symmetry<Self::Model>)
     }
 
+    /// The protocol's fairness for the actor model's steps; no fault is forced.
     fn fairness(model: &Self::Model, action: &<Self::Model as Model>::Action) -> Fairness {
-        P::fairness(&model.inner, action)
+        match action {
+            GuardedAction::Actor(a) => P::fairness(&model.inner, a),
+            _ => Fairness::Unfair,
+        }
     }
 
     fn leads_to() -> Vec<LeadsTo<Self::Model>> {
@@ -781,6 +1276,7 @@ where
     H: Rewrite<Id> + Clone + Debug + Hash,
 {
     let plan = RewritePlan::<Id, _>::from_values_to_sort(sort_by);
+    let rename = |i: usize| usize::from(Id::from(i).rewrite(&plan));
     GuardedState(
         ActorModelState {
             actor_states: plan.reindex(&state.actor_states),
@@ -791,6 +1287,85 @@ where
             actor_storages: plan.reindex(&state.actor_storages),
             history: state.history.rewrite(&plan),
         },
-        state.1,
+        state.1.renamed(rename),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(src: usize, dst: usize, msg: u8) -> Envelope<u8> {
+        Envelope {
+            src: Id::from(src),
+            dst: Id::from(dst),
+            msg,
+        }
+    }
+
+    /// `in_flight` ends on a FIFO network and counts a repeated message as often as it was
+    /// sent, where stateright 0.31's `iter_all` does neither.
+    #[test]
+    fn in_flight_lists_each_message_once_per_send() {
+        let sent = [env(0, 1, 7), env(0, 1, 8), env(0, 1, 7), env(1, 0, 9)];
+        let fifo = Network::new_ordered(sent);
+        let listed: Vec<u8> = in_flight(&fifo).iter().map(|e| *e.msg).collect();
+        assert_eq!(listed, [7, 8, 7, 9], "channel order, channel by channel");
+        assert!(
+            fifo.iter_all().take(100).count() == 100,
+            "stateright's never ends"
+        );
+        let multiset = Network::new_unordered_nonduplicating(sent);
+        let mut listed: Vec<u8> = in_flight(&multiset).iter().map(|e| *e.msg).collect();
+        listed.sort();
+        assert_eq!(listed, [7, 7, 8, 9]);
+        assert_eq!(
+            multiset.iter_all().count(),
+            5,
+            "stateright's lists 7 three times"
+        );
+        let set = Network::new_unordered_duplicating(sent);
+        assert_eq!(in_flight(&set).len(), 3);
+    }
+
+    /// Renaming actors renames the cut links and the Byzantine actors with them.
+    #[test]
+    fn faults_used_rename_with_the_actors() {
+        let used = FaultsUsed {
+            cuts: 1,
+            cut: (1 << 1) | (1 << 8),
+            corrupt: 1 << 2,
+            ..FaultsUsed::default()
+        };
+        assert!(used.is_cut(Id::from(0), Id::from(1)));
+        assert!(!used.is_cut(Id::from(0), Id::from(2)));
+        // 0 -> 2, 1 -> 0, 2 -> 1.
+        let renamed = used.renamed(|i| [2, 0, 1][i]);
+        assert!(
+            renamed.is_cut(Id::from(2), Id::from(0)) && renamed.is_cut(Id::from(0), Id::from(2))
+        );
+        assert!(!renamed.is_cut(Id::from(0), Id::from(1)));
+        assert!(renamed.is_corrupt(Id::from(1)) && renamed.byzantine() == 1);
+        assert_eq!(renamed.cuts, 1);
+    }
+
+    /// The standard fault parameters round-trip into a budget; kinds not declared are 0.
+    #[test]
+    fn fault_parameters_make_the_budget() {
+        let specs = Faults::params(&["crashes", "cuts"], 2);
+        let names: Vec<&str> = specs.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["crashes", "recovery", "cuts", "heal"]);
+        let mut params = Params::default();
+        params.0.insert("crashes".into(), Value::Int(2));
+        params.0.insert("recovery".into(), Value::Bool(true));
+        params.0.insert("heal".into(), Value::Bool(false));
+        assert_eq!(
+            Faults::from_params(&params),
+            Faults {
+                crashes: 2,
+                recovery: true,
+                ..Faults::default()
+            }
+        );
+    }
 }

@@ -19,8 +19,8 @@ use crate::error::{program, InputError};
 use crate::protocol::ParamKind;
 use crate::report::bench;
 use crate::suite;
-use crate::table;
 use crate::trace;
+use crate::{matrix, table};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,6 +73,11 @@ enum Command {
     /// Check a model over a grid of parameter values; each cell names the reachability
     /// properties reached (e.g. `table rpc-semantics --rows client --cols server,ordering`).
     Table(TableArgs),
+    /// Every safety and liveness property under k = 0..K faults of each fault kind the
+    /// model's parameters declare (crashes, restarts, amnesia, omissions, duplications,
+    /// reorderings, cuts, byzantine), and the largest k each survives: the lecture's
+    /// "k-fault tolerant" read off by search (e.g. `matrix two-phase-commit`).
+    Matrix(MatrixArgs),
     /// Dependability arithmetic: a component's availability MTTF / (MTTF + MTTR), and a k-of-n
     /// group's from its Markov chain (cross-checked against the closed form).
     Availability(AvailabilityArgs),
@@ -190,6 +195,25 @@ struct TableArgs {
     /// A fixed parameter for every cell, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<Assignment>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: TableFormat,
+}
+
+/// The arguments of `ftcheck matrix`.
+#[derive(Args)]
+struct MatrixArgs {
+    /// The model (see `ftcheck list`).
+    model: String,
+    /// The most faults of each kind to try (fewer where the parameter allows fewer).
+    #[arg(long = "max-k", value_name = "K", default_value_t = 2)]
+    max_k: u8,
+    /// A fixed parameter for every run, NAME=VALUE (repeatable; not a fault kind).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<Assignment>,
+    /// Check this broken variant instead of the protocol.
+    #[arg(long)]
+    variant: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -344,6 +368,7 @@ fn run(catalog: &Catalog, cli: Cli) -> Result<i32, InputError> {
         Command::Check(args) => check_model(catalog, args),
         Command::Merge(args) => merge_shards(catalog, args),
         Command::Table(args) => table_grid(catalog, args),
+        Command::Matrix(args) => fault_matrix(catalog, args),
         Command::Availability(args) => dependability(args),
         Command::Export(args) => export_trace(catalog, args),
         Command::Explore(args) => explore_model(catalog, args),
@@ -475,6 +500,26 @@ fn table_grid(catalog: &Catalog, args: TableArgs) -> Result<i32, InputError> {
         TableFormat::Markdown => print!("{}", t.markdown()),
         TableFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&t).expect("serialises"))
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `ftcheck matrix`: the largest number of faults of each kind each property survives.
+fn fault_matrix(catalog: &Catalog, args: MatrixArgs) -> Result<i32, InputError> {
+    let MatrixArgs {
+        model,
+        max_k,
+        params,
+        variant,
+        format,
+    } = args;
+    let m = matrix::matrix(catalog, &model, &params, variant.as_deref(), max_k)?;
+    match format {
+        TableFormat::Text => print!("{}", m.text()),
+        TableFormat::Markdown => print!("{}", m.markdown()),
+        TableFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&m).expect("serialises"))
         }
     }
     Ok(EXIT_OK)

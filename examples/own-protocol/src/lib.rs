@@ -10,12 +10,14 @@
 //! for inert messages on request (`--param inert=true`).
 //!
 //! [`ping`] is this crate's own: an `ActorModel` whose entry declares fairness, a
-//! leads-to property, a bound and symmetry, which ftcheck checks for liveness.
+//! leads-to property, a bound and symmetry, which ftcheck checks for liveness. [`ticket`] is
+//! too: a ticket dispenser with every fault kind of the actor kit as a parameter.
 
 pub mod abd_register;
 pub mod paxos;
 pub mod ping;
 pub mod single_copy_register;
+pub mod ticket;
 pub mod two_phase_commit;
 
 use ftcheck::catalog::Catalog;
@@ -31,7 +33,7 @@ use stateright::semantics::register::Register;
 use stateright::semantics::LinearizabilityTester;
 use stateright::Representative;
 
-/// ftcheck's built-in protocols and this crate's five.
+/// ftcheck's built-in protocols and this crate's six.
 pub fn catalog() -> Catalog {
     Catalog::builtin()
         .with(ftcheck::catalog::Entry::of::<TwoPhase, Plain>())
@@ -49,6 +51,10 @@ pub fn catalog() -> Catalog {
         >())
         .with(ftcheck::catalog::Entry::of::<
             StaterightPaxos,
+            ftcheck::describe::Actors,
+        >())
+        .with(ftcheck::catalog::Entry::of::<
+            ticket::Ticket,
             ftcheck::describe::Actors,
         >())
 }

@@ -442,3 +442,61 @@ fn stateright_paxos_counts_as_stateright_and_fewer_with_inert_messages_dropped()
         );
     }
 }
+
+/// `own-protocol matrix ticket`: each fault kind the ticket dispenser declares, one fault at
+/// most, and the properties that survive it — the same outcomes as `checks/ticket.toml`'s
+/// cases, one per kind.
+#[test]
+fn the_fault_matrix_of_the_ticket_dispenser() {
+    let (code, out) = run(&["matrix", "ticket", "--max-k", "1", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let m: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        m["kinds"],
+        serde_json::json!([
+            "crashes",
+            "restarts",
+            "amnesia",
+            "omissions",
+            "duplications",
+            "reorderings",
+            "cuts",
+            "byzantine"
+        ])
+    );
+    // Per property, the kinds it does not survive one fault of (the others it survives).
+    let broken = |property: &str| -> Vec<String> {
+        let row = m["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["property"] == property)
+            .unwrap_or_else(|| panic!("{property}"));
+        m["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(row["cells"].as_array().unwrap())
+            .filter(|(_, c)| c["survives"] == 0)
+            .map(|(k, _)| k.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(broken("tickets unique"), ["amnesia", "byzantine"]);
+    assert_eq!(broken("tickets in order"), ["byzantine"]);
+    assert_eq!(
+        broken("no more tickets than asked"),
+        ["restarts", "duplications", "byzantine"]
+    );
+    assert_eq!(
+        broken("every client served"),
+        ["crashes", "omissions", "cuts", "byzantine"]
+    );
+    let (code, text) = run(&["matrix", "ticket", "--max-k", "1"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["tickets", "unique", "≥1", "≥1", "0", "≥1", "≥1", "≥1", "≥1", "0"]),
+        "{text}"
+    );
+}
