@@ -495,14 +495,27 @@ fn table_grid(catalog: &Catalog, args: TableArgs) -> Result<i32, InputError> {
         format,
     } = args;
     let t = table::table(catalog, &model, &rows, &cols, &params)?;
+    print_grid(format, &t, table::Table::text, table::Table::markdown);
+    Ok(EXIT_OK)
+}
+
+/// Prints a grid of results (`table`, `matrix`) as aligned text, Markdown or JSON.
+fn print_grid<T: serde::Serialize>(
+    format: TableFormat,
+    grid: &T,
+    text: fn(&T) -> String,
+    markdown: fn(&T) -> String,
+) {
     match format {
-        TableFormat::Text => print!("{}", t.text()),
-        TableFormat::Markdown => print!("{}", t.markdown()),
+        TableFormat::Text => print!("{}", text(grid)),
+        TableFormat::Markdown => print!("{}", markdown(grid)),
         TableFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&t).expect("serialises"))
+            println!(
+                "{}",
+                serde_json::to_string_pretty(grid).expect("serialises")
+            )
         }
     }
-    Ok(EXIT_OK)
 }
 
 /// `ftcheck matrix`: the largest number of faults of each kind each property survives.
@@ -515,13 +528,7 @@ fn fault_matrix(catalog: &Catalog, args: MatrixArgs) -> Result<i32, InputError> 
         format,
     } = args;
     let m = matrix::matrix(catalog, &model, &params, variant.as_deref(), max_k)?;
-    match format {
-        TableFormat::Text => print!("{}", m.text()),
-        TableFormat::Markdown => print!("{}", m.markdown()),
-        TableFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&m).expect("serialises"))
-        }
-    }
+    print_grid(format, &m, matrix::Matrix::text, matrix::Matrix::markdown);
     Ok(EXIT_OK)
 }
 

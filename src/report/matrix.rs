@@ -243,25 +243,12 @@ impl Matrix {
 
     /// Aligned text, with a legend.
     pub fn text(&self) -> String {
-        let grid = self.grid();
-        let widths: Vec<usize> = (0..grid[0].len())
-            .map(|j| {
-                grid.iter()
-                    .map(|row| row[j].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = format!("{}: {}\n", self.model, self.legend());
-        for row in &grid {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-                .collect();
-            let _ = writeln!(out, "{}", line.join("  ").trim_end());
-        }
-        out
+        format!(
+            "{}: {}\n{}",
+            self.model,
+            self.legend(),
+            super::table::aligned(&self.grid())
+        )
     }
 
     /// A Markdown table, with a legend.

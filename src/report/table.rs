@@ -151,6 +151,29 @@ fn label(col: &[(String, Value)]) -> String {
         .join(" ")
 }
 
+/// The rows of `grid` as lines of columns, each as wide as its widest cell (in characters),
+/// two spaces apart.
+pub(crate) fn aligned(grid: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..grid.first().map_or(0, Vec::len))
+        .map(|j| {
+            grid.iter()
+                .map(|row| row[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in grid {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    out
+}
+
 fn cell_text(c: &Option<Vec<String>>) -> String {
     match c {
         None => "n/a".into(),
@@ -172,24 +195,7 @@ impl Table {
                     .collect(),
             );
         }
-        let widths: Vec<usize> = (0..grid[0].len())
-            .map(|j| {
-                grid.iter()
-                    .map(|row| row[j].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        for row in &grid {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            let _ = writeln!(out, "{}", line.join("  ").trim_end());
-        }
-        out
+        aligned(&grid)
     }
 
     /// A Markdown table.
