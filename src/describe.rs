@@ -423,110 +423,82 @@ where
         let fault = |lane: String, detail: String| {
             event(StepKind::Fault, Some(lane), None, None, Some(detail))
         };
-        let action = match action {
-            GuardedAction::Actor(a) => a,
-            GuardedAction::Restart(id) => {
-                let detail = "after a crash, from storage".to_string();
-                let e = event(StepKind::Recover, Some(lane(*id)), None, None, Some(detail));
-                return (e, changes(model, &lanes, before, after));
-            }
+        let recover = |id, detail| event(StepKind::Recover, Some(lane(id)), None, None, detail);
+        let event = match action {
+            GuardedAction::Actor(a) => match a {
+                ActorModelAction::Deliver { src, dst, msg } => event(
+                    StepKind::Deliver,
+                    Some(lane(*src)),
+                    Some(lane(*dst)),
+                    Some(format!("{msg:?}")),
+                    None,
+                ),
+                ActorModelAction::Drop(env) => event(
+                    StepKind::Drop,
+                    Some(lane(env.src)),
+                    Some(lane(env.dst)),
+                    Some(format!("{:?}", env.msg)),
+                    None,
+                ),
+                ActorModelAction::Timeout(id, timer) => event(
+                    StepKind::Timeout,
+                    Some(lane(*id)),
+                    None,
+                    None,
+                    Some(format!("{timer:?}")),
+                ),
+                ActorModelAction::Crash(id) => {
+                    event(StepKind::Crash, Some(lane(*id)), None, None, None)
+                }
+                ActorModelAction::Recover(id) => recover(*id, None),
+                ActorModelAction::SelectRandom { actor, key, random } => event(
+                    StepKind::Choose,
+                    Some(lane(*actor)),
+                    None,
+                    None,
+                    Some(format!("{key} = {random:?}")),
+                ),
+            },
+            GuardedAction::Restart(id) => recover(*id, Some("after a crash, from storage".into())),
             GuardedAction::Forget(id, k) => {
                 let field = model.durable.get(*k).map_or("?", |d| d.name);
-                let detail = format!("after a crash, from storage without {field}");
-                let e = event(StepKind::Recover, Some(lane(*id)), None, None, Some(detail));
-                return (e, changes(model, &lanes, before, after));
+                recover(
+                    *id,
+                    Some(format!("after a crash, from storage without {field}")),
+                )
             }
-            GuardedAction::Duplicate(e) => {
-                let e = fault(
-                    lane(e.src),
-                    format!("network duplicates {:?} to {}", e.msg, lane(e.dst)),
-                );
-                return (e, changes(model, &lanes, before, after));
-            }
-            GuardedAction::Overtake(e) => {
-                let e = event(
-                    StepKind::Deliver,
-                    Some(lane(e.src)),
-                    Some(lane(e.dst)),
-                    Some(format!("{:?} (out of order)", e.msg)),
-                    None,
-                );
-                return (e, changes(model, &lanes, before, after));
-            }
-            GuardedAction::Cut(a, b) => {
-                let e = fault(lane(*a), format!("link {}–{} cut", lane(*a), lane(*b)));
-                return (e, changes(model, &lanes, before, after));
-            }
-            GuardedAction::Heal => {
-                let first = lanes.first().cloned().unwrap_or_default();
-                return (fault(first, "cut links heal".into()), Vec::new());
-            }
-            GuardedAction::Corrupt(id) => {
-                let e = fault(lane(*id), "turns Byzantine".into());
-                return (e, changes(model, &lanes, before, after));
-            }
-            GuardedAction::Forge(e) => {
-                let e = fault(
-                    lane(e.src),
-                    format!("forges {:?} to {}", e.msg, lane(e.dst)),
-                );
-                return (e, changes(model, &lanes, before, after));
-            }
-        };
-        let event = match action {
-            ActorModelAction::Deliver { src, dst, msg } => event(
+            GuardedAction::Duplicate(e) => fault(
+                lane(e.src),
+                format!("network duplicates {:?} to {}", e.msg, lane(e.dst)),
+            ),
+            GuardedAction::Overtake(e) => event(
                 StepKind::Deliver,
-                Some(lane(*src)),
-                Some(lane(*dst)),
-                Some(format!("{msg:?}")),
+                Some(lane(e.src)),
+                Some(lane(e.dst)),
+                Some(format!("{:?} (out of order)", e.msg)),
                 None,
             ),
-            ActorModelAction::Drop(env) => event(
-                StepKind::Drop,
-                Some(lane(env.src)),
-                Some(lane(env.dst)),
-                Some(format!("{:?}", env.msg)),
-                None,
-            ),
-            ActorModelAction::Timeout(id, timer) => event(
-                StepKind::Timeout,
-                Some(lane(*id)),
-                None,
-                None,
-                Some(format!("{timer:?}")),
-            ),
-            ActorModelAction::Crash(id) => {
-                event(StepKind::Crash, Some(lane(*id)), None, None, None)
+            GuardedAction::Cut(a, b) => {
+                fault(lane(*a), format!("link {}–{} cut", lane(*a), lane(*b)))
             }
-            ActorModelAction::Recover(id) => {
-                event(StepKind::Recover, Some(lane(*id)), None, None, None)
-            }
-            ActorModelAction::SelectRandom { actor, key, random } => event(
-                StepKind::Choose,
-                Some(lane(*actor)),
-                None,
-                None,
-                Some(format!("{key} = {random:?}")),
+            GuardedAction::Heal => fault(lane(0.into()), "cut links heal".into()),
+            GuardedAction::Corrupt(id) => fault(lane(*id), "turns Byzantine".into()),
+            GuardedAction::Forge(e) => fault(
+                lane(e.src),
+                format!("forges {:?} to {}", e.msg, lane(e.dst)),
             ),
         };
-        (event, changes(model, &lanes, before, after))
+        (event, changes(&lanes, before, after))
     }
 }
 
 /// The actors whose state (or liveness) a step changed, with their new state: `crashed`,
 /// `Byzantine`, or the state's `Debug` text.
-fn changes<A, C, H>(
-    _: &GuardedActors<A, C, H>,
+fn changes<A: Actor, H>(
     lanes: &[String],
     before: &GuardedState<A, H>,
     after: &GuardedState<A, H>,
-) -> Vec<Change>
-where
-    A: Actor,
-    A::Msg: Ord,
-    A::Timer: Ord,
-    H: Clone + Debug + Hash,
-{
+) -> Vec<Change> {
     (0..after.actor_states.len())
         .filter(|&i| {
             let id = stateright::actor::Id::from(i);
@@ -555,18 +527,14 @@ fn faults_json(
     lane: impl Fn(stateright::actor::Id) -> String,
 ) -> Value {
     let mut out = serde_json::Map::new();
-    let counts = [
-        ("crashes", budget.crashes, used.crashes),
-        ("restarts", budget.restarts, used.restarts),
-        ("amnesia", budget.amnesia, used.amnesia),
-        ("omissions", budget.omissions, used.omissions),
-        ("duplications", budget.duplications, used.duplications),
-        ("reorderings", budget.reorderings, used.reorderings),
-        ("cuts", budget.cuts, used.cuts),
-    ];
-    for (name, allowed, taken) in counts {
+    // Byzantine actors are listed below by name rather than counted.
+    let counts = Faults::COUNTS
+        .iter()
+        .zip(budget.counts().into_iter().zip(used.counts()))
+        .filter(|((name, _), _)| *name != "byzantine");
+    for ((name, _), (allowed, taken)) in counts {
         if allowed > 0 {
-            out.insert(name.into(), json!(taken));
+            out.insert((*name).into(), json!(taken));
         }
     }
     if budget.cuts > 0 {

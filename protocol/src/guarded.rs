@@ -138,6 +138,20 @@ impl Faults {
         out
     }
 
+    /// The count of each kind, in [`Faults::COUNTS`]'s order.
+    pub fn counts(&self) -> [u8; 8] {
+        [
+            self.crashes,
+            self.restarts,
+            self.amnesia,
+            self.omissions,
+            self.duplications,
+            self.reorderings,
+            self.cuts,
+            self.byzantine,
+        ]
+    }
+
     /// The budget the parameters of [`Faults::params`] give (a kind the protocol does not
     /// declare is 0).
     pub fn from_params(params: &Params) -> Faults {
@@ -190,6 +204,21 @@ impl FaultsUsed {
     pub fn is_cut(&self, a: Id, b: Id) -> bool {
         let (a, b) = (usize::from(a), usize::from(b));
         a < 8 && b < 8 && self.cut & (1 << (8 * a + b)) != 0
+    }
+
+    /// The faults taken of each kind, in [`Faults::COUNTS`]'s order (Byzantine: the number of
+    /// Byzantine actors).
+    pub fn counts(&self) -> [u8; 8] {
+        [
+            self.crashes,
+            self.restarts,
+            self.amnesia,
+            self.omissions,
+            self.duplications,
+            self.reorderings,
+            self.cuts,
+            self.byzantine(),
+        ]
     }
 
     /// The number of Byzantine actors.
@@ -781,18 +810,18 @@ where
         if budget.heal && used.cut != 0 {
             actions.push(GuardedAction::Heal);
         }
-        if let Some(forge) = self.forger {
+        if let (Some(forge), true) = (self.forger, used.corrupt != 0) {
+            // A message already in flight is not forged again: a second copy is a
+            // duplication, which the budget counts apart.
+            let flying = in_flight(&state.network);
             for i in (0..n).filter(|&i| used.is_corrupt(Id::from(i))) {
                 let src = Id::from(i);
-                // A message already in flight is not forged again: a second copy is a
-                // duplication, which the budget counts apart.
                 for (dst, msg) in forge(&self.inner.cfg, &state.0, src) {
-                    let e = Envelope { src, dst, msg };
-                    if !in_flight(&state.network)
+                    if !flying
                         .iter()
-                        .any(|f| f.src == e.src && f.dst == e.dst && *f.msg == e.msg)
+                        .any(|f| f.src == src && f.dst == dst && *f.msg == msg)
                     {
-                        actions.push(GuardedAction::Forge(e));
+                        actions.push(GuardedAction::Forge(Envelope { src, dst, msg }));
                     }
                 }
             }

@@ -133,10 +133,8 @@ pub fn matrix(
         for k in 0..=tried {
             let mut params = fixed.to_vec();
             params.push(Assignment::new(kind, Value::Int(k.into())));
-            let mut key: Vec<Assignment> = params.clone();
-            key.sort_by(|a, b| a.name.cmp(&b.name));
             // Parameters left at their defaults make the same run for every kind at k = 0.
-            let key = normalised(entry.params.iter().map(|p| (p.name, p.default)), &key);
+            let key = normalised(entry.params.iter().map(|p| (p.name, p.default)), &params);
             if let Some(i) = runs.iter().position(|(k, _)| *k == key) {
                 column.push(i);
                 continue;
