@@ -1076,7 +1076,7 @@ fn matrix_reads_off_the_faults_each_property_survives() {
         ),
         (
             &["matrix", "two-phase-commit", "--param", "crashes=1"][..],
-            "fixes crashes, a fault kind the matrix varies",
+            "fixes every fault kind of model 'two-phase-commit' (crashes)",
         ),
         (&["matrix", "no-such-model"][..], "no-such-model"),
     ] {

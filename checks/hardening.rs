@@ -101,8 +101,19 @@ fn interrupted(signal: &str, dir: &Path) -> (i32, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("Progress("), "{first}");
+    // Once the search is past the depth of the 7-step violation (`Progress(DEPTH): ...`).
+    loop {
+        let line = lines.next().unwrap().unwrap();
+        assert!(line.starts_with("Progress("), "{line}");
+        let depth: usize = line["Progress(".len()..]
+            .split(')')
+            .next()
+            .and_then(|d| d.parse().ok())
+            .unwrap();
+        if depth > 7 {
+            break;
+        }
+    }
     let status = std::process::Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()

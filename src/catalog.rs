@@ -130,7 +130,7 @@ impl Catalog {
             .with(Entry::of::<TransactionCommit, Plain>())
             .with(Entry::of::<FloodingConsensus, Plain>())
             .with(Entry::of::<Paxos, Plain>())
-            .with(Entry::of::<Raft, Laned>())
+            .with(Entry::of::<Raft, Actors>())
             .with(Entry::of::<ByzantineAgreement, Plain>())
             .with(Entry::of::<Pbft, Plain>())
             .with(Entry::of::<VotingGroup, Plain>())

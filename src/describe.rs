@@ -328,7 +328,7 @@ where
     A::Storage: Serialize,
     A::Random: Debug,
     C: Send + Sync,
-    H: Clone + Debug + Hash + Serialize + Send + Sync,
+    H: Clone + Debug + Hash + PartialEq + Serialize + Send + Sync,
 {
     fn lanes(&self, model: &GuardedActors<A, C, H>) -> Vec<String> {
         actor_lanes(&model.inner.actors)

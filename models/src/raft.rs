@@ -1,4 +1,5 @@
-//! `raft`: the lecture's Raft, with the safety properties of the Raft paper.
+//! `raft`: the lecture's Raft, with the safety properties of the Raft paper, as a stateright
+//! actor system (one actor per server).
 //!
 //! Lecture section: "Consensus in Faulty Systems with Crash Failures: Raft".
 //!
@@ -8,53 +9,74 @@
 //! vote; a server votes at most once per term, and never for a candidate whose log is less
 //! up to date than its own (a later last term, or the same last term and a longer log). A
 //! candidate with the votes of a majority leads its term: it appends client operations to its
-//! log, replicates them with AppendEntries (one entry per message, with the index and term of
-//! the entry before it and the leader's commit index), and commits an entry of its own term
-//! once a majority stores it, together with every entry before it. Followers copy the leader's
-//! log, discarding conflicting entries, and commit up to the leader's commit index. Every
-//! message carries its term: a server that sees a later term adopts it and becomes a follower;
-//! messages of earlier terms are rejected. A crash and recovery (`restart`) keeps the durable
-//! currentTerm, votedFor and log and loses the rest (role, votes, commit index, the leader's
-//! replication state).
+//! log (its `Client` timer: a client's request arriving), replicates them with AppendEntries
+//! (its `Heartbeat` timer: one entry per message, with the index and term of the entry before
+//! it and the leader's commit index), and commits an entry of its own term once a majority
+//! stores it, together with every entry before it. Followers copy the leader's log,
+//! discarding conflicting entries, and commit up to the leader's commit index. Every message
+//! carries its term: a server that sees a later term adopts it and becomes a follower;
+//! messages of earlier terms are rejected. A crash and recovery (a `restart` of the fault
+//! layer) keeps the durable currentTerm, votedFor and log (the actor's storage) and loses the
+//! rest (role, votes, commit index, the leader's replication state).
 //!
 //! Where it abstracts, as the TLA+ specification of Raft does: the network is the set of
-//! messages ever sent; any of them may be delivered at any time, any number of times, or never,
-//! which is loss, duplication and reordering. Terms are bounded by `max-term` (an election
-//! timeout is not offered past it) and the log by `client-ops` (the number of client operations
-//! a leader may append, `o1`, `o2`, …); timeouts are nondeterministic (a leader may be
-//! suspected while it is alive). A restart is one atomic step, and `restarts` bounds how many
-//! a run may have (a crashed server that stays down is a server whose messages are never
-//! delivered and whose timers never fire, which the network and scheduling already allow);
-//! `candidates=k` restricts elections to `S1..Sk` (a restriction, for reaching deep scenarios
-//! such as figure 8; verdicts under it hold for that restriction only). Ghost variables record every
-//! entry any server applied (`applied`), every entry a leader committed with the term it was
-//! committed in (`committed`), and whether a leader ever removed or changed an entry of its
-//! own log (`leader_log_rewritten`).
+//! messages ever sent (stateright's duplicating network); any of them may be delivered at any
+//! time, any number of times, or never, which is loss, duplication and reordering. Terms are
+//! bounded by `max-term` (an election timeout is not offered past it) and the log by
+//! `client-ops` (the number of client operations the leaders may append in all; a leader
+//! numbers the operations of its term `o1`, `o2`, …); timeouts are nondeterministic (a leader
+//! may be suspected while it is alive). A restart is one atomic step, and `restarts` bounds
+//! how many a run may have; `amnesia` bounds restarts that lose one durable field
+//! (currentTerm, votedFor or the log), and `cuts` links cut (with `heal`, they may heal):
+//! the generic fault layer of [`ftcheck_protocol::guarded`]. `candidates=k` restricts
+//! elections to `S1..Sk` (a restriction, for reaching deep scenarios such as figure 8;
+//! verdicts under it hold for that restriction only). Ghost variables, kept in the history by
+//! an observer of steps and not in the servers, record every entry any server applied
+//! (`applied`), every entry a leader committed with the term it was committed in
+//! (`committed`), whether a leader ever removed or changed an entry of its own log
+//! (`leader_log_rewritten`) and the client operations appended (`ops`).
+//!
+//! The same actors run outside the checker over UDP (stateright's `spawn`), where clients
+//! send `ClientRequest`s and the leader answers `Committed` once the operation is committed
+//! (see [`RaftActor::model_clients`]).
 //!
 //! Liveness `leader-eventually` ("a leader is eventually elected once elections are fair")
 //! assumes weak fairness of election timeouts, deliveries, client requests and replication;
-//! restarts are never forced. With `elections = asynchronous` (the default) it is violated:
+//! faults are never forced. With `elections = asynchronous` (the default) it is violated:
 //! three candidates split the vote in the last term the bound allows — the livelock that Raft's
 //! randomized timeouts make unlikely but not impossible. `elections = one-at-a-time` is the fair
 //! elections those timeouts aim at: an election timer fires only while no server leads and no
 //! election under way can still be won (a candidate whose votes, with those of the servers that
 //! may still grant theirs, make a majority). There it holds as long as `max-term` exceeds
 //! `restarts` (each restart of a candidate uses up a term).
+//!
+//! The real bugs of Raft implementations it refutes, each a variant: `forget-vote` and
+//! `forget-term` (votedFor, or currentTerm, kept in memory only), `clear-vote-on-step-down`
+//! (a server that hears from its term's leader forgets whom it voted for),
+//! `follower-commit-beyond-match` (a follower commits up to its own log's end, past the prefix
+//! the leader verified), besides the paper's `vote-without-log-check` and
+//! `commit-previous-term` (figure 8).
 
 use crate::sorted_set::SortedSet;
-use ftcheck_protocol::{
-    permutations, Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+use ftcheck_protocol::guarded::{
+    in_flight, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
 };
-use serde::{Serialize, Serializer};
-use stateright::{Model, Property};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id, Network, Out};
+use stateright::{Expectation, Rewrite, RewritePlan};
+use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 /// Largest group the model supports.
 pub const MAX_SERVERS: usize = 5;
 /// Longest log the model supports (the largest `client-ops`).
 pub const MAX_LOG: usize = 4;
 
-/// A log entry: the term it was created in and its operation (`o1`, `o2`, …).
+/// A log entry: the term it was created in and its operation (`o1`, `o2`, … within a term).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LogEntry {
     /// Term of the leader that appended it.
@@ -143,308 +165,37 @@ pub enum Role {
     Leader,
 }
 
-fn server_name<S: Serializer>(id: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
-    id.map(|i| format!("S{}", i + 1)).serialize(s)
-}
-
-fn server_set<S: Serializer>(mask: &u8, s: S) -> Result<S::Ok, S::Error> {
-    let names: Vec<String> = (0..8)
-        .filter(|i| mask & (1 << i) != 0)
-        .map(|i| format!("S{}", i + 1))
-        .collect();
-    names.serialize(s)
-}
-
-fn is_zero(x: &u8) -> bool {
-    *x == 0
-}
-
-fn all_zero(s: &[u8; MAX_SERVERS]) -> bool {
-    s.iter().all(|&x| x == 0)
-}
-
-fn per_server<S: Serializer>(xs: &[u8; MAX_SERVERS], s: S) -> Result<S::Ok, S::Error> {
-    let len = xs.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-    xs[..len].serialize(s)
-}
-
-/// One server. Durable: `term`, `voted_for`, `log`. The rest is lost in a restart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Server {
-    /// currentTerm.
-    pub term: u8,
-    /// votedFor, in `term`.
-    #[serde(serialize_with = "server_name")]
-    pub voted_for: Option<u8>,
-    /// Role.
-    pub role: Role,
-    /// The log.
-    pub log: Log,
-    /// commitIndex.
-    pub commit: u8,
-    /// A candidate's votes (bit per server).
-    #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
-    pub votes: u8,
-    /// A leader's matchIndex per server (zero otherwise). Its nextIndex for a server is
-    /// always `matched + 1`: a new leader starts each follower at the beginning of the log
-    /// and moves on as the follower confirms (Raft allows any nextIndex above matchIndex; the
-    /// paper's `len + 1` only saves messages when logs already agree).
-    #[serde(serialize_with = "per_server", skip_serializing_if = "all_zero")]
-    pub matched: [u8; MAX_SERVERS],
-    /// Constant: its election timer may fire (see the `candidates` parameter). Kept in the
-    /// server, not looked up by its number, so renaming servers is still a symmetry.
-    #[serde(skip)]
-    pub may_campaign: bool,
-}
-
-impl Server {
-    fn new(may_campaign: bool) -> Self {
-        Server {
-            may_campaign,
-            term: 0,
-            voted_for: None,
-            role: Role::Follower,
-            log: Log::default(),
-            commit: 0,
-            votes: 0,
-            matched: [0; MAX_SERVERS],
-        }
-    }
-
-    /// Adopts a later term: follower, no vote yet.
-    fn adopt(&mut self, term: u8) {
-        if term > self.term {
-            self.term = term;
-            self.voted_for = None;
-            self.step_down();
-        }
-    }
-
-    fn step_down(&mut self) {
-        self.role = Role::Follower;
-        self.votes = 0;
-        self.matched = [0; MAX_SERVERS];
-    }
-}
-
-/// A message. Every message carries the sender's term; `from` and `to` are 0-based.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Msg {
-    /// RequestVote.
-    VoteRequest {
-        /// Candidate's term.
-        term: u8,
-        /// Candidate.
-        from: u8,
-        /// Voter.
-        to: u8,
-        /// Term of the candidate's last entry.
-        last_term: u8,
-        /// Length of the candidate's log.
-        last_index: u8,
-    },
-    /// Reply to RequestVote.
-    VoteResponse {
-        /// Voter's term.
-        term: u8,
-        /// Voter.
-        from: u8,
-        /// Candidate.
-        to: u8,
-        /// Vote granted.
-        granted: bool,
-    },
-    /// AppendEntries with at most one entry.
-    Append {
-        /// Leader's term.
-        term: u8,
-        /// Leader.
-        from: u8,
-        /// Follower.
-        to: u8,
-        /// Index of the entry before `entry`.
-        prev_index: u8,
-        /// Its term.
-        prev_term: u8,
-        /// The entry at `prev_index + 1`, if any (none: a heartbeat).
-        entry: Option<LogEntry>,
-        /// Leader's commit index (at most `prev_index` + 1 when carrying an entry).
-        commit: u8,
-    },
-    /// Reply to AppendEntries.
-    AppendResponse {
-        /// Follower's term.
-        term: u8,
-        /// Follower.
-        from: u8,
-        /// Leader.
-        to: u8,
-        /// The follower's log matched at `prev_index`.
-        success: bool,
-        /// On success, the index up to which the follower's log matches the leader's.
-        match_index: u8,
-    },
-}
-
-impl Msg {
-    fn from(&self) -> u8 {
-        match *self {
-            Msg::VoteRequest { from, .. }
-            | Msg::VoteResponse { from, .. }
-            | Msg::Append { from, .. }
-            | Msg::AppendResponse { from, .. } => from,
-        }
-    }
-
-    fn to(&self) -> u8 {
-        match *self {
-            Msg::VoteRequest { to, .. }
-            | Msg::VoteResponse { to, .. }
-            | Msg::Append { to, .. }
-            | Msg::AppendResponse { to, .. } => to,
-        }
-    }
-
-    fn rename(self, perm: &[u8]) -> Msg {
-        let p = |i: u8| perm[i as usize];
-        match self {
-            Msg::VoteRequest {
-                term,
-                from,
-                to,
-                last_term,
-                last_index,
-            } => Msg::VoteRequest {
-                term,
-                from: p(from),
-                to: p(to),
-                last_term,
-                last_index,
-            },
-            Msg::VoteResponse {
-                term,
-                from,
-                to,
-                granted,
-            } => Msg::VoteResponse {
-                term,
-                from: p(from),
-                to: p(to),
-                granted,
-            },
-            Msg::Append {
-                term,
-                from,
-                to,
-                prev_index,
-                prev_term,
-                entry,
-                commit,
-            } => Msg::Append {
-                term,
-                from: p(from),
-                to: p(to),
-                prev_index,
-                prev_term,
-                entry,
-                commit,
-            },
-            Msg::AppendResponse {
-                term,
-                from,
-                to,
-                success,
-                match_index,
-            } => Msg::AppendResponse {
-                term,
-                from: p(from),
-                to: p(to),
-                success,
-                match_index,
-            },
+impl<'de> Deserialize<'de> for LogEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = text
+            .strip_prefix('o')
+            .and_then(|rest| rest.split_once("@t"))
+            .and_then(|(op, term)| Some((op.parse().ok()?, term.parse().ok()?)));
+        match parsed {
+            Some((op, term)) => Ok(LogEntry { term, op }),
+            None => Err(serde::de::Error::custom(format!(
+                "not a log entry `o<op>@t<term>`: {text}"
+            ))),
         }
     }
 }
 
-impl fmt::Debug for Msg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Msg::VoteRequest {
-                term,
-                from,
-                to,
-                last_term,
-                last_index,
-            } => write!(
-                f,
-                "RequestVote(t{term}, S{}→S{}, last index {last_index} term {last_term})",
-                from + 1,
-                to + 1
-            ),
-            Msg::VoteResponse {
-                term,
-                from,
-                to,
-                granted,
-            } => write!(
-                f,
-                "Vote(t{term}, S{}→S{}, {})",
-                from + 1,
-                to + 1,
-                if granted { "granted" } else { "refused" }
-            ),
-            Msg::Append {
-                term,
-                from,
-                to,
-                prev_index,
-                prev_term,
-                entry,
-                commit,
-            } => {
-                write!(
-                    f,
-                    "AppendEntries(t{term}, S{}→S{}, prev index {prev_index} term {prev_term}, ",
-                    from + 1,
-                    to + 1
-                )?;
-                match entry {
-                    Some(e) => write!(f, "[{e:?}]")?,
-                    None => write!(f, "[]")?,
-                }
-                write!(f, ", commit {commit})")
-            }
-            Msg::AppendResponse {
-                term,
-                from,
-                to,
-                success,
-                match_index,
-            } => {
-                write!(f, "AppendReply(t{term}, S{}→S{}, ", from + 1, to + 1)?;
-                if success {
-                    write!(f, "match {match_index})")
-                } else {
-                    write!(f, "mismatch)")
-                }
-            }
+impl<'de> Deserialize<'de> for Log {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = Vec::<LogEntry>::deserialize(d)?;
+        if entries.len() > MAX_LOG {
+            return Err(serde::de::Error::custom(format!(
+                "a log of {} entries (at most {MAX_LOG})",
+                entries.len()
+            )));
         }
+        let mut log = Log::default();
+        for e in entries {
+            log.push(e);
+        }
+        Ok(log)
     }
-}
-
-impl Serialize for Msg {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{self:?}"))
-    }
-}
-
-fn by_name<S: Serializer>(servers: &[Server], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(servers.len()))?;
-    for (i, v) in servers.iter().enumerate() {
-        map.serialize_entry(&format!("S{}", i + 1), v)?;
-    }
-    map.end()
 }
 
 /// An entry a leader committed, with the term it was committed in.
@@ -470,77 +221,330 @@ impl Serialize for Commit {
     }
 }
 
-/// A state of the whole system.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct RaftState {
-    /// The servers, `S1..Sn` (serialised as a map from those names).
-    #[serde(serialize_with = "by_name")]
-    pub servers: Vec<Server>,
-    /// Every message sent so far.
-    pub network: SortedSet<Msg>,
-    /// Client operations appended so far.
-    pub ops: u8,
-    /// Crash-and-recover steps so far.
-    pub restarts: u8,
-    /// Ghost: every `(index, entry)` some server applied.
-    pub applied: SortedSet<(u8, LogEntry)>,
-    /// Ghost: every entry a leader committed, with the term it did so in.
-    pub committed: SortedSet<Commit>,
-    /// Ghost: a leader removed or changed an entry of its log within its term.
-    pub leader_log_rewritten: bool,
+fn server_name<S: Serializer>(id: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+    id.map(|i| format!("S{}", i + 1)).serialize(s)
 }
 
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// A server's election timer expires: it starts an election in the next term.
-    Timeout(u8),
-    /// A client operation reaches the leader, which appends it.
-    ClientRequest(u8),
-    /// A leader sends AppendEntries to every follower (the entry at its next index, or a
-    /// heartbeat). One step for all: sending to some and not others is the same as sending
-    /// to all and some messages never arriving, which the network allows.
-    Replicate(u8),
-    /// A message is delivered (again, possibly).
-    Deliver(Msg),
-    /// A server crashes and recovers from its durable state.
-    Restart(u8),
+fn server_set<S: Serializer>(mask: &u8, s: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<String> = (0..8)
+        .filter(|i| mask & (1 << i) != 0)
+        .map(|i| format!("S{}", i + 1))
+        .collect();
+    names.serialize(s)
 }
 
-impl fmt::Debug for Action {
+fn is_zero(x: &u8) -> bool {
+    *x == 0
+}
+
+fn all_zero(s: &[u8; MAX_SERVERS]) -> bool {
+    s.iter().all(|&x| x == 0)
+}
+
+fn per_server<S: Serializer>(xs: &[u8; MAX_SERVERS], s: S) -> Result<S::Ok, S::Error> {
+    let len = xs.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+    xs[..len].serialize(s)
+}
+
+/// Server `i` renamed by a rewrite plan of the actor ids (servers are actors `0..n`).
+fn rename<S>(i: u8, plan: &RewritePlan<Id, S>) -> u8 {
+    usize::from(Id::from(i as usize).rewrite(plan)) as u8
+}
+
+/// One server's state. Durable (its [`Stored`] storage): `term`, `voted_for`, `log`. The rest
+/// is lost in a restart. Its `Debug` text is what traces draw: `leader t1, voted S1, log
+/// [o1@t1], commit 1, matched S2:1`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Server {
+    /// currentTerm.
+    pub term: u8,
+    /// votedFor, in `term` (a server's number, 0-based).
+    #[serde(serialize_with = "server_name")]
+    pub voted_for: Option<u8>,
+    /// Role.
+    pub role: Role,
+    /// The log.
+    pub log: Log,
+    /// commitIndex.
+    pub commit: u8,
+    /// A candidate's votes (bit per server).
+    #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
+    pub votes: u8,
+    /// A leader's matchIndex per server (zero otherwise). Its nextIndex for a server is
+    /// always `matched + 1`: a new leader starts each follower at the beginning of the log
+    /// and moves on as the follower confirms (Raft allows any nextIndex above matchIndex; the
+    /// paper's `len + 1` only saves messages when logs already agree).
+    #[serde(serialize_with = "per_server", skip_serializing_if = "all_zero")]
+    pub matched: [u8; MAX_SERVERS],
+    /// Constant: its election timer may fire (see the `candidates` parameter). Kept in the
+    /// state so that symmetry sees it.
+    #[serde(skip)]
+    pub may_campaign: bool,
+}
+
+impl Server {
+    /// Adopts a later term: follower, no vote yet.
+    fn adopt(&mut self, term: u8) {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.step_down();
+        }
+    }
+
+    fn step_down(&mut self) {
+        self.role = Role::Follower;
+        self.votes = 0;
+        self.matched = [0; MAX_SERVERS];
+    }
+
+    fn stored(&self) -> Stored {
+        Stored {
+            term: self.term,
+            voted_for: self.voted_for,
+            log: self.log,
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+}
+
+impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::Timeout(i) => write!(f, "S{} times out", i + 1),
-            Action::ClientRequest(i) => write!(f, "S{} appends a client operation", i + 1),
-            Action::Replicate(i) => write!(f, "S{} sends AppendEntries", i + 1),
-            Action::Deliver(m) => write!(f, "deliver {m:?}"),
-            Action::Restart(i) => write!(f, "S{} crashes and recovers", i + 1),
+        let role = match self.role {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        };
+        write!(f, "{role} t{}", self.term)?;
+        if let Some(v) = self.voted_for {
+            write!(f, ", voted S{}", v + 1)?;
+        }
+        write!(f, ", log {:?}, commit {}", self.log, self.commit)?;
+        if self.votes != 0 {
+            let votes: Vec<String> = (0..8)
+                .filter(|j| self.votes & (1 << j) != 0)
+                .map(|j| format!("S{}", j + 1))
+                .collect();
+            write!(f, ", votes {}", votes.join(" "))?;
+        }
+        if self.matched.iter().any(|&m| m != 0) {
+            let matched: Vec<String> = (0..MAX_SERVERS)
+                .filter(|&j| self.matched[j] != 0)
+                .map(|j| format!("S{}:{}", j + 1, self.matched[j]))
+                .collect();
+            write!(f, ", matched {}", matched.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Rewrite<Id> for Server {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let mut out = *self;
+        out.voted_for = self.voted_for.map(|v| rename(v, plan));
+        out.votes = (0..8u8)
+            .filter(|j| self.votes & (1 << j) != 0)
+            .fold(0, |m, j| m | (1 << rename(j, plan)));
+        out.matched = [0; MAX_SERVERS];
+        for (j, &m) in self.matched.iter().enumerate() {
+            if m != 0 {
+                out.matched[rename(j as u8, plan) as usize] = m;
+            }
+        }
+        out
+    }
+}
+
+/// What a server keeps in stable storage (`Out::save`): currentTerm, votedFor, log.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Stored {
+    /// currentTerm.
+    pub term: u8,
+    /// votedFor.
+    pub voted_for: Option<u8>,
+    /// The log.
+    pub log: Log,
+}
+
+impl Rewrite<Id> for Stored {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Stored {
+            voted_for: self.voted_for.map(|v| rename(v, plan)),
+            ..*self
         }
     }
 }
 
-/// The model.
-#[derive(Clone, Debug)]
-pub struct Raft {
-    /// Number of servers.
-    pub servers: usize,
-    /// Servers `S1..Sk` whose election timers may fire.
-    pub candidates: usize,
-    /// Highest term an election may start.
-    pub max_term: u8,
-    /// Client operations the leaders may append, in all.
-    pub client_ops: u8,
-    /// Crash-and-recover steps allowed in a run.
-    pub restarts: u8,
-    /// Elections one at a time: an election timer fires only while every server is a
-    /// follower (no leader, no election under way).
-    pub one_at_a_time: bool,
-    /// Which variant, if any.
-    pub variant: Option<Variant>,
+/// A message; the envelope says who sends it and to whom. Every message of the protocol
+/// carries the sender's term.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Msg {
+    /// RequestVote.
+    VoteRequest {
+        /// Candidate's term.
+        term: u8,
+        /// Term of the candidate's last entry.
+        last_term: u8,
+        /// Length of the candidate's log.
+        last_index: u8,
+    },
+    /// Reply to RequestVote.
+    VoteResponse {
+        /// Voter's term.
+        term: u8,
+        /// Vote granted.
+        granted: bool,
+    },
+    /// AppendEntries with at most one entry.
+    Append {
+        /// Leader's term.
+        term: u8,
+        /// Index of the entry before `entry`.
+        prev_index: u8,
+        /// Its term.
+        prev_term: u8,
+        /// The entry at `prev_index + 1`, if any (none: a heartbeat).
+        entry: Option<LogEntry>,
+        /// Leader's commit index (at most `prev_index` + 1 when carrying an entry, except
+        /// in `follower-commit-beyond-match`, which sends the paper's leaderCommit whole).
+        commit: u8,
+    },
+    /// Reply to AppendEntries.
+    AppendResponse {
+        /// Follower's term.
+        term: u8,
+        /// The follower's log matched at `prev_index`.
+        success: bool,
+        /// On success, the index up to which the follower's log matches the leader's.
+        match_index: u8,
+    },
+    /// A client's operation (outside the checker; in the model the `Client` timer stands
+    /// for it). Sent again until `Committed` comes back.
+    ClientRequest {
+        /// The operation.
+        op: u8,
+    },
+    /// The leader's answer to a `ClientRequest` whose operation is committed.
+    Committed {
+        /// The operation.
+        op: u8,
+        /// Its log index.
+        index: u8,
+    },
 }
 
+impl Rewrite<Id> for Msg {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        *self
+    }
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Msg::VoteRequest {
+                term,
+                last_term,
+                last_index,
+            } => write!(
+                f,
+                "RequestVote(t{term}, last index {last_index} term {last_term})"
+            ),
+            Msg::VoteResponse { term, granted } => write!(
+                f,
+                "Vote(t{term}, {})",
+                if granted { "granted" } else { "refused" }
+            ),
+            Msg::Append {
+                term,
+                prev_index,
+                prev_term,
+                entry,
+                commit,
+            } => {
+                write!(
+                    f,
+                    "AppendEntries(t{term}, prev index {prev_index} term {prev_term}, "
+                )?;
+                match entry {
+                    Some(e) => write!(f, "[{e:?}]")?,
+                    None => write!(f, "[]")?,
+                }
+                write!(f, ", commit {commit})")
+            }
+            Msg::AppendResponse {
+                term,
+                success,
+                match_index,
+            } => {
+                if success {
+                    write!(f, "AppendReply(t{term}, match {match_index})")
+                } else {
+                    write!(f, "AppendReply(t{term}, mismatch)")
+                }
+            }
+            Msg::ClientRequest { op } => write!(f, "ClientRequest(o{op})"),
+            Msg::Committed { op, index } => write!(f, "Committed(o{op} at {index})"),
+        }
+    }
+}
+
+/// A server's timers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// A follower's or candidate's election timeout: it stands in the next term.
+    Election,
+    /// A leader's replication: AppendEntries to every follower (the entry at its next index,
+    /// or a heartbeat). One step for all: sending to some and not others is the same as
+    /// sending to all and some messages never arriving, which the network allows.
+    Heartbeat,
+    /// In the model: a client's operation reaches the leader, which appends it.
+    Client,
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timer::Election => "election timeout: stands as candidate",
+            Timer::Heartbeat => "sends AppendEntries",
+            Timer::Client => "appends a client operation",
+        })
+    }
+}
+
+/// The ghost variables, in the history: not part of any server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Ghost {
+    /// Client operations appended so far.
+    pub ops: u8,
+    /// Every `(index, entry)` some server applied.
+    pub applied: SortedSet<(u8, LogEntry)>,
+    /// Every entry a leader committed, with the term it did so in.
+    pub committed: SortedSet<Commit>,
+    /// A leader removed or changed an entry of its log within its term.
+    pub leader_log_rewritten: bool,
+}
+
+impl Rewrite<Id> for Ghost {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        self.clone()
+    }
+}
+
+/// The model.
+pub type RaftModel = GuardedActors<RaftActor, RaftConfig, Ghost>;
+/// A state of the model.
+pub type RaftState = GuardedState<RaftActor, Ghost>;
+/// A step of the model.
+pub type RaftAction = GuardedAction<Msg, Timer, ()>;
+
 /// The broken variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Variant {
     /// Votes are granted without the up-to-date check.
     VoteWithoutLogCheck,
@@ -548,6 +552,12 @@ pub enum Variant {
     CommitPreviousTerm,
     /// votedFor is volatile: a restart forgets it.
     ForgetVote,
+    /// currentTerm is volatile: a restart starts again from term 0.
+    ForgetTerm,
+    /// A server that hears from its term's leader clears its vote.
+    ClearVoteOnStepDown,
+    /// A follower commits up to its log's end rather than the prefix the leader verified.
+    FollowerCommitBeyondMatch,
 }
 
 impl Variants for Variant {
@@ -574,98 +584,116 @@ impl Variants for Variant {
                 summary: "votedFor is not durable: a restart forgets it (election-safety)",
             },
         ),
+        (
+            Variant::ForgetTerm,
+            VariantSpec {
+                name: "forget-term",
+                summary: "currentTerm is not durable: a restart starts from term 0 and may vote \
+                          again in a term it voted in (election-safety)",
+            },
+        ),
+        (
+            Variant::ClearVoteOnStepDown,
+            VariantSpec {
+                name: "clear-vote-on-step-down",
+                summary: "a server that hears AppendEntries from its term's leader becomes its \
+                          follower anew and clears votedFor: two leaders in one term, no crash \
+                          needed (election-safety)",
+            },
+        ),
+        (
+            Variant::FollowerCommitBeyondMatch,
+            VariantSpec {
+                name: "follower-commit-beyond-match",
+                summary: "a follower commits up to min(leaderCommit, its log's length), past the \
+                          prefix the leader verified (state-machine-safety; needs client-ops=3)",
+            },
+        ),
     ];
 }
 
-impl Raft {
+/// One server, as an actor: the protocol's code, which the checker explores and `spawn` runs.
+#[derive(Clone, Debug)]
+pub struct RaftActor {
+    /// Every server of the group, this one included, in order (`S1`, `S2`, …): a server is
+    /// known by its position here (votedFor, the votes, matchIndex).
+    pub peers: Vec<Id>,
+    /// This server's position in `peers`.
+    pub me: usize,
+    /// Its election timer may fire.
+    pub may_campaign: bool,
+    /// The model's clients: a leader appends an operation when its `Client` timer fires.
+    /// Outside the checker (false), operations come in `ClientRequest` messages instead.
+    pub model_clients: bool,
+    /// Which variant, if any.
+    pub variant: Option<Variant>,
+}
+
+/// The election timeout's range (outside the checker; the model ignores durations).
+fn election_timeout() -> std::ops::Range<Duration> {
+    Duration::from_millis(300)..Duration::from_millis(600)
+}
+
+/// How often a leader replicates (outside the checker).
+fn heartbeat() -> std::ops::Range<Duration> {
+    Duration::from_millis(50)..Duration::from_millis(60)
+}
+
+impl RaftActor {
     fn majority(&self) -> usize {
-        self.servers / 2 + 1
+        self.peers.len() / 2 + 1
     }
 
-    /// Whether election timers may fire: always with asynchronous elections; with
-    /// one-at-a-time ones only while no server leads and no election under way can be won.
-    fn quiet(&self, s: &RaftState) -> bool {
-        !self.one_at_a_time
-            || !(s.servers.iter().any(|v| v.role == Role::Leader) || self.election_open(s))
+    fn index(&self, id: Id) -> Option<u8> {
+        self.peers.iter().position(|&p| p == id).map(|i| i as u8)
     }
 
-    /// Whether the protocol lets server `me` time out and stand (the term bound aside).
-    fn may_time_out(me: &Server) -> bool {
-        me.role != Role::Leader && me.may_campaign
+    fn has(&self, v: Variant) -> bool {
+        self.variant == Some(v)
     }
 
-    /// Whether an election under way can still be won: a candidate whose votes, with those of
-    /// the servers that may still grant it theirs (a vote in flight included), make a majority.
-    fn election_open(&self, s: &RaftState) -> bool {
-        s.servers.iter().enumerate().any(|(c, cand)| {
-            let may_grant = |(j, v): &(usize, &Server)| {
-                let log_ok = cand.log.last_term() > v.log.last_term()
-                    || (cand.log.last_term() == v.log.last_term() && cand.log.len() >= v.log.len());
-                *j == c
-                    || cand.votes & (1 << j) != 0
-                    || ((v.term < cand.term
-                        || (v.term == cand.term && v.voted_for.is_none_or(|x| x as usize == c)))
-                        && (log_ok || self.variant == Some(Variant::VoteWithoutLogCheck)))
-            };
-            cand.role == Role::Candidate
-                && s.servers.iter().enumerate().filter(may_grant).count() >= self.majority()
-        })
-    }
-
-    fn apply(next: &mut RaftState, i: usize, upto: u8) {
-        let s = next.servers[i];
-        for k in s.commit + 1..=upto {
-            if let Some(e) = s.log.at(k) {
-                next.applied.insert((k, e));
-            }
+    /// The reply to a RequestVote, and whether it is granted.
+    fn vote(&self, me: &mut Server, from: u8, term: u8, last_term: u8, last_index: u8) -> bool {
+        me.adopt(term);
+        let log_ok = last_term > me.log.last_term()
+            || (last_term == me.log.last_term() && last_index >= me.log.len());
+        let granted = term == me.term
+            && me.voted_for.is_none_or(|v| v == from)
+            && (log_ok || self.has(Variant::VoteWithoutLogCheck));
+        if granted {
+            me.voted_for = Some(from);
         }
-        next.servers[i].commit = next.servers[i].commit.max(upto);
+        granted
     }
 
-    fn send(next: &mut RaftState, m: Msg) {
-        next.network.insert(m);
-    }
-
-    fn deliver(&self, next: &mut RaftState, m: Msg) {
-        let i = m.to() as usize;
-        match m {
+    /// Handles one message on a copy of the server, sending through `o`.
+    fn handle(&self, me: &mut Server, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let Some(from) = self.index(src) else {
+            if let Msg::ClientRequest { op } = msg {
+                self.client_request(me, src, op, o);
+            }
+            return;
+        };
+        match msg {
             Msg::VoteRequest {
                 term,
-                from,
                 last_term,
                 last_index,
-                ..
             } => {
-                let me = &mut next.servers[i];
-                me.adopt(term);
-                let log_ok = last_term > me.log.last_term()
-                    || (last_term == me.log.last_term() && last_index >= me.log.len());
-                let granted = term == me.term
-                    && me.voted_for.is_none_or(|v| v == from)
-                    && (log_ok || self.variant == Some(Variant::VoteWithoutLogCheck));
-                if granted {
-                    me.voted_for = Some(from);
-                }
-                let reply = Msg::VoteResponse {
-                    term: me.term,
-                    from: i as u8,
-                    to: from,
-                    granted,
-                };
-                Self::send(next, reply);
+                let granted = self.vote(me, from, term, last_term, last_index);
+                o.send(
+                    src,
+                    Msg::VoteResponse {
+                        term: me.term,
+                        granted,
+                    },
+                );
             }
-            Msg::VoteResponse {
-                term,
-                from,
-                granted,
-                ..
-            } => {
-                let majority = self.majority();
-                let me = &mut next.servers[i];
+            Msg::VoteResponse { term, granted } => {
                 me.adopt(term);
                 if term == me.term && me.role == Role::Candidate && granted {
                     me.votes |= 1 << from;
-                    if me.votes.count_ones() as usize >= majority {
+                    if me.votes.count_ones() as usize >= self.majority() {
                         me.role = Role::Leader;
                         me.votes = 0;
                         me.matched = [0; MAX_SERVERS];
@@ -674,410 +702,456 @@ impl Raft {
             }
             Msg::Append {
                 term,
-                from,
                 prev_index,
                 prev_term,
                 entry,
                 commit,
-                ..
-            } => {
-                let me = &mut next.servers[i];
-                me.adopt(term);
-                if term == me.term && me.role == Role::Candidate {
-                    me.step_down();
-                }
-                if term < me.term || me.role != Role::Follower {
-                    // Stale leader (or, in a broken variant, a second leader of this term).
-                    let reply = Msg::AppendResponse {
-                        term: me.term,
-                        from: i as u8,
-                        to: from,
-                        success: false,
-                        match_index: 0,
-                    };
-                    if term < me.term {
-                        Self::send(next, reply);
-                    }
-                    return;
-                }
-                let log_ok = prev_index == 0
-                    || (prev_index <= me.log.len() && me.log.term_at(prev_index) == prev_term);
-                if !log_ok {
-                    let reply = Msg::AppendResponse {
-                        term: me.term,
-                        from: i as u8,
-                        to: from,
-                        success: false,
-                        match_index: 0,
-                    };
-                    Self::send(next, reply);
-                    return;
-                }
-                let mut matched = prev_index;
-                if let Some(e) = entry {
-                    let index = prev_index + 1;
-                    if me.log.at(index).map(|x| x.term) != Some(e.term) {
-                        me.log.truncate(prev_index);
-                        me.log.push(e);
-                    }
-                    matched = index;
-                }
-                let upto = commit.min(matched);
-                let reply = Msg::AppendResponse {
-                    term: me.term,
-                    from: i as u8,
-                    to: from,
-                    success: true,
-                    match_index: matched,
-                };
-                if upto > me.commit {
-                    Self::apply(next, i, upto);
-                }
-                Self::send(next, reply);
-            }
+            } => self.append(me, src, term, prev_index, prev_term, entry, commit, o),
             Msg::AppendResponse {
                 term,
-                from,
                 success,
                 match_index,
-                ..
             } => {
-                let me = &mut next.servers[i];
                 me.adopt(term);
-                if term != me.term || me.role != Role::Leader {
+                if term != me.term || !me.is_leader() {
                     return;
                 }
                 let j = from as usize;
                 if success && match_index > me.matched[j] {
                     me.matched[j] = match_index;
-                    self.advance_commit(next, i);
+                    self.advance_commit(me);
                 }
             }
+            Msg::ClientRequest { op } => self.client_request(me, src, op, o),
+            Msg::Committed { .. } => {}
         }
     }
 
-    /// The leader `i` commits the longest prefix a majority stores (the last entry of it from
-    /// its own term, unless the variant counts replicas of earlier terms' entries).
-    fn advance_commit(&self, next: &mut RaftState, i: usize) {
-        let me = next.servers[i];
-        let mut upto = me.commit;
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &self,
+        me: &mut Server,
+        src: Id,
+        term: u8,
+        prev_index: u8,
+        prev_term: u8,
+        entry: Option<LogEntry>,
+        commit: u8,
+        o: &mut Out<Self>,
+    ) {
+        me.adopt(term);
+        if term == me.term && me.role == Role::Candidate {
+            me.step_down();
+        }
+        let refuse = |me: &Server| Msg::AppendResponse {
+            term: me.term,
+            success: false,
+            match_index: 0,
+        };
+        if term < me.term {
+            o.send(src, refuse(me));
+            return;
+        }
+        if me.role != Role::Follower {
+            // A second leader of this term (only in a broken variant).
+            return;
+        }
+        if self.has(Variant::ClearVoteOnStepDown) {
+            // The bug: "become follower of this term's leader" resets votedFor.
+            me.voted_for = None;
+        }
+        if !self.model_clients {
+            // Outside the checker: the leader is alive, so wait before standing.
+            o.set_timer(Timer::Election, election_timeout());
+        }
+        let log_ok = prev_index == 0
+            || (prev_index <= me.log.len() && me.log.term_at(prev_index) == prev_term);
+        if !log_ok {
+            o.send(src, refuse(me));
+            return;
+        }
+        let mut matched = prev_index;
+        if let Some(e) = entry {
+            let index = prev_index + 1;
+            if me.log.at(index).map(|x| x.term) != Some(e.term) {
+                me.log.truncate(prev_index);
+                me.log.push(e);
+            }
+            matched = index;
+        }
+        let verified = if self.has(Variant::FollowerCommitBeyondMatch) {
+            me.log.len()
+        } else {
+            matched
+        };
+        me.commit = me.commit.max(commit.min(verified));
+        o.send(
+            src,
+            Msg::AppendResponse {
+                term: me.term,
+                success: true,
+                match_index: matched,
+            },
+        );
+    }
+
+    /// The leader commits the longest prefix a majority stores (the last entry of it from its
+    /// own term, unless the variant counts replicas of earlier terms' entries).
+    fn advance_commit(&self, me: &mut Server) {
+        let own = self.me;
         for n in (me.commit + 1..=me.log.len()).rev() {
-            let replicas = (0..self.servers)
-                .filter(|&j| j == i || me.matched[j] >= n)
+            let replicas = (0..self.peers.len())
+                .filter(|&j| j == own || me.matched[j] >= n)
                 .count();
             if replicas >= self.majority()
-                && (me.log.term_at(n) == me.term
-                    || self.variant == Some(Variant::CommitPreviousTerm))
+                && (me.log.term_at(n) == me.term || self.has(Variant::CommitPreviousTerm))
             {
-                upto = n;
-                break;
+                me.commit = n;
+                return;
             }
         }
-        if upto > me.commit {
-            for k in me.commit + 1..=upto {
-                next.committed.insert(Commit {
-                    index: k,
-                    entry: me.log.at(k).expect("within the log"),
-                    in_term: me.term,
-                });
+    }
+
+    /// Outside the checker: a leader appends a client's operation once, and answers once it
+    /// is committed.
+    fn client_request(&self, me: &mut Server, src: Id, op: u8, o: &mut Out<Self>) {
+        match (1..=me.log.len()).find(|&k| me.log.at(k).is_some_and(|e| e.op == op)) {
+            Some(index) if index <= me.commit => o.send(src, Msg::Committed { op, index }),
+            Some(_) => {}
+            None if me.is_leader() && (me.log.len() as usize) < MAX_LOG => {
+                me.log.push(LogEntry { term: me.term, op })
             }
-            Self::apply(next, i, upto);
+            None => {}
         }
     }
 
-    /// Removes the replies whose delivery can no longer change anything, now or later: the
-    /// network stays the set of messages that may still matter, and states that differ only in
-    /// spent replies are one state. Terms never decrease and a server leaves candidacy or
-    /// leadership of a term for good, so these stay inert: a reply of an earlier term than its
-    /// receiver's; a refused, already counted or too late vote; an AppendEntries reply to a
-    /// follower of the reply's term (it cannot lead that term any more), or one its leader has
-    /// already taken in (a mismatch changes nothing; `matched` only grows within a term).
-    fn collect_garbage(next: &mut RaftState) {
-        let servers = &next.servers;
-        let inert = |m: &Msg| match *m {
-            Msg::VoteResponse {
-                term,
-                from,
-                to,
-                granted,
-            } => {
-                let r = &servers[to as usize];
-                term < r.term
-                    || (term == r.term
-                        && (r.role != Role::Candidate || !granted || r.votes & (1 << from) != 0))
+    /// AppendEntries to every other server: the entry after what it is known to match.
+    fn replicate(&self, me: &Server, o: &mut Out<Self>) {
+        for (j, &peer) in self.peers.iter().enumerate() {
+            if j == self.me {
+                continue;
             }
-            Msg::AppendResponse {
-                term,
-                from,
-                to,
-                success,
-                match_index,
-            } => {
-                let r = &servers[to as usize];
-                let f = from as usize;
-                term < r.term
-                    || (term == r.term
-                        && (r.role == Role::Follower
-                            || (r.role == Role::Leader
-                                && (!success || r.matched[f] >= match_index))))
-            }
-            _ => false,
-        };
-        let mut network = std::mem::take(&mut next.network);
-        network.retain(|m| !inert(m));
-        next.network = network;
-    }
-
-    /// The state with servers renamed: server `i` becomes `perm[i]`.
-    fn renamed(s: &RaftState, perm: &[u8]) -> RaftState {
-        RaftState {
-            servers: renamed_servers(&s.servers, perm),
-            network: s.network.iter().map(|m| m.rename(perm)).collect(),
-            ops: s.ops,
-            restarts: s.restarts,
-            applied: s.applied.clone(),
-            committed: s.committed.clone(),
-            leader_log_rewritten: s.leader_log_rewritten,
+            let prev_index = me.matched[j];
+            let entry = me.log.at(prev_index + 1);
+            let commit = if self.has(Variant::FollowerCommitBeyondMatch) {
+                me.commit
+            } else {
+                me.commit.min(prev_index + u8::from(entry.is_some()))
+            };
+            o.send(
+                peer,
+                Msg::Append {
+                    term: me.term,
+                    prev_index,
+                    prev_term: me.log.term_at(prev_index),
+                    entry,
+                    commit,
+                },
+            );
         }
     }
-}
 
-/// The servers renamed: server `i` becomes `perm[i]`, and so do the ids they hold.
-fn renamed_servers(servers: &[Server], perm: &[u8]) -> Vec<Server> {
-    let n = servers.len();
-    let mut out = servers.to_vec();
-    for (i, old) in servers.iter().enumerate() {
-        let mut v = *old;
-        v.voted_for = old.voted_for.map(|x| perm[x as usize]);
-        v.votes = (0..n)
-            .filter(|&j| old.votes & (1 << j) != 0)
-            .fold(0, |m, j| m | (1 << perm[j]));
-        for (j, &to) in perm.iter().enumerate() {
-            v.matched[to as usize] = old.matched[j];
+    /// Applies a step computed on a copy: the new state if it changed, its storage if that
+    /// changed, and the timers of a role it took up.
+    fn finish(&self, state: &mut Cow<Server>, next: Server, o: &mut Out<Self>) {
+        let before = **state;
+        if next == before {
+            return;
         }
-        out[perm[i] as usize] = v;
-    }
-    out
-}
-
-/// The least renaming of the state: servers are interchangeable in Raft (no server is
-/// distinguished by its id), so every state of an orbit has the same representative. The
-/// servers' own fields are compared first; the network is renamed only for the permutations
-/// that tie on them.
-pub fn representative(s: &RaftState) -> RaftState {
-    let keyed: Vec<(Vec<Server>, Vec<u8>)> = permutations(s.servers.len())
-        .into_iter()
-        .map(|p| (renamed_servers(&s.servers, &p), p))
-        .collect();
-    let least = keyed.iter().map(|(k, _)| k).min().expect("servers >= 1");
-    keyed
-        .iter()
-        .filter(|(k, _)| k == least)
-        .map(|(_, p)| Raft::renamed(s, p))
-        .min()
-        .expect("one candidate at least")
-}
-
-impl Model for Raft {
-    type State = RaftState;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<RaftState> {
-        vec![RaftState {
-            servers: (0..self.servers)
-                .map(|i| Server::new(i < self.candidates))
-                .collect(),
-            network: SortedSet::new(),
-            ops: 0,
-            restarts: 0,
-            applied: SortedSet::new(),
-            committed: SortedSet::new(),
-            leader_log_rewritten: false,
-        }]
-    }
-
-    fn actions(&self, s: &RaftState, actions: &mut Vec<Action>) {
-        let quiet = self.quiet(s);
-        for (i, me) in s.servers.iter().enumerate() {
-            let id = i as u8;
-            if quiet && Self::may_time_out(me) && me.term < self.max_term {
-                actions.push(Action::Timeout(id));
-            }
-            if me.role == Role::Leader {
-                if s.ops < self.client_ops {
-                    actions.push(Action::ClientRequest(id));
+        if next.stored() != before.stored() {
+            o.save(next.stored());
+        }
+        match (before.is_leader(), next.is_leader()) {
+            (false, true) => {
+                o.cancel_timer(Timer::Election);
+                o.set_timer(Timer::Heartbeat, heartbeat());
+                if self.model_clients {
+                    o.set_timer(Timer::Client, heartbeat());
                 }
-                actions.push(Action::Replicate(id));
             }
-            if s.restarts < self.restarts {
-                actions.push(Action::Restart(id));
+            (true, false) => {
+                o.cancel_timer(Timer::Heartbeat);
+                o.cancel_timer(Timer::Client);
+                o.set_timer(Timer::Election, election_timeout());
             }
+            _ => {}
         }
-        actions.extend(s.network.iter().map(|m| Action::Deliver(*m)));
+        *state.to_mut() = next;
+    }
+}
+
+impl Actor for RaftActor {
+    type Msg = Msg;
+    type State = Server;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = Stored;
+
+    fn name(&self) -> String {
+        format!("S{}", self.me + 1)
     }
 
-    fn next_state(&self, s: &RaftState, action: Action) -> Option<RaftState> {
-        let mut next = s.clone();
-        match action {
-            Action::Timeout(i) => {
-                let me = &mut next.servers[i as usize];
-                me.term += 1;
-                me.role = Role::Candidate;
-                me.voted_for = Some(i);
-                me.votes = 1 << i;
-                let (term, last_term, last_index) = (me.term, me.log.last_term(), me.log.len());
-                for j in 0..self.servers as u8 {
-                    if j != i {
-                        Self::send(
-                            &mut next,
+    fn on_start(&self, _id: Id, storage: &Option<Stored>, o: &mut Out<Self>) -> Server {
+        let mut stored = storage.unwrap_or_default();
+        if self.has(Variant::ForgetVote) {
+            stored.voted_for = None;
+        }
+        if self.has(Variant::ForgetTerm) {
+            stored.term = 0;
+        }
+        if *storage != Some(stored) {
+            o.save(stored);
+        }
+        o.set_timer(Timer::Election, election_timeout());
+        Server {
+            term: stored.term,
+            voted_for: stored.voted_for,
+            role: Role::Follower,
+            log: stored.log,
+            commit: 0,
+            votes: 0,
+            matched: [0; MAX_SERVERS],
+            may_campaign: self.may_campaign,
+        }
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<Server>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let mut next = **state;
+        self.handle(&mut next, src, msg, o);
+        self.finish(state, next, o);
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<Server>, timer: &Timer, o: &mut Out<Self>) {
+        let mut next = **state;
+        match timer {
+            Timer::Election => {
+                let i = self.me as u8;
+                next.term += 1;
+                next.role = Role::Candidate;
+                next.voted_for = Some(i);
+                next.votes = 1 << i;
+                for (j, &peer) in self.peers.iter().enumerate() {
+                    if j != self.me {
+                        o.send(
+                            peer,
                             Msg::VoteRequest {
-                                term,
-                                from: i,
-                                to: j,
-                                last_term,
-                                last_index,
+                                term: next.term,
+                                last_term: next.log.last_term(),
+                                last_index: next.log.len(),
                             },
                         );
                     }
                 }
+                o.set_timer(Timer::Election, election_timeout());
             }
-            Action::ClientRequest(i) => {
-                next.ops += 1;
-                let me = &mut next.servers[i as usize];
-                let term = me.term;
-                me.log.push(LogEntry { term, op: next.ops });
+            Timer::Heartbeat => {
+                self.replicate(&next, o);
+                o.set_timer(Timer::Heartbeat, heartbeat());
             }
-            Action::Replicate(i) => {
-                let me = &s.servers[i as usize];
-                for j in (0..self.servers as u8).filter(|&j| j != i) {
-                    let prev_index = me.matched[j as usize];
-                    let entry = me.log.at(prev_index + 1);
-                    let m = Msg::Append {
-                        term: me.term,
-                        from: i,
-                        to: j,
-                        prev_index,
-                        prev_term: me.log.term_at(prev_index),
-                        entry,
-                        commit: me.commit.min(prev_index + u8::from(entry.is_some())),
-                    };
-                    Self::send(&mut next, m);
-                }
-            }
-            Action::Deliver(m) => self.deliver(&mut next, m),
-            Action::Restart(i) => {
-                let me = &mut next.servers[i as usize];
-                let before = *me;
-                me.step_down();
-                me.commit = 0;
-                if self.variant == Some(Variant::ForgetVote) {
-                    me.voted_for = None;
-                }
-                if *me == before {
-                    return None; // nothing volatile to lose: the crash changes nothing
-                }
-                next.restarts += 1;
+            Timer::Client => {
+                let term = next.term;
+                let op = next.log.entries().iter().filter(|e| e.term == term).count() as u8 + 1;
+                next.log.push(LogEntry { term, op });
+                o.set_timer(Timer::Client, heartbeat());
             }
         }
-        for (old, new) in s.servers.iter().zip(&next.servers) {
-            if old.role == Role::Leader
-                && new.role == Role::Leader
-                && old.term == new.term
-                && !new.log.entries().starts_with(old.log.entries())
-            {
-                next.leader_log_rewritten = true;
-            }
-        }
-        Self::collect_garbage(&mut next);
-        (next != *s).then_some(next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::always("election-safety", |_: &Self, s: &RaftState| {
-                let leaders = s.servers.iter().filter(|v| v.role == Role::Leader);
-                leaders
-                    .clone()
-                    .all(|a| leaders.clone().filter(|b| b.term == a.term).count() == 1)
-            }),
-            Property::always("leader-append-only", |_: &Self, s: &RaftState| {
-                !s.leader_log_rewritten
-            }),
-            Property::always("log-matching", |_: &Self, s: &RaftState| {
-                s.servers.iter().all(|a| {
-                    s.servers.iter().all(|b| {
-                        let (x, y) = (a.log.entries(), b.log.entries());
-                        (0..x.len().min(y.len()))
-                            .all(|k| x[k].term != y[k].term || x[..=k] == y[..=k])
-                    })
-                })
-            }),
-            Property::always("leader-completeness", |_: &Self, s: &RaftState| {
-                s.servers
-                    .iter()
-                    .filter(|v| v.role == Role::Leader)
-                    .all(|l| {
-                        s.committed
-                            .iter()
-                            .filter(|c| c.in_term < l.term)
-                            .all(|c| l.log.at(c.index) == Some(c.entry))
-                    })
-            }),
-            Property::always("state-machine-safety", |_: &Self, s: &RaftState| {
-                let mut last: Option<(u8, LogEntry)> = None;
-                s.applied.iter().all(|&(k, e)| {
-                    let ok = last.is_none_or(|(lk, le)| lk != k || le == e);
-                    last = Some((k, e));
-                    ok
-                })
-            }),
-            Property::sometimes("leader-elected", |_: &Self, s: &RaftState| {
-                s.servers.iter().any(|v| v.role == Role::Leader)
-            }),
-            Property::sometimes("entry-committed", |_: &Self, s: &RaftState| {
-                !s.committed.is_empty()
-            }),
-            Property::eventually("leader-eventually", |_: &Self, s: &RaftState| {
-                s.servers.iter().any(|v| v.role == Role::Leader)
-            }),
-        ]
+        self.finish(state, next, o);
     }
 }
 
+/// The model's bounds and switches, which the timer guard reads.
+#[derive(Clone, Debug)]
+pub struct RaftConfig {
+    /// Highest term an election may start.
+    pub max_term: u8,
+    /// Client operations the leaders may append, in all.
+    pub client_ops: u8,
+    /// Elections one at a time: an election timer fires only while no server leads and no
+    /// election under way can still be won.
+    pub one_at_a_time: bool,
+    /// Which variant, if any.
+    pub variant: Option<Variant>,
+}
+
+fn servers(state: &ActorModelState<RaftActor, Ghost>) -> impl Iterator<Item = &Server> + '_ {
+    state.actor_states.iter().map(|s| &**s)
+}
+
+/// Whether election timers may fire: always with asynchronous elections; with one-at-a-time
+/// ones only while no server leads and no election under way can be won.
+fn quiet(cfg: &RaftConfig, state: &ActorModelState<RaftActor, Ghost>) -> bool {
+    !cfg.one_at_a_time || !(servers(state).any(Server::is_leader) || election_open(cfg, state))
+}
+
+/// Whether the protocol lets a server time out and stand (the term bound aside).
+fn may_time_out(me: &Server) -> bool {
+    !me.is_leader() && me.may_campaign
+}
+
+/// Whether an election under way can still be won: a candidate whose votes, with those of the
+/// servers that may still grant it theirs (a vote in flight included), make a majority.
+fn election_open(cfg: &RaftConfig, state: &ActorModelState<RaftActor, Ghost>) -> bool {
+    let all: Vec<&Server> = servers(state).collect();
+    let majority = all.len() / 2 + 1;
+    all.iter().enumerate().any(|(c, cand)| {
+        let may_grant = |(j, v): &(usize, &&Server)| {
+            let log_ok = cand.log.last_term() > v.log.last_term()
+                || (cand.log.last_term() == v.log.last_term() && cand.log.len() >= v.log.len());
+            *j == c
+                || cand.votes & (1 << j) != 0
+                || ((v.term < cand.term
+                    || (v.term == cand.term && v.voted_for.is_none_or(|x| x as usize == c)))
+                    && (log_ok || cfg.variant == Some(Variant::VoteWithoutLogCheck)))
+        };
+        cand.role == Role::Candidate && all.iter().enumerate().filter(may_grant).count() >= majority
+    })
+}
+
+/// When a timer may fire: an election within the term bound (and, one at a time, only when no
+/// election can be won), a client operation within the operations bound; replication always.
+fn timer_guard(cfg: &RaftConfig, state: &RaftState, id: Id, timer: &Timer) -> bool {
+    let me = &state.actor_states[usize::from(id)];
+    match timer {
+        Timer::Election => may_time_out(me) && me.term < cfg.max_term && quiet(cfg, state),
+        Timer::Heartbeat => true,
+        Timer::Client => state.history.ops < cfg.client_ops,
+    }
+}
+
+/// Records the ghost variables of a step: the entries applied (a commit index that grew), the
+/// entries a leader committed, a leader's log rewritten within its term, client operations.
+fn observe(
+    _: &RaftConfig,
+    before: &ActorModelState<RaftActor, Ghost>,
+    after: &ActorModelState<RaftActor, Ghost>,
+) -> Option<Ghost> {
+    let mut ghost: Option<Ghost> = None;
+    for (old, new) in servers(before).zip(servers(after)) {
+        if std::ptr::eq(old, new) {
+            continue;
+        }
+        let g = ghost.get_or_insert_with(|| after.history.clone());
+        for k in old.commit + 1..=new.commit {
+            if let Some(e) = new.log.at(k) {
+                g.applied.insert((k, e));
+            }
+        }
+        if !(old.is_leader() && new.is_leader() && old.term == new.term) {
+            continue;
+        }
+        for k in old.commit + 1..=new.commit {
+            g.committed.insert(Commit {
+                index: k,
+                entry: new.log.at(k).expect("a leader commits within its log"),
+                in_term: new.term,
+            });
+        }
+        if !new.log.entries().starts_with(old.log.entries()) {
+            g.leader_log_rewritten = true;
+        }
+        g.ops += new.log.len().saturating_sub(old.log.len());
+    }
+    ghost
+}
+
+/// The replies whose delivery can no longer change anything, now or later. Terms never
+/// decrease and a server leaves candidacy or leadership of a term for good, so these stay
+/// inert: a reply of an earlier term than its receiver's; a refused, already counted or too
+/// late vote; an AppendEntries reply to a follower of the reply's term (it cannot lead that
+/// term any more), or one its leader has already taken in (a mismatch changes nothing;
+/// `matched` only grows within a term).
+fn inert(
+    _: &RaftConfig,
+    state: &ActorModelState<RaftActor, Ghost>,
+    e: stateright::actor::Envelope<&Msg>,
+) -> bool {
+    let r = &state.actor_states[usize::from(e.dst)];
+    let from = usize::from(e.src);
+    match *e.msg {
+        Msg::VoteResponse { term, granted } => {
+            term < r.term
+                || (term == r.term
+                    && (r.role != Role::Candidate || !granted || r.votes & (1 << from) != 0))
+        }
+        Msg::AppendResponse {
+            term,
+            success,
+            match_index,
+        } => {
+            term < r.term
+                || (term == r.term
+                    && (r.role == Role::Follower
+                        || (r.is_leader() && (!success || r.matched[from] >= match_index))))
+        }
+        _ => false,
+    }
+}
+
+/// Servers are interchangeable in Raft (none is distinguished by its id): the actors are
+/// sorted by their local view with ids left out (whether they may campaign first, so that
+/// the servers `candidates` names stay in front; term, role, log, commit index, votes,
+/// matchIndex values, the messages they sent and receive).
+fn representative(state: &RaftState) -> RaftState {
+    let n = state.actor_states.len();
+    let mut mail: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
+    for e in in_flight(&state.network) {
+        mail[usize::from(e.src)].push((true, *e.msg));
+        mail[usize::from(e.dst)].push((false, *e.msg));
+    }
+    for m in &mut mail {
+        m.sort();
+    }
+    ftcheck_protocol::guarded::sorted_by_key(state, |i| {
+        let s = &state.actor_states[i];
+        let mut matched = s.matched;
+        matched.sort();
+        (
+            !s.may_campaign,
+            (s.term, s.role, s.log, s.commit),
+            (s.voted_for.map(|v| v as usize == i), s.votes.count_ones()),
+            matched,
+            state.actor_storages[i].map(|d| d.voted_for.map(|v| v as usize == i)),
+            mail[i].clone(),
+        )
+    })
+}
+
+/// `raft` in the catalog.
+pub struct Raft;
+
 impl Protocol for Raft {
-    type Model = Raft;
+    type Model = RaftModel;
     type Variant = Variant;
     const NAME: &'static str = "raft";
     const SUMMARY: &'static str =
         "Raft leader election and log replication over a lossy, duplicating, reordering network";
     const SECTION: &'static str = "Consensus in Faulty Systems with Crash Failures: Raft";
     const FAIRNESS: &'static str = "weak: election timeouts, delivering each message, client \
-         requests, replication; unfair: restarts";
+         requests, replication; unfair: every fault (restarts, amnesia, cut links)";
 
-    fn fairness(_: &Raft, action: &Action) -> Fairness {
-        match action {
-            Action::Restart(_) => Fairness::Unfair,
-            _ => Fairness::Weak,
+    fn fairness(_: &RaftModel, action: &RaftAction) -> Fairness {
+        match action.actor() {
+            Some(ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..)) => {
+                Fairness::Weak
+            }
+            _ => Fairness::Unfair,
         }
     }
 
     /// `max-term`: an election timeout the protocol offers (the server is not a leader, may
     /// campaign, and elections are open) that only the term bound forbids; `client-ops`: a
     /// client request to a leader past the operations bound.
-    fn bound_blocked(m: &Raft, s: &RaftState) -> Option<&'static str> {
-        if m.quiet(s)
-            && s.servers
-                .iter()
-                .any(|me| Raft::may_time_out(me) && me.term >= m.max_term)
-        {
+    fn bound_blocked(m: &RaftModel, s: &RaftState) -> Option<&'static str> {
+        let cfg = &m.inner.cfg;
+        if quiet(cfg, s) && servers(s).any(|me| may_time_out(me) && me.term >= cfg.max_term) {
             return Some("max-term");
         }
-        let leads = s.servers.iter().any(|v| v.role == Role::Leader);
-        (leads && s.ops >= m.client_ops).then_some("client-ops")
+        let leads = servers(s).any(Server::is_leader);
+        (leads && s.history.ops >= cfg.client_ops).then_some("client-ops")
     }
 
     fn params() -> Vec<ParamSpec> {
-        vec![
+        let mut params = vec![
             ParamSpec {
                 name: "servers",
                 help: "number of servers",
@@ -1121,98 +1195,108 @@ impl Protocol for Raft {
                 },
                 default: Value::Int(1),
             },
-            ParamSpec {
-                name: "restarts",
-                help: "crashes (each followed by recovery from durable state) allowed in a run",
-                kind: ParamKind::Int { min: 0, max: 4 },
-                default: Value::Int(1),
-            },
-        ]
+        ];
+        for mut fault in Faults::params(&["restarts", "amnesia", "cuts"], 4) {
+            if fault.name == "restarts" {
+                fault.help =
+                    "crashes (each followed by recovery from durable state) allowed in a run";
+                fault.default = Value::Int(1);
+            }
+            params.push(fault);
+        }
+        params
     }
 
-    fn build(params: &Params, variant: Option<Variant>) -> Raft {
-        Raft {
-            servers: params.usize("servers"),
-            candidates: params.usize("candidates").min(params.usize("servers")),
+    fn build(params: &Params, variant: Option<Variant>) -> RaftModel {
+        let n = params.usize("servers");
+        let candidates = params.usize("candidates").min(n);
+        let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        let cfg = RaftConfig {
             max_term: params.usize("max-term") as u8,
             client_ops: params.usize("client-ops") as u8,
-            restarts: params.usize("restarts") as u8,
             one_at_a_time: params.choice("elections") == "one-at-a-time",
             variant,
+        };
+        let mut actors = ActorModel::new(cfg, Ghost::default());
+        for me in 0..n {
+            actors = actors.actor(RaftActor {
+                peers: peers.clone(),
+                me,
+                may_campaign: me < candidates,
+                model_clients: true,
+                variant,
+            });
         }
+        let actors = actors.init_network(Network::new_unordered_duplicating([]));
+        let durable = |name, forget| ftcheck_protocol::guarded::Durable { name, forget };
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .observe(observe)
+            .inert(inert)
+            .durable(vec![
+                durable("currentTerm", |s: &mut Stored| s.term = 0),
+                durable("votedFor", |s: &mut Stored| s.voted_for = None),
+                durable("log", |s: &mut Stored| s.log = Log::default()),
+            ])
+            .faults(Faults::from_params(params))
+            .property(Expectation::Always, "election-safety", |_, s| {
+                let leaders: Vec<&Server> = servers(s).filter(|v| v.is_leader()).collect();
+                leaders
+                    .iter()
+                    .all(|a| leaders.iter().filter(|b| b.term == a.term).count() == 1)
+            })
+            .property(Expectation::Always, "leader-append-only", |_, s| {
+                !s.history.leader_log_rewritten
+            })
+            .property(Expectation::Always, "log-matching", |_, s| {
+                servers(s).all(|a| {
+                    servers(s).all(|b| {
+                        let (x, y) = (a.log.entries(), b.log.entries());
+                        (0..x.len().min(y.len()))
+                            .all(|k| x[k].term != y[k].term || x[..=k] == y[..=k])
+                    })
+                })
+            })
+            .property(Expectation::Always, "leader-completeness", |_, s| {
+                servers(s).filter(|v| v.is_leader()).all(|l| {
+                    s.history
+                        .committed
+                        .iter()
+                        .filter(|c| c.in_term < l.term)
+                        .all(|c| l.log.at(c.index) == Some(c.entry))
+                })
+            })
+            .property(Expectation::Always, "state-machine-safety", |_, s| {
+                let applied: Vec<&(u8, LogEntry)> = s.history.applied.iter().collect();
+                applied.windows(2).all(|w| w[0].0 != w[1].0)
+            })
+            .property(Expectation::Sometimes, "leader-elected", |_, s| {
+                servers(s).any(Server::is_leader)
+            })
+            .property(Expectation::Sometimes, "entry-committed", |_, s| {
+                !s.history.committed.is_empty()
+            })
+            .property(Expectation::Eventually, "leader-eventually", |_, s| {
+                servers(s).any(Server::is_leader)
+            })
     }
 
-    fn symmetry() -> Option<ftcheck_protocol::Symmetry<Raft>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<RaftModel>> {
         Some(representative)
-    }
-}
-
-impl ftcheck_protocol::Lanes for Raft {
-    fn lanes(&self) -> Vec<String> {
-        (1..=self.servers).map(|i| format!("S{i}")).collect()
-    }
-
-    fn lane_step(&self, _: &RaftState, action: &Action) -> ftcheck_protocol::LaneStep {
-        use ftcheck_protocol::LaneStep;
-        let server = |i: u8| format!("S{}", i + 1);
-        match action {
-            Action::Timeout(i) => LaneStep::Timeout {
-                at: server(*i),
-                detail: "election: stands as candidate".into(),
-            },
-            Action::ClientRequest(i) => LaneStep::Local {
-                at: server(*i),
-                detail: "appends a client operation".into(),
-            },
-            Action::Replicate(i) => LaneStep::Local {
-                at: server(*i),
-                detail: "sends AppendEntries".into(),
-            },
-            Action::Deliver(m) => LaneStep::Deliver {
-                from: server(m.from()),
-                to: server(m.to()),
-                msg: format!("{m:?}"),
-            },
-            Action::Restart(i) => LaneStep::Recover { at: server(*i) },
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ftcheck_protocol::permutations;
+    use stateright::Model;
 
-    fn model() -> Raft {
-        Raft {
-            servers: 3,
-            candidates: 3,
-            max_term: 2,
-            client_ops: 1,
-            restarts: 1,
-            one_at_a_time: false,
-            variant: None,
+    fn model() -> RaftModel {
+        let mut p = Params::default();
+        for spec in Raft::params() {
+            p.0.insert(spec.name.into(), spec.default);
         }
-    }
-
-    /// Some state reached by walking the first enabled action a few times.
-    fn walk(m: &Raft, choices: &[usize]) -> RaftState {
-        let mut s = m.init_states().remove(0);
-        for &c in choices {
-            let mut actions = vec![];
-            m.actions(&s, &mut actions);
-            let mut next = None;
-            for a in actions.iter().cycle().skip(c).take(actions.len()) {
-                next = m.next_state(&s, *a);
-                if next.is_some() {
-                    break;
-                }
-            }
-            match next {
-                Some(n) => s = n,
-                None => break,
-            }
-        }
-        s
+        Raft::build(&p, None)
     }
 
     /// Over the first 20,000 reachable states (breadth first): the representative is a symmetry
@@ -1223,7 +1307,7 @@ mod tests {
         let renamings = |s: &RaftState| {
             permutations(3)
                 .iter()
-                .map(|p| Raft::renamed(s, p))
+                .map(|p| ftcheck_protocol::guarded::permuted(s, p))
                 .collect()
         };
         assert_eq!(
@@ -1233,39 +1317,33 @@ mod tests {
     }
 
     #[test]
-    fn every_renaming_of_a_state_has_the_same_representative() {
+    fn a_stale_reply_is_inert_and_a_fresh_one_is_not() {
         let m = model();
-        for choices in [&[0, 3, 2, 5, 1, 4][..], &[1, 1, 2, 3, 5, 8, 2]] {
-            let s = walk(&m, choices);
-            assert!(!s.network.is_empty());
-            let r = representative(&s);
-            for p in permutations(3) {
-                assert_eq!(representative(&Raft::renamed(&s, &p)), r, "{p:?}");
-            }
-        }
+        let mut s = m.init_states().remove(0);
+        let mut cand = *s.actor_states[0];
+        cand.term = 2;
+        cand.role = Role::Candidate;
+        s.0.actor_states[0] = std::sync::Arc::new(cand);
+        let vote = |term| Msg::VoteResponse {
+            term,
+            granted: true,
+        };
+        let env = |msg| stateright::actor::Envelope {
+            src: Id::from(1),
+            dst: Id::from(0),
+            msg,
+        };
+        let (stale, fresh) = (vote(1), vote(2));
+        assert!(inert(&m.inner.cfg, &s, env(&stale)));
+        assert!(!inert(&m.inner.cfg, &s, env(&fresh)));
     }
 
     #[test]
-    fn a_stale_reply_is_collected_and_a_fresh_one_is_not() {
-        let mut s = model().init_states().remove(0);
-        s.servers[0].term = 2;
-        s.servers[0].role = Role::Candidate;
-        let stale = Msg::VoteResponse {
-            term: 1,
-            from: 1,
-            to: 0,
-            granted: true,
-        };
-        let fresh = Msg::VoteResponse {
-            term: 2,
-            from: 1,
-            to: 0,
-            granted: true,
-        };
-        s.network.insert(stale);
-        s.network.insert(fresh);
-        Raft::collect_garbage(&mut s);
-        assert!(!s.network.contains(&stale));
-        assert!(s.network.contains(&fresh));
+    fn a_log_entry_reads_back_from_its_text() {
+        let e = LogEntry { term: 3, op: 2 };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(text, "\"o2@t3\"");
+        assert_eq!(serde_json::from_str::<LogEntry>(&text).unwrap(), e);
+        assert!(serde_json::from_str::<LogEntry>("\"x\"").is_err());
     }
 }

@@ -415,23 +415,93 @@ impl<A: Actor, H: Eq> Eq for GuardedState<A, H> where A::State: Eq {}
 
 impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
     fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
-        // Each actor's timers and choices with their number first: stateright writes one u64
-        // per element and no length, so the count makes the sequence prefix-free.
+        // Sets (each actor's timers, the network) as the number of elements and the sum of
+        // their hashes: independent of the order, without stateright's sorted vector of
+        // element hashes (an allocation and a sort per set per state), and with the count
+        // first so that `[{}, {t}, {}]` and `[{t}, {}, {}]` differ.
         let s = &self.0;
         s.actor_states.hash(state);
         s.history.hash(state);
         for t in &s.timers_set {
-            state.write_usize(t.iter().count());
-            t.hash(state);
+            set_hash(t.iter(), state);
         }
         for r in &s.random_choices {
             state.write_usize(r.map.len());
             r.hash(state);
         }
-        s.network.hash(state);
+        match &s.network {
+            Network::UnorderedDuplicating(set, last) => {
+                state.write_u8(0);
+                set_hash(set.iter(), state);
+                last.hash(state);
+            }
+            Network::UnorderedNonDuplicating(multiset) => {
+                state.write_u8(1);
+                set_hash(multiset.iter(), state);
+            }
+            Network::Ordered(flows) => {
+                state.write_u8(2);
+                flows.hash(state);
+            }
+        }
         s.crashed.hash(state);
         s.actor_storages.hash(state);
         self.1.hash(state);
+    }
+}
+
+/// Writes a set's size and the sum of its elements' hashes.
+fn set_hash<T: Hash, S: std::hash::Hasher>(items: impl Iterator<Item = T>, state: &mut S) {
+    let (mut n, mut sum) = (0usize, 0u64);
+    for x in items {
+        let mut h = ElementHasher(0);
+        x.hash(&mut h);
+        sum = sum.wrapping_add(std::hash::Hasher::finish(&h));
+        n += 1;
+    }
+    state.write_usize(n);
+    state.write_u64(sum);
+}
+
+/// The hash of one element of a set: FxHash's step per word (fast on the few small integers
+/// a message or timer holds), then splitmix64's finaliser, so that the sum of a set's
+/// element hashes stays as well spread as a hash of the whole.
+struct ElementHasher(u64);
+
+impl ElementHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for ElementHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i.into());
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(i.into());
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i.into());
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 }
 
@@ -447,6 +517,10 @@ where
 /// What a crash leaves of an actor's volatile state.
 pub type Wipe<A> = fn(&<A as Actor>::State) -> <A as Actor>::State;
 
+/// The history (ghost variables) after a step, from the states before and after it, or `None`
+/// when the step leaves it as it is (see [`GuardedActors::observe`]).
+pub type Observe<A, C, H> = fn(&C, &ActorModelState<A, H>, &ActorModelState<A, H>) -> Option<H>;
+
 /// Is this message in flight inert in this state: would delivering it change nothing, now and
 /// in every state reachable from here? (See [`GuardedActors::inert`].)
 pub type Inert<A, C, H> = fn(&C, &ActorModelState<A, H>, Envelope<&<A as Actor>::Msg>) -> bool;
@@ -457,7 +531,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     /// The actor model (actors, network, crashes, boundary).
     pub inner: ActorModel<A, C, H>,
@@ -482,6 +556,9 @@ where
     /// The fault budget (`None`: the faults of the wrapped model's own settings, stateright's
     /// `max_crashes` and `lossy_network`).
     pub faults: Option<Faults>,
+    /// The protocol's observer of steps, which updates the history (`None`: only stateright's
+    /// `record_msg_in`/`record_msg_out` do).
+    pub observe: Option<Observe<A, C, H>>,
     /// The durable fields an amnesiac restart may lose (see [`GuardedActors::durable`]).
     pub durable: Vec<Durable<A>>,
     /// What a Byzantine actor may send (see [`GuardedActors::byzantine`]).
@@ -494,7 +571,7 @@ where
     A::Msg: Ord,
     A::Timer: Ord,
     C: Clone,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     fn clone(&self) -> Self {
         GuardedActors {
@@ -506,6 +583,7 @@ where
             triggers: self.triggers.clone(),
             inert: self.inert,
             faults: self.faults,
+            observe: self.observe,
             durable: self.durable.clone(),
             forger: self.forger,
         }
@@ -517,7 +595,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     /// Wraps an actor model, keeping its properties (its `.property(...)`s): each is checked
     /// as a property of the wrapper, on the wrapped state.
@@ -540,6 +618,7 @@ where
             triggers: Vec::new(),
             inert: None,
             faults: None,
+            observe: None,
             durable: Vec::new(),
             forger: None,
         }
@@ -626,16 +705,97 @@ where
             .expect("a recovery is a step")
     }
 
+    /// Sets an observer that updates the history (`H`) after every step, from the whole
+    /// states before and after it: ghost variables in the manner of TLA+ history variables
+    /// (every entry a server ever applied, every value ever chosen), kept out of the actors so
+    /// that the code that runs (`spawn`) carries none of them. stateright's own
+    /// `record_msg_in`/`record_msg_out` see one message at a time; an observer sees what a
+    /// step changed (a commit index that grew, a log rewritten). Properties read the history
+    /// as `state.history`.
+    pub fn observe(mut self, observer: Observe<A, C, H>) -> Self {
+        self.observe = Some(observer);
+        self
+    }
+
+    /// Whether delivering `msg` again changes nothing, decided without building the next
+    /// state: on a duplicating network (the message stays), the receiver keeps its state and
+    /// storage, and all it does is send messages already in flight, renew timers already set
+    /// or cancel timers not set, with no history recorded. Most deliveries of a set-of-messages
+    /// network are such repeats (Raft's), and cloning the state to find out cost more than the
+    /// rest of the step.
+    fn stutters(&self, state: &ActorModelState<A, H>, src: Id, dst: Id, msg: &A::Msg) -> bool {
+        use stateright::actor::Command;
+        let Network::UnorderedDuplicating(flying, _) = &state.network else {
+            return false;
+        };
+        let i = usize::from(dst);
+        let (Some(actor), Some(local)) = (self.inner.actors.get(i), state.actor_states.get(i))
+        else {
+            return false;
+        };
+        if state.crashed[i] {
+            return false;
+        }
+        let mut local = std::borrow::Cow::Borrowed(&**local);
+        let mut out = stateright::actor::Out::new();
+        actor.on_msg(dst, &mut local, src, msg.clone(), &mut out);
+        let unchanged = match &local {
+            std::borrow::Cow::Borrowed(_) => true,
+            std::borrow::Cow::Owned(s) => *s == *state.actor_states[i],
+        };
+        let cfg = &self.inner.cfg;
+        unchanged
+            && (self.inner.record_msg_in)(cfg, &state.history, Envelope { src, dst, msg }).is_none()
+            && out.iter().all(|c| match c {
+                Command::Send(to, m) => {
+                    (self.inner.record_msg_out)(
+                        cfg,
+                        &state.history,
+                        Envelope {
+                            src: dst,
+                            dst: *to,
+                            msg: m,
+                        },
+                    )
+                    .is_none()
+                        && flying.contains(&Envelope {
+                            src: dst,
+                            dst: *to,
+                            msg: m.clone(),
+                        })
+                }
+                Command::SetTimer(t, _) => state.timers_set[i].iter().any(|x| x == t),
+                Command::CancelTimer(t) => !state.timers_set[i].iter().any(|x| x == t),
+                Command::Save(storage) => state.actor_storages[i].as_ref() == Some(storage),
+                Command::ChooseRandom(..) => false,
+            })
+    }
+
     /// The state with the inert messages removed from its network.
     fn without_inert(&self, mut state: ActorModelState<A, H>) -> ActorModelState<A, H> {
         let Some(rule) = self.inert else {
             return state;
         };
-        let inert: Vec<Envelope<A::Msg>> = in_flight(&state.network)
-            .into_iter()
-            .filter(|e| rule(&self.inner.cfg, &state, *e))
-            .map(|e| e.to_cloned_msg())
-            .collect();
+        let is_inert = |e: &Envelope<&A::Msg>| rule(&self.inner.cfg, &state, *e);
+        let inert: Vec<Envelope<A::Msg>> = match &state.network {
+            // The common case without a list of every message in flight first.
+            Network::UnorderedDuplicating(set, _) => set
+                .iter()
+                .filter(|e| {
+                    is_inert(&Envelope {
+                        src: e.src,
+                        dst: e.dst,
+                        msg: &e.msg,
+                    })
+                })
+                .cloned()
+                .collect(),
+            network => in_flight(network)
+                .into_iter()
+                .filter(is_inert)
+                .map(|e| e.to_cloned_msg())
+                .collect(),
+        };
         if inert.is_empty() {
             return state;
         }
@@ -705,7 +865,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     type State = GuardedState<A, H>;
     type Action = GuardedAction<A::Msg, A::Timer, A::Random>;
@@ -829,6 +989,11 @@ where
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        if let GuardedAction::Actor(ActorModelAction::Deliver { src, dst, msg }) = &action {
+            if self.stutters(&last.0, *src, *dst, msg) {
+                return None;
+            }
+        }
         let mut used = last.1;
         let next = match action {
             GuardedAction::Actor(action) => {
@@ -851,7 +1016,8 @@ where
             }
             GuardedAction::Restart(id) => {
                 used.restarts += 1;
-                self.restart(&last.0, id)
+                // A restart that loses nothing is no fault of the run: not a step.
+                Some(self.restart(&last.0, id)).filter(|next| *next != last.0)?
             }
             GuardedAction::Forget(id, k) => {
                 used.amnesia += 1;
@@ -859,7 +1025,7 @@ where
                 if let Some(storage) = &mut state.actor_storages[usize::from(id)] {
                     (self.durable[k].forget)(storage);
                 }
-                self.restart(&state, id)
+                Some(self.restart(&state, id)).filter(|next| *next != last.0)?
             }
             GuardedAction::Duplicate(e) => {
                 used.duplications += 1;
@@ -902,7 +1068,26 @@ where
                 next
             }
         };
-        Some(GuardedState(self.without_inert(next), used))
+        let mut next = next;
+        if let Some(history) = self
+            .observe
+            .and_then(|f| f(&self.inner.cfg, &last.0, &next))
+        {
+            next.history = history;
+        }
+        // stateright's duplicating network remembers the last message delivered, "so that a
+        // message that does not change the actor state can also produce a different
+        // fingerprint": every state then exists once per message that may have led to it
+        // (7 times as many states in Raft). A delivery that changes nothing is no step here
+        // (below), so the memory is dropped.
+        if let Network::UnorderedDuplicating(_, delivered) = &mut next.network {
+            *delivered = None;
+        }
+        // A step that changes nothing (a message delivered again whose answer is already in
+        // flight or inert, a timer renewed) is no step: the run stutters. stateright drops
+        // such deliveries only when the actor neither writes its state nor sends.
+        let next = GuardedState(self.without_inert(next), used);
+        (next.0 != last.0 || next.1 != last.1).then_some(next)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -940,7 +1125,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H>;
 }
@@ -953,7 +1138,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
         model.forwarded[i].condition
@@ -968,7 +1153,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     fn condition(model: &GuardedActors<A, C, H>, i: usize) -> Inner<A, C, H> {
         model.triggers[i]
@@ -987,7 +1172,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     (S::condition(model, I))(&model.inner, &state.0)
 }
@@ -999,7 +1184,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     [
         lift::<0, S, A, C, H>,
@@ -1146,7 +1331,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     type Model = GuardedActors<A, C, H>;
     type Variant = P::Variant;
@@ -1176,7 +1361,7 @@ where
             A: Actor,
             A::Msg: Ord,
             A::Timer: Ord,
-            H: Clone + Debug + Hash,
+            H: Clone + Debug + Hash + PartialEq,
         {
             let of = P::symmetry().expect("Guarded::symmetry is Some only when P's is");
             // No fault budget here (`Guarded::build` sets none), so no per-actor faults to

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod guarded;
+pub mod udp;
 
 use serde::Serialize;
 use std::collections::BTreeMap;

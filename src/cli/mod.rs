@@ -208,7 +208,8 @@ struct MatrixArgs {
     /// The most faults of each kind to try (fewer where the parameter allows fewer).
     #[arg(long = "max-k", value_name = "K", default_value_t = 2)]
     max_k: u8,
-    /// A fixed parameter for every run, NAME=VALUE (repeatable; not a fault kind).
+    /// A fixed parameter for every run, NAME=VALUE (repeatable; a fault kind fixed here is not
+    /// varied).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<Assignment>,
     /// Check this broken variant instead of the protocol.

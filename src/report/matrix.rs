@@ -89,9 +89,11 @@ impl Cell {
 /// Checks `model` (with `fixed` parameters and `variant`) for `k = 0..=max_k` faults of each
 /// fault kind it declares.
 ///
+/// A fault kind among `fixed` keeps its value in every run and is not varied.
+///
 /// # Errors
-/// An unknown model, parameter or variant; a model with no fault parameter; a `fixed`
-/// parameter that is a fault kind (the matrix varies it).
+/// An unknown model, parameter or variant; a model with no fault parameter; `fixed`
+/// parameters that fix every fault kind.
 pub fn matrix(
     catalog: &Catalog,
     model: &str,
@@ -117,13 +119,18 @@ pub fn matrix(
             names.join(", ")
         )));
     }
-    for f in fixed {
-        if kinds.iter().any(|(k, _)| *k == f.name) {
-            return Err(InputError::Usage(format!(
-                "--param {f} fixes {}, a fault kind the matrix varies; drop it",
-                f.name
-            )));
-        }
+    // A fault kind fixed by `--param` is not varied: its column is left out.
+    let declared: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+    let kinds: Vec<(&'static str, u8)> = kinds
+        .into_iter()
+        .filter(|(k, _)| fixed.iter().all(|f| f.name != *k))
+        .collect();
+    if kinds.is_empty() {
+        return Err(InputError::Usage(format!(
+            "--param fixes every fault kind of model '{model}' ({}), so the matrix has nothing \
+             to vary; leave one of them free",
+            declared.join(", ")
+        )));
     }
     // (kind, k) -> the report's rows; runs with equal parameters are checked once.
     let mut runs: Vec<(Vec<Assignment>, Vec<check::ResultRow>)> = Vec::new();

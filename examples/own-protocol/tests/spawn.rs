@@ -4,20 +4,11 @@
 
 use own_protocol::paxos::{PaxosActor, PaxosMsg, RequestId, Value};
 use stateright::actor::register::RegisterMsg;
-use stateright::actor::{spawn, Id};
+use stateright::actor::Id;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
 
 type Msg = RegisterMsg<RequestId, Value, PaxosMsg>;
-
-/// A free UDP port on 127.0.0.1 (free when asked; the servers bind it right after).
-fn free_addr() -> SocketAddrV4 {
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
-    match socket.local_addr().expect("an address") {
-        std::net::SocketAddr::V4(a) => a,
-        other => panic!("not IPv4: {other}"),
-    }
-}
 
 /// Sends `msg` to `server` until a reply `wanted` accepts arrives (UDP may lose either).
 fn ask(client: &UdpSocket, server: SocketAddrV4, msg: &Msg, wanted: impl Fn(&Msg) -> bool) -> Msg {
@@ -40,8 +31,7 @@ fn ask(client: &UdpSocket, server: SocketAddrV4, msg: &Msg, wanted: impl Fn(&Msg
 
 #[test]
 fn paxos_servers_run_over_udp_and_commit_a_client_s_write() {
-    let addrs: Vec<SocketAddrV4> = (0..3).map(|_| free_addr()).collect();
-    let ids: Vec<Id> = addrs.iter().map(|&a| Id::from(a)).collect();
+    let (addrs, ids) = ftcheck::protocol::udp::local_addresses(3);
     let servers: Vec<(Id, PaxosActor)> = ids
         .iter()
         .map(|&id| {
@@ -49,16 +39,8 @@ fn paxos_servers_run_over_udp_and_commit_a_client_s_write() {
             (id, PaxosActor { peer_ids })
         })
         .collect();
-    // `spawn` runs the servers until the process ends.
-    std::thread::spawn(move || {
-        spawn(
-            serde_json::to_vec,
-            |bytes| serde_json::from_slice(bytes),
-            serde_json::to_vec,
-            |bytes| serde_json::from_slice(bytes),
-            servers,
-        )
-    });
+    // The servers run until the process ends.
+    ftcheck::protocol::udp::spawn_json(servers);
     let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a client socket");
     client
         .set_read_timeout(Some(Duration::from_millis(500)))
