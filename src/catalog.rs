@@ -129,7 +129,7 @@ impl Catalog {
             .with(Entry::of::<TwoPhaseCommit, Actors>())
             .with(Entry::of::<TransactionCommit, Plain>())
             .with(Entry::of::<FloodingConsensus, Plain>())
-            .with(Entry::of::<Paxos, Plain>())
+            .with(Entry::of::<Paxos, Actors>())
             .with(Entry::of::<Raft, Actors>())
             .with(Entry::of::<ByzantineAgreement, Plain>())
             .with(Entry::of::<Pbft, Plain>())

@@ -29,6 +29,11 @@
 //! `B2` `F` (both backups see `{T, F}` and fall back on the default: reached as
 //! `inconsistent-primary`), and a faulty `B1` forwarding `F` instead of `T` (`B2` sees `{T, F}` and
 //! does not store the primary's `T`: BA2 violated).
+//!
+//! Why a plain model and not a stateright actor system (issue 19): OM(k) runs in synchronous
+//! rounds of relays that follow deterministically from the traitors' choices, and a finished
+//! sub-tree of relays is replaced by its conclusions: as actors, every relay would be a delivery
+//! interleaved with every other, and the rewrite of a sub-tree spans all processes.
 
 use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::{Serialize, Serializer};

@@ -25,6 +25,10 @@
 //! Agreement is checked among the processes that are alive (uniformly, over every process that
 //! ever decided, as `uniform-agreement`): with one crash both hold; with two, a process can
 //! decide, crash before its decision reaches anyone, and leave the others to decide otherwise.
+//!
+//! Why a plain model and not a stateright actor system (issue 19): the lecture's algorithm is
+//! synchronous, a round one atomic step of every process; actors deliver one message at a time,
+//! which is the asynchronous model the lecture contrasts it with.
 
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,

@@ -1,51 +1,70 @@
-//! `paxos`: the lecture's Paxos with three servers, leader IDs and explicit takeover.
+//! `paxos`: the lecture's Paxos with three servers, leader IDs and explicit takeover, as a
+//! stateright actor system (one actor per server and per client).
 //!
 //! Lecture section: "Consensus in Faulty Systems with Crash Failures: Example: Paxos".
 //!
 //! How it maps the lecture: servers `S1..Sn` (three by default) and clients `C1..Cm`; client
 //! `Ci` submits operation `oi` and takes the first result it gets. As the lecture assumes,
 //! commands themselves can always be restored from clients or servers, so only control
-//! messages are modelled: a submitted operation is known to every server. The leader
-//! assigns each operation a timestamp (a log slot `t`) and sends `ACCEPT(o, t)`; an acceptor
-//! that accepts records it and broadcasts `LEARN(o, t)`; a server executes the operation of
-//! slot `t` once a majority (itself and one other, with three servers) has learned it and
-//! every earlier slot is executed, and returns the sequence it has executed to the client —
-//! the lecture's `⟨σ⟩`. Leadership follows a deterministic succession (`S1`, then `S2`, then
-//! `S3`, …) on suspicion, which may be false. Every message carries the leader ID of its
-//! ballot (ballot `b` is led by server `(b - 1) mod n + 1`); a server rejects `ACCEPT`s of an
-//! older leader. A takeover is explicit: the successor announces its ballot (`PREPARE`), the
-//! servers that join it report what they have accepted (`PROMISE`), and once a majority has
-//! joined, the new leader flushes the outstanding operations — it re-sends, under its own ID,
-//! the latest accepted operation of every slot (a no-op for a gap) — before it assigns new
-//! slots. Servers fail by crashing (fail-stop).
+//! messages are modelled: a client's request reaching the leader is the leader's `Request`
+//! timer (the client's first request is its invocation; a later leader may get it again, as a
+//! client retries). The leader assigns each operation a timestamp (a log slot `t`) and sends
+//! `ACCEPT(o, t)`; an acceptor that accepts records it and broadcasts `LEARN(o, t)`; a server
+//! executes the operation of slot `t` once a majority (itself and one other, with three
+//! servers) has learned it and every earlier slot is executed, and returns the sequence it has
+//! executed to the client — the lecture's `⟨σ⟩`. Leadership follows a deterministic succession
+//! (`S1`, then `S2`, then `S3`, …) on suspicion, which may be false. Every message carries the
+//! leader ID of its ballot (ballot `b` is led by server `(b - 1) mod n + 1`); a server rejects
+//! `ACCEPT`s of an older leader. A takeover is explicit: the successor announces its ballot
+//! (`PREPARE`), the servers that join it report what they have accepted (`PROMISE`), and once
+//! a majority has joined, the new leader flushes the outstanding operations — it re-sends,
+//! under its own ID, the latest accepted operation of every slot (a no-op for a gap) — before
+//! it assigns new slots. Servers fail by crashing (fail-stop, `crashes`); with `restarts` a
+//! server crashes and recovers from its storage (the promised ballot, what it accepted and
+//! executed) in one step, and with `amnesia` a restart loses the ballot or what it accepted:
+//! the generic fault layer of [`ftcheck_protocol::guarded`].
 //!
-//! Where it abstracts: the network is the set of messages ever sent, each deliverable to each
-//! of its receivers at any time, any number of times, or never (loss, duplication and
-//! reordering; the lecture's retransmissions are redeliveries), minus the messages whose
+//! Where it abstracts: the network is the set of messages ever sent (stateright's duplicating
+//! network), each deliverable at any time, any number of times, or never (loss, duplication
+//! and reordering; the lecture's retransmissions are redeliveries), minus the messages whose
 //! delivery can no longer change anything. Suspicion is nondeterministic and bounded by
-//! `takeovers`; the log by `slots`; each client submits one operation. A server that executes
-//! an operation it already executed in an earlier slot skips it (clients' requests carry an
-//! identity). Ghost variables record, per slot and ballot, which servers accepted which
-//! operation (to define "chosen"), and the clients' history for stateright's
-//! linearizability tester (the sequential object is an append-only log: appending `o`
-//! returns the log with `o` at its end).
+//! `takeovers` (a server's `Takeover` timer when the leader has crashed, its `Suspect` timer
+//! when it has not); the log by `slots`. A server that executes an operation it already
+//! executed in an earlier slot skips it (clients' requests carry an identity). Ghost variables,
+//! kept in the history by an observer of steps and not in the actors, record per slot and
+//! ballot which servers accepted which operation (to define "chosen"), the takeovers so far,
+//! and the clients' history for stateright's linearizability tester (the sequential object is
+//! an append-only log: appending `o` returns the log with `o` at its end).
 //!
-//! Liveness `clients-answered` assumes weak fairness of submitting, of every delivery and of the
-//! successor's takeover once the leader has crashed; crashes and false suspicions are never
-//! forced. With `suspicion = unreliable` (the default) it is violated: false suspicions can use
-//! up the bounded takeovers before the leader crashes — the FLP boundary, which only timing
-//! assumptions cross. With `suspicion = accurate` (only a crashed leader is suspected) it holds
-//! when a majority survives and the log has a slot to spare for an operation the crashed leader
-//! had assigned but not sent.
+//! Liveness `clients-answered` assumes weak fairness of clients' requests reaching the leader,
+//! of every delivery and of the successor's takeover once the leader has crashed; crashes and
+//! false suspicions are never forced. With `suspicion = unreliable` (the default) it is
+//! violated: false suspicions can use up the bounded takeovers before the leader crashes — the
+//! FLP boundary, which only timing assumptions cross. With `suspicion = accurate` (only a
+//! crashed leader is suspected) it holds when a majority survives and the log has a slot to
+//! spare for an operation the crashed leader had assigned but not sent.
+//!
+//! The real bug of crash-recovery Paxos it refutes: `volatile-ballot`, a server that keeps its
+//! ballot in memory only. Restarted, it joins ballot 1 again and accepts an `ACCEPT` of the old
+//! leader it had promised to ignore, so two operations are chosen for one slot; with the
+//! ballot durable (the correct protocol) the same restarts keep agreement.
 
-use crate::sorted_set::SortedSet;
+use ftcheck_protocol::guarded::{
+    Durable, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
+};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
 use serde::{Serialize, Serializer};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out,
+};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
-use stateright::{Model, Property};
+use stateright::Expectation;
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest group the model supports.
 pub const MAX_SERVERS: usize = 5;
@@ -161,6 +180,14 @@ fn server_set<S: Serializer>(mask: &u8, s: S) -> Result<S::Ok, S::Error> {
     names(*mask, "S").serialize(s)
 }
 
+fn op_set<S: Serializer>(mask: &u8, s: S) -> Result<S::Ok, S::Error> {
+    let ops: Vec<String> = (0..8u8)
+        .filter(|o| mask & (1 << o) != 0)
+        .map(op_name)
+        .collect();
+    ops.serialize(s)
+}
+
 fn is_zero(x: &u8) -> bool {
     *x == 0
 }
@@ -187,22 +214,23 @@ pub struct Heard {
     pub from: u8,
 }
 
-/// One server: acceptor, learner, and (when it leads) proposer.
+/// One server's local state: acceptor, learner, and (when it leads) proposer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Server {
-    /// Not crashed.
-    pub alive: bool,
-    /// The highest ballot (leader ID) it has joined.
+    /// The highest ballot (leader ID) it has joined (0 once crashed for good).
     pub ballot: u8,
     /// It leads `ballot` (the takeover is complete).
     #[serde(skip_serializing_if = "is_false")]
     pub leading: bool,
-    /// During its takeover: the servers that joined.
+    /// During its takeover: the servers that joined (itself first; empty otherwise).
     #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
     pub promises: u8,
     /// During its takeover: per slot, the latest accepted operation they reported.
     #[serde(serialize_with = "votes", skip_serializing_if = "no_votes")]
     pub flush: [Option<Vote>; MAX_SLOTS],
+    /// As leader: the operations it proposed under its ballot (bit `o`); each once.
+    #[serde(serialize_with = "op_set", skip_serializing_if = "is_zero")]
+    pub proposed: u8,
     /// Acceptor: per slot, the operation it accepted and under which ballot.
     #[serde(serialize_with = "votes", skip_serializing_if = "no_votes")]
     pub accepted: [Option<Vote>; MAX_SLOTS],
@@ -214,42 +242,131 @@ pub struct Server {
 }
 
 impl Server {
-    fn new(leading: bool) -> Self {
+    fn new(ballot: u8, leading: bool) -> Self {
         Server {
-            alive: true,
-            ballot: 1,
+            ballot,
             leading,
             promises: 0,
             flush: [None; MAX_SLOTS],
+            proposed: 0,
             accepted: [None; MAX_SLOTS],
             learned: [Heard::default(); MAX_SLOTS],
             executed: Seq::default(),
         }
     }
+
+    fn stored(&self) -> Stored {
+        Stored {
+            ballot: self.ballot,
+            accepted: self.accepted,
+            executed: self.executed,
+        }
+    }
+
+    /// The first of the `slots` slots it has not placed an operation in under its ballot.
+    fn free_slot(&self, slots: usize) -> Option<usize> {
+        (0..slots).find(|&t| self.accepted[t].is_none_or(|v| v.ballot != self.ballot))
+    }
 }
 
-/// A client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Client {
-    /// Has not submitted its operation yet.
-    Idle,
-    /// Waits for a result.
-    Waiting,
-    /// Got this result.
-    Done(Seq),
+/// What a server keeps in its storage: the ballot it joined, what it accepted and what it
+/// executed (what a restart recovers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Stored {
+    /// The ballot it joined.
+    pub ballot: u8,
+    /// What it accepted, per slot.
+    #[serde(serialize_with = "votes")]
+    pub accepted: [Option<Vote>; MAX_SLOTS],
+    /// What it executed.
+    pub executed: Seq,
 }
 
-impl Serialize for Client {
+/// One actor's local state.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Local {
+    /// A server's.
+    Server(Server),
+    /// A client's: the result it took, if any.
+    Client(Option<Seq>),
+}
+
+impl Serialize for Local {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Client::Idle => s.serialize_str("idle"),
-            Client::Waiting => s.serialize_str("waiting"),
-            Client::Done(r) => s.collect_str(&format_args!("got {r:?}")),
+            Local::Server(v) => v.serialize(s),
+            Local::Client(None) => s.serialize_str("no result"),
+            Local::Client(Some(r)) => s.collect_str(&format_args!("got {r:?}")),
         }
     }
 }
 
-/// A message. Server and client numbers are 0-based.
+/// As traces draw it: `b2 leading, proposed [o2], accepted [t1: o2 (b2)], learned [t1: o2 (b2)
+/// from S2], executed [o1]` (what is empty left out), `no result`, `got [o1, o2]`.
+impl fmt::Debug for Local {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Local::Client(None) => return f.write_str("no result"),
+            Local::Client(Some(r)) => return write!(f, "got {r:?}"),
+            Local::Server(s) => s,
+        };
+        let vote = |v: Vote| format!("{} (b{})", op_name(v.op), v.ballot);
+        let slots = |vs: &[Option<Vote>; MAX_SLOTS]| {
+            let shown: Vec<String> = vs
+                .iter()
+                .enumerate()
+                .filter_map(|(t, v)| v.map(|v| format!("t{}: {}", t + 1, vote(v))))
+                .collect();
+            shown.join(", ")
+        };
+        write!(f, "b{}", s.ballot)?;
+        if s.leading {
+            f.write_str(" leading")?;
+        }
+        if s.promises != 0 {
+            write!(f, ", promises from {}", names(s.promises, "S").join("+"))?;
+        }
+        if s.flush.iter().any(Option::is_some) {
+            write!(f, ", to flush [{}]", slots(&s.flush))?;
+        }
+        if s.proposed != 0 {
+            let ops: Vec<String> = (0..8u8)
+                .filter(|o| s.proposed & (1 << o) != 0)
+                .map(op_name)
+                .collect();
+            write!(f, ", proposed [{}]", ops.join(", "))?;
+        }
+        if s.accepted.iter().any(Option::is_some) {
+            write!(f, ", accepted [{}]", slots(&s.accepted))?;
+        }
+        let heard: Vec<String> = s
+            .learned
+            .iter()
+            .enumerate()
+            .filter_map(|(t, h)| {
+                h.vote.map(|v| {
+                    let from = names(h.from, "S").join("+");
+                    format!("t{}: {} from {from}", t + 1, vote(v))
+                })
+            })
+            .collect();
+        if !heard.is_empty() {
+            write!(f, ", learned [{}]", heard.join(", "))?;
+        }
+        write!(f, ", executed {:?}", s.executed)
+    }
+}
+
+impl Local {
+    fn server(&self) -> Option<&Server> {
+        match self {
+            Local::Server(v) => Some(v),
+            Local::Client(_) => None,
+        }
+    }
+}
+
+/// A message. The sender is the envelope's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Msg {
     /// The leader of `ballot` assigns `op` to `slot`, to every other server.
@@ -261,7 +378,7 @@ pub enum Msg {
         /// Operation.
         op: u8,
     },
-    /// `from` accepted `op` for `slot` under `ballot`, to every other server.
+    /// The sender accepted `op` for `slot` under `ballot`, to every other server.
     Learn {
         /// Ballot (leader ID).
         ballot: u8,
@@ -269,20 +386,16 @@ pub enum Msg {
         slot: u8,
         /// Operation.
         op: u8,
-        /// The acceptor.
-        from: u8,
     },
     /// The successor announces its ballot, to every other server.
     Prepare {
         /// The new ballot.
         ballot: u8,
     },
-    /// `from` joins `ballot` and reports what it accepted, to the ballot's leader.
+    /// The sender joins `ballot` and reports what it accepted, to the ballot's leader.
     Promise {
         /// The ballot joined.
         ballot: u8,
-        /// The server joining.
-        from: u8,
         /// Its accepted operations.
         accepted: [Option<Vote>; MAX_SLOTS],
     },
@@ -301,24 +414,11 @@ impl fmt::Debug for Msg {
             Msg::Accept { ballot, slot, op } => {
                 write!(f, "ACCEPT({}, t{}, b{ballot})", op_name(op), slot + 1)
             }
-            Msg::Learn {
-                ballot,
-                slot,
-                op,
-                from,
-            } => write!(
-                f,
-                "LEARN({}, t{}, b{ballot}) from S{}",
-                op_name(op),
-                slot + 1,
-                from + 1
-            ),
+            Msg::Learn { ballot, slot, op } => {
+                write!(f, "LEARN({}, t{}, b{ballot})", op_name(op), slot + 1)
+            }
             Msg::Prepare { ballot } => write!(f, "PREPARE(b{ballot})"),
-            Msg::Promise {
-                ballot,
-                from,
-                accepted,
-            } => {
+            Msg::Promise { ballot, accepted } => {
                 let acc: Vec<String> = accepted
                     .iter()
                     .enumerate()
@@ -326,12 +426,7 @@ impl fmt::Debug for Msg {
                         v.map(|v| format!("t{}: {} (b{})", t + 1, op_name(v.op), v.ballot))
                     })
                     .collect();
-                write!(
-                    f,
-                    "PROMISE(b{ballot}) from S{} [{}]",
-                    from + 1,
-                    acc.join(", ")
-                )
+                write!(f, "PROMISE(b{ballot}) [{}]", acc.join(", "))
             }
             Msg::Reply { op, result } => write!(f, "RESULT({}) = {result:?}", op_name(op)),
         }
@@ -344,84 +439,80 @@ impl Serialize for Msg {
     }
 }
 
-/// Who a message is delivered to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum To {
-    /// A server (0-based).
-    Server(u8),
-    /// A client (0-based).
-    Client(u8),
+/// A server's timers (clients have none).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// The leader of its ballot has crashed and it is the successor: it takes over.
+    Takeover,
+    /// It suspects the leader of its ballot, which is alive (a false suspicion), and as the
+    /// successor takes over.
+    Suspect,
+    /// Client `c`'s request (0-based) reaches it while it leads: it places the operation.
+    Request(u8),
 }
 
-fn by_name<S: Serializer, T: Serialize>(xs: &[T], prefix: &str, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(xs.len()))?;
-    for (i, v) in xs.iter().enumerate() {
-        map.serialize_entry(&format!("{prefix}{}", i + 1), v)?;
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timer::Takeover => f.write_str("the leader crashed: takes over"),
+            Timer::Suspect => f.write_str("suspects the live leader: takes over"),
+            Timer::Request(c) => write!(f, "C{}'s request o{} arrives", c + 1, c + 1),
+        }
     }
-    map.end()
-}
-
-fn servers_by_name<S: Serializer>(xs: &[Server], s: S) -> Result<S::Ok, S::Error> {
-    by_name(xs, "S", s)
-}
-
-fn clients_by_name<S: Serializer>(xs: &[Client], s: S) -> Result<S::Ok, S::Error> {
-    by_name(xs, "C", s)
 }
 
 /// Ghost: per slot and ballot, the operation accepted under it and by which servers.
 pub type Acceptances = [[Option<(u8, u8)>; MAX_BALLOTS]; MAX_SLOTS];
 
-/// A state of the whole system.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct PaxosState {
-    /// The servers.
-    #[serde(serialize_with = "servers_by_name")]
-    pub servers: Vec<Server>,
-    /// The clients.
-    #[serde(serialize_with = "clients_by_name")]
-    pub clients: Vec<Client>,
-    /// The messages that may still be delivered.
-    pub network: SortedSet<Msg>,
+/// The ghost variables, in the history: not part of any actor.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ghost {
     /// Takeovers started so far.
     pub takeovers: u8,
-    /// Ghost: acceptances per slot and ballot, `(operation, servers)`.
-    #[serde(skip)]
+    /// The operations some client has submitted (bit `o`).
+    pub submitted: u8,
+    /// Acceptances per slot and ballot, `(operation, servers)`.
     pub acceptances: Acceptances,
-    /// Ghost: the clients' invocations and results, for the linearizability tester.
-    #[serde(skip)]
+    /// The clients' invocations and results, for the linearizability tester.
     pub history: LinearizabilityTester<u8, AppendLog>,
 }
 
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// A client submits its operation to every server.
-    Submit(u8),
-    /// A server suspects the leader (rightly or not) and, as its successor, starts a takeover;
-    /// the flag says whether the suspicion is due (the leader of its ballot has crashed).
-    Suspect(u8, bool),
-    /// A server crashes for good.
-    Crash(u8),
-    /// A message is delivered (again, possibly).
-    Deliver(Msg, To),
-}
-
-impl fmt::Debug for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Action::Submit(c) => write!(f, "C{} submits o{}", c + 1, c + 1),
-            Action::Suspect(s, _) => write!(f, "S{} suspects the leader and takes over", s + 1),
-            Action::Crash(s) => write!(f, "S{} crashes", s + 1),
-            Action::Deliver(m, To::Server(s)) => write!(f, "deliver {m:?} to S{}", s + 1),
-            Action::Deliver(m, To::Client(c)) => write!(f, "deliver {m:?} to C{}", c + 1),
+impl Default for Ghost {
+    fn default() -> Self {
+        Ghost {
+            takeovers: 0,
+            submitted: 0,
+            acceptances: [[None; MAX_BALLOTS]; MAX_SLOTS],
+            history: LinearizabilityTester::new(AppendLog::default()),
         }
     }
 }
 
+impl Serialize for Ghost {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Ops(u8);
+        impl Serialize for Ops {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                op_set(&self.0, s)
+            }
+        }
+        let mut st = s.serialize_struct("Ghost", 2)?;
+        st.serialize_field("takeovers", &self.takeovers)?;
+        st.serialize_field("submitted", &Ops(self.submitted))?;
+        st.end()
+    }
+}
+
+/// The model.
+pub type PaxosModel = GuardedActors<PaxosActor, PaxosConfig, Ghost>;
+/// A state of the model.
+pub type PaxosState = GuardedState<PaxosActor, Ghost>;
+/// A step of the model.
+pub type PaxosAction = GuardedAction<Msg, Timer, ()>;
+
 /// The broken variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Variant {
     /// Acceptors and learners ignore the leader ID.
     NoLeaderId,
@@ -429,6 +520,8 @@ pub enum Variant {
     ExecuteWithoutMajority,
     /// A successor leads at once, without flushing what others accepted.
     NoTakeover,
+    /// The ballot is kept in memory only: a restart joins ballot 1 again.
+    VolatileBallot,
 }
 
 impl Variants for Variant {
@@ -457,55 +550,81 @@ impl Variants for Variant {
                           accepted (agreement)",
             },
         ),
+        (
+            Variant::VolatileBallot,
+            VariantSpec {
+                name: "volatile-ballot",
+                summary: "the ballot is not durable: a restarted server joins ballot 1 again and \
+                          accepts the old leader's ACCEPT it had promised to ignore (agreement; \
+                          needs restarts=1)",
+            },
+        ),
     ];
 }
 
-/// The model.
+/// An actor: a server or a client. Servers are actors `0..servers`, clients follow.
 #[derive(Clone, Debug)]
-pub struct Paxos {
-    /// Number of servers.
-    pub servers: usize,
-    /// Number of clients, each with one operation.
-    pub clients: usize,
+pub enum PaxosActor {
+    /// A server.
+    Server(Node),
+    /// Client `c` (0-based), which submits operation `o(c+1)`.
+    Client(u8),
+}
+
+/// A server's code and what it knows of the group.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Its number (0-based).
+    pub me: u8,
+    /// The number of servers.
+    pub servers: u8,
+    /// The number of clients.
+    pub clients: u8,
     /// Log slots.
-    pub slots: usize,
-    /// Takeovers allowed in a run.
-    pub takeovers: usize,
-    /// Crashes allowed in a run.
-    pub crashes: usize,
-    /// Only a crashed leader is suspected (a perfect failure detector).
-    pub accurate: bool,
+    pub slots: u8,
     /// Which variant, if any.
     pub variant: Option<Variant>,
 }
 
-impl Paxos {
+impl Node {
+    fn has(&self, v: Variant) -> bool {
+        self.variant == Some(v)
+    }
+
     fn majority(&self) -> usize {
-        self.servers / 2 + 1
+        usize::from(self.servers) / 2 + 1
     }
 
-    /// Whether server `i` is next in line to take over (the takeover bound aside): `Some(due)`,
-    /// `due` when the leader of its ballot has crashed (else the suspicion is false).
-    fn takeover(&self, s: &PaxosState, i: usize) -> Option<bool> {
-        let v = &s.servers[i];
-        (self.leader_of(v.ballot + 1) == i && !v.leading)
-            .then(|| !s.servers[self.leader_of(v.ballot)].alive)
-    }
-
-    fn leader_of(&self, ballot: u8) -> usize {
-        (ballot as usize - 1) % self.servers
+    /// How many servers must have learned an operation before a server executes it.
+    fn needed(&self) -> usize {
+        if self.has(Variant::ExecuteWithoutMajority) {
+            1
+        } else {
+            self.majority()
+        }
     }
 
     /// What an acceptance or a `LEARN` is compared by: ballot and operation, or (without
     /// leader IDs) the operation alone.
     fn same(&self, a: Vote, b: Vote) -> bool {
-        a.op == b.op && (self.variant == Some(Variant::NoLeaderId) || a.ballot == b.ballot)
+        a.op == b.op && (self.has(Variant::NoLeaderId) || a.ballot == b.ballot)
     }
 
-    /// Learner `i` hears that `from` accepted `v` for `slot`, then executes what it can.
-    fn hear(&self, next: &mut PaxosState, i: usize, slot: usize, v: Vote, from: usize) {
-        let s = &mut next.servers[i];
-        if slot < s.executed.len as usize {
+    fn others(&self) -> impl Iterator<Item = Id> + '_ {
+        (0..self.servers)
+            .filter(move |&j| j != self.me)
+            .map(|j| Id::from(usize::from(j)))
+    }
+
+    fn broadcast(&self, m: Msg, o: &mut Out<PaxosActor>) {
+        for j in self.others() {
+            o.send(j, m);
+        }
+    }
+
+    /// It hears that `from` accepted `v` for `slot`, then executes what it can.
+    fn hear(&self, s: &mut Server, slot: usize, v: Vote, from: u8, o: &mut Out<PaxosActor>) {
+        if slot < usize::from(s.executed.len) {
             return;
         }
         let h = &mut s.learned[slot];
@@ -520,7 +639,7 @@ impl Paxos {
                     op: v.op,
                 });
             }
-            Some(old) if old.ballot > v.ballot && self.variant != Some(Variant::NoLeaderId) => {}
+            Some(old) if old.ballot > v.ballot && !self.has(Variant::NoLeaderId) => {}
             _ => {
                 *h = Heard {
                     vote: Some(v),
@@ -528,24 +647,14 @@ impl Paxos {
                 }
             }
         }
-        self.execute(next, i);
+        self.execute(s, o);
     }
 
-    /// How many servers must have learned an operation before a server executes it.
-    fn needed(&self) -> usize {
-        if self.variant == Some(Variant::ExecuteWithoutMajority) {
-            1
-        } else {
-            self.majority()
-        }
-    }
-
-    fn execute(&self, next: &mut PaxosState, i: usize) {
+    fn execute(&self, s: &mut Server, o: &mut Out<PaxosActor>) {
         let needed = self.needed();
         loop {
-            let s = &mut next.servers[i];
-            let t = s.executed.len as usize;
-            if t >= self.slots || (s.learned[t].from.count_ones() as usize) < needed {
+            let t = usize::from(s.executed.len);
+            if t >= usize::from(self.slots) || (s.learned[t].from.count_ones() as usize) < needed {
                 return;
             }
             let op = s.learned[t].vote.expect("heard").op;
@@ -554,220 +663,276 @@ impl Paxos {
             s.executed.push(if fresh { op } else { NOOP });
             if fresh {
                 let mut result = Seq::default();
-                for &o in s.executed.ops().iter().filter(|&&o| o != NOOP) {
-                    result.push(o);
+                for &x in s.executed.ops().iter().filter(|&&x| x != NOOP) {
+                    result.push(x);
                 }
-                next.network.insert(Msg::Reply { op, result });
+                let client = usize::from(self.servers) + usize::from(op) - 1;
+                o.send(Id::from(client), Msg::Reply { op, result });
             }
         }
     }
 
-    /// Acceptor `i` accepts `v` for `slot`, tells the others, and hears itself.
-    fn accept(&self, next: &mut PaxosState, i: usize, slot: usize, v: Vote) {
-        next.servers[i].accepted[slot] = Some(v);
-        let g = &mut next.acceptances[slot][v.ballot as usize - 1];
-        *g = Some((v.op, g.map_or(0, |(_, m)| m) | 1 << i));
-        next.network.insert(Msg::Learn {
-            ballot: v.ballot,
-            slot: slot as u8,
-            op: v.op,
-            from: i as u8,
-        });
-        self.hear(next, i, slot, v, i);
+    /// It accepts `v` for `slot`, tells the others, and hears itself.
+    fn accept(&self, s: &mut Server, slot: usize, v: Vote, o: &mut Out<PaxosActor>) {
+        s.accepted[slot] = Some(v);
+        self.broadcast(
+            Msg::Learn {
+                ballot: v.ballot,
+                slot: slot as u8,
+                op: v.op,
+            },
+            o,
+        );
+        self.hear(s, slot, v, self.me, o);
     }
 
-    /// The leader `i` assigns every submitted operation it has not yet placed to a free slot.
-    fn propose_pending(&self, next: &mut PaxosState, i: usize) {
-        let s = next.servers[i];
-        if !s.leading || !s.alive {
-            return;
-        }
-        let mine = |v: &Option<Vote>| v.is_some_and(|v| v.ballot == s.ballot);
-        let placed: Vec<u8> = s
-            .accepted
-            .iter()
-            .filter(|v| mine(v))
-            .map(|v| v.expect("mine").op)
-            .collect();
-        let mut free = (0..self.slots).filter(|&t| !mine(&s.accepted[t]));
-        for op in 1..=self.clients as u8 {
-            if next.clients[op as usize - 1] == Client::Idle || placed.contains(&op) {
-                continue;
-            }
-            match free.next() {
-                Some(t) => self.propose(next, i, t, op),
-                None => return,
-            }
-        }
+    fn propose(&self, s: &mut Server, slot: usize, op: u8, o: &mut Out<PaxosActor>) {
+        let ballot = s.ballot;
+        s.proposed |= 1 << op;
+        self.broadcast(
+            Msg::Accept {
+                ballot,
+                slot: slot as u8,
+                op,
+            },
+            o,
+        );
+        self.accept(s, slot, Vote { ballot, op }, o);
     }
 
-    fn propose(&self, next: &mut PaxosState, i: usize, slot: usize, op: u8) {
-        let ballot = next.servers[i].ballot;
-        next.network.insert(Msg::Accept {
-            ballot,
-            slot: slot as u8,
-            op,
-        });
-        self.accept(next, i, slot, Vote { ballot, op });
-    }
-
-    /// The takeover of `i` is complete: flush every slot up to the last one reported, then
-    /// place the pending operations.
-    fn lead(&self, next: &mut PaxosState, i: usize) {
-        let s = &mut next.servers[i];
+    /// Its takeover is complete: it flushes every slot up to the last one reported.
+    fn lead(&self, s: &mut Server, o: &mut Out<PaxosActor>) {
         s.leading = true;
         s.promises = 0;
         let flush = std::mem::replace(&mut s.flush, [None; MAX_SLOTS]);
         if let Some(last) = flush.iter().rposition(Option::is_some) {
             for (t, v) in flush.iter().enumerate().take(last + 1) {
-                self.propose(next, i, t, v.map_or(NOOP, |v| v.op));
-            }
-        }
-        self.propose_pending(next, i);
-    }
-
-    fn merge(flush: &mut [Option<Vote>; MAX_SLOTS], reported: &[Option<Vote>; MAX_SLOTS]) {
-        for (f, r) in flush.iter_mut().zip(reported) {
-            if r.is_some_and(|r| f.is_none_or(|f| r.ballot > f.ballot)) {
-                *f = *r;
+                self.propose(s, t, v.map_or(NOOP, |v| v.op), o);
             }
         }
     }
 
-    /// The receivers of a message (no allocation: this runs for every message of every state).
-    fn receivers(&self, m: &Msg) -> impl Iterator<Item = To> {
-        let all = (1u8 << self.servers) - 1;
-        let (servers, client): (u8, Option<u8>) = match *m {
-            Msg::Accept { ballot, .. } | Msg::Prepare { ballot } => {
-                (all & !(1 << self.leader_of(ballot)), None)
-            }
-            Msg::Learn { from, .. } => (all & !(1 << from), None),
-            Msg::Promise { ballot, .. } => (1 << self.leader_of(ballot), None),
-            Msg::Reply { op, .. } => (0, Some(op - 1)),
-        };
-        (0..8u8)
-            .filter(move |j| servers & (1 << j) != 0)
-            .map(To::Server)
-            .chain(client.map(To::Client))
+    /// It joins a later ballot as an acceptor.
+    fn join(s: &mut Server, ballot: u8) {
+        s.ballot = ballot;
+        s.leading = false;
+        s.promises = 0;
+        s.flush = [None; MAX_SLOTS];
+        s.proposed = 0;
     }
 
-    /// Delivering `m` to `to` can change nothing, now or later (see each case).
-    fn inert(&self, s: &PaxosState, m: &Msg, to: To) -> bool {
-        let r = match to {
-            To::Client(c) => return s.clients[c as usize] != Client::Waiting, // answered for good
-            To::Server(j) => &s.servers[j as usize],
-        };
-        if !r.alive {
-            return true; // crashes are for good
-        }
-        let blind = self.variant == Some(Variant::NoLeaderId);
-        match *m {
-            // Ballots only grow, and a slot takes one operation per ballot.
-            // (Without leader IDs a later ACCEPT can overwrite a slot and this one restore it.)
-            Msg::Accept { ballot, slot, op } => {
-                !blind
-                    && (r.accepted[slot as usize] == Some(Vote { ballot, op }) || r.ballot > ballot)
-            }
-            // Executed slots are done; a learner keeps only the latest ballot.
-            Msg::Learn {
-                ballot,
-                slot,
-                op,
-                from,
-            } => {
-                let h = r.learned[slot as usize];
-                slot < r.executed.len
-                    || (!blind
-                        && h.vote.is_some_and(|v| {
-                            v.ballot > ballot
-                                || (v == Vote { ballot, op }
-                                    && (h.from & 1 << from != 0
-                                        || h.from.count_ones() as usize >= self.needed()))
-                        }))
-            }
-            Msg::Prepare { ballot } => r.ballot >= ballot,
-            Msg::Promise { ballot, from, .. } => {
-                r.ballot > ballot || r.leading || r.promises & 1 << from != 0
-            }
-            Msg::Reply { .. } => true,
-        }
-    }
-
-    fn deliver(&self, next: &mut PaxosState, m: Msg, to: To) {
-        let i = match to {
-            To::Client(c) => {
-                if let Msg::Reply { result, .. } = m {
-                    next.clients[c as usize] = Client::Done(result);
-                    let _ = next.history.on_return(c, result);
-                }
-                return;
-            }
-            To::Server(i) => i as usize,
-        };
+    fn on_msg(&self, s: &mut Server, src: Id, m: Msg, o: &mut Out<PaxosActor>) {
         match m {
             Msg::Accept { ballot, slot, op } => {
-                let s = &mut next.servers[i];
-                if ballot >= s.ballot || self.variant == Some(Variant::NoLeaderId) {
+                if s.accepted[usize::from(slot)] == Some(Vote { ballot, op }) {
+                    return; // accepted, and its LEARNs sent, already
+                }
+                if ballot >= s.ballot || self.has(Variant::NoLeaderId) {
                     if ballot > s.ballot {
-                        s.ballot = ballot;
-                        s.leading = false;
-                        s.promises = 0;
-                        s.flush = [None; MAX_SLOTS];
+                        Self::join(s, ballot);
                     }
-                    self.accept(next, i, slot as usize, Vote { ballot, op });
+                    self.accept(s, usize::from(slot), Vote { ballot, op }, o);
                 }
             }
-            Msg::Learn {
-                ballot,
-                slot,
-                op,
-                from,
-            } => self.hear(next, i, slot as usize, Vote { ballot, op }, from as usize),
+            Msg::Learn { ballot, slot, op } => {
+                let from = usize::from(src) as u8;
+                self.hear(s, usize::from(slot), Vote { ballot, op }, from, o)
+            }
             Msg::Prepare { ballot } => {
-                let s = &mut next.servers[i];
-                if ballot <= s.ballot {
-                    return;
+                if ballot > s.ballot {
+                    Self::join(s, ballot);
+                    let accepted = s.accepted;
+                    o.send(src, Msg::Promise { ballot, accepted });
                 }
-                s.ballot = ballot;
-                s.leading = false;
-                s.promises = 0;
-                s.flush = [None; MAX_SLOTS];
-                let promise = Msg::Promise {
-                    ballot,
-                    from: i as u8,
-                    accepted: s.accepted,
-                };
-                next.network.insert(promise);
             }
-            Msg::Promise {
-                ballot,
-                from,
-                accepted,
-            } => {
-                let s = &mut next.servers[i];
-                if ballot != s.ballot || s.leading {
+            Msg::Promise { ballot, accepted } => {
+                // A takeover of this incarnation only (`promises` holds itself while one is
+                // under way): after a restart, the promises of its earlier takeover are stale.
+                if ballot != s.ballot || s.leading || s.promises == 0 {
                     return;
                 }
-                s.promises |= 1 << from;
-                Self::merge(&mut s.flush, &accepted);
+                s.promises |= 1 << usize::from(src);
+                for (f, r) in s.flush.iter_mut().zip(&accepted) {
+                    if r.is_some_and(|r| f.is_none_or(|f| r.ballot > f.ballot)) {
+                        *f = *r;
+                    }
+                }
                 if s.promises.count_ones() as usize >= self.majority() {
-                    self.lead(next, i);
+                    self.lead(s, o);
                 }
             }
             Msg::Reply { .. } => {}
         }
     }
 
-    fn collect_garbage(&self, next: &mut PaxosState) {
-        let mut network = std::mem::take(&mut next.network);
-        network.retain(|m| !self.receivers(m).all(|to| self.inert(next, m, to)));
-        next.network = network;
+    fn on_timeout(&self, s: &mut Server, timer: Timer, o: &mut Out<PaxosActor>) {
+        match timer {
+            Timer::Takeover | Timer::Suspect => {
+                s.ballot += 1;
+                s.leading = false;
+                s.promises = 1 << self.me;
+                s.flush = s.accepted;
+                s.proposed = 0;
+                if self.has(Variant::NoTakeover) {
+                    self.lead(s, o);
+                } else {
+                    self.broadcast(Msg::Prepare { ballot: s.ballot }, o);
+                }
+            }
+            Timer::Request(c) => {
+                let op = c + 1;
+                if s.leading && s.proposed & (1 << op) == 0 {
+                    if let Some(t) = s.free_slot(usize::from(self.slots)) {
+                        self.propose(s, t, op, o);
+                    }
+                }
+            }
+        }
+        o.set_timer(timer, soon());
+    }
+}
+
+/// When a timer fires outside the checker (the model ignores durations).
+fn soon() -> std::ops::Range<Duration> {
+    Duration::from_millis(100)..Duration::from_millis(200)
+}
+
+impl Actor for PaxosActor {
+    type Msg = Msg;
+    type State = Local;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = Stored;
+
+    fn name(&self) -> String {
+        match self {
+            PaxosActor::Server(n) => format!("S{}", n.me + 1),
+            PaxosActor::Client(c) => format!("C{}", c + 1),
+        }
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<Stored>, o: &mut Out<Self>) -> Local {
+        let n = match self {
+            PaxosActor::Client(_) => return Local::Client(None),
+            PaxosActor::Server(n) => n,
+        };
+        let s = match storage {
+            None => Server::new(1, n.me == 0),
+            Some(d) => Server {
+                accepted: d.accepted,
+                executed: d.executed,
+                ..Server::new(
+                    if n.has(Variant::VolatileBallot) {
+                        1
+                    } else {
+                        d.ballot
+                    },
+                    false,
+                )
+            },
+        };
+        if storage.is_some_and(|d| d != s.stored()) {
+            o.save(s.stored());
+        }
+        for t in [Timer::Takeover, Timer::Suspect] {
+            o.set_timer(t, soon());
+        }
+        for c in 0..n.clients {
+            o.set_timer(Timer::Request(c), soon());
+        }
+        Local::Server(s)
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<Local>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        match (self, **state) {
+            (PaxosActor::Server(n), Local::Server(mut s)) => {
+                n.on_msg(&mut s, src, msg, o);
+                finish(state, s, o);
+            }
+            (PaxosActor::Client(_), Local::Client(None)) => {
+                if let Msg::Reply { result, .. } = msg {
+                    *state.to_mut() = Local::Client(Some(result));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<Local>, timer: &Timer, o: &mut Out<Self>) {
+        if let (PaxosActor::Server(n), Local::Server(mut s)) = (self, **state) {
+            n.on_timeout(&mut s, *timer, o);
+            finish(state, s, o);
+        }
+    }
+}
+
+/// Applies a server's step computed on a copy: the new state if it changed, and its storage
+/// if that changed.
+fn finish(state: &mut Cow<Local>, next: Server, o: &mut Out<PaxosActor>) {
+    let Local::Server(before) = **state else {
+        return;
+    };
+    if next == before {
+        return;
+    }
+    if next.stored() != before.stored() {
+        o.save(next.stored());
+    }
+    *state.to_mut() = Local::Server(next);
+}
+
+/// The model's bounds and switches, which the timer guard, the inert rule and the properties
+/// read.
+#[derive(Clone, Debug)]
+pub struct PaxosConfig {
+    /// Number of servers.
+    pub servers: usize,
+    /// Number of clients, each with one operation.
+    pub clients: usize,
+    /// Log slots.
+    pub slots: usize,
+    /// Takeovers allowed in a run.
+    pub takeovers: u8,
+    /// Only a crashed leader is suspected (a perfect failure detector).
+    pub accurate: bool,
+    /// A server may restart (its volatile state lost: what it heard, its takeover).
+    pub restarts: bool,
+    /// A restart may lower a server's ballot or lose what it accepted (amnesia, or the
+    /// `volatile-ballot` variant): what only grows otherwise may shrink.
+    pub forgetful: bool,
+    /// Which variant, if any.
+    pub variant: Option<Variant>,
+}
+
+impl PaxosConfig {
+    fn majority(&self) -> usize {
+        self.servers / 2 + 1
+    }
+
+    fn leader_of(&self, ballot: u8) -> usize {
+        (usize::from(ballot) + self.servers - 1) % self.servers
+    }
+
+    fn needed(&self) -> usize {
+        if self.variant == Some(Variant::ExecuteWithoutMajority) {
+            1
+        } else {
+            self.majority()
+        }
+    }
+
+    /// Whether server `i` is next in line to take over (the takeover bound aside): `Some(due)`,
+    /// `due` when the leader of its ballot has crashed (else the suspicion is false).
+    fn takeover(&self, s: &ActorModelState<PaxosActor, Ghost>, i: usize) -> Option<bool> {
+        let v = s.actor_states[i].server()?;
+        (!s.crashed[i] && self.leader_of(v.ballot + 1) == i && !v.leading)
+            .then(|| s.crashed[self.leader_of(v.ballot)])
     }
 
     /// The operations chosen for `slot`: accepted by a majority under one ballot.
-    fn chosen(&self, s: &PaxosState, slot: usize) -> impl Iterator<Item = u8> + '_ {
+    fn chosen<'a>(&self, g: &'a Ghost, slot: usize) -> impl Iterator<Item = u8> + 'a {
         let majority = self.majority();
-        s.acceptances[slot]
+        g.acceptances[slot]
             .into_iter()
             .flatten()
             .filter(move |(_, m)| m.count_ones() as usize >= majority)
@@ -775,160 +940,188 @@ impl Paxos {
     }
 }
 
-impl Model for Paxos {
-    type State = PaxosState;
-    type Action = Action;
+fn server_states(state: &ActorModelState<PaxosActor, Ghost>) -> impl Iterator<Item = &Server> + '_ {
+    state.actor_states.iter().filter_map(|s| s.server())
+}
 
-    fn init_states(&self) -> Vec<PaxosState> {
-        vec![PaxosState {
-            servers: (0..self.servers).map(|i| Server::new(i == 0)).collect(),
-            clients: vec![Client::Idle; self.clients],
-            network: SortedSet::new(),
-            takeovers: 0,
-            acceptances: [[None; MAX_BALLOTS]; MAX_SLOTS],
-            history: LinearizabilityTester::new(AppendLog::default()),
-        }]
-    }
+fn client_results(
+    state: &ActorModelState<PaxosActor, Ghost>,
+) -> impl Iterator<Item = Option<Seq>> + '_ {
+    state.actor_states.iter().filter_map(|s| match **s {
+        Local::Client(r) => Some(r),
+        Local::Server(_) => None,
+    })
+}
 
-    fn actions(&self, s: &PaxosState, actions: &mut Vec<Action>) {
-        for (c, client) in s.clients.iter().enumerate() {
-            if *client == Client::Idle {
-                actions.push(Action::Submit(c as u8));
-            }
-        }
-        let crashed = s.servers.iter().filter(|v| !v.alive).count();
-        for (i, v) in s.servers.iter().enumerate() {
-            if !v.alive {
-                continue;
-            }
-            if (s.takeovers as usize) < self.takeovers {
-                if let Some(due) = self.takeover(s, i) {
-                    if due || !self.accurate {
-                        actions.push(Action::Suspect(i as u8, due));
+/// When a timer may fire: a takeover when the server is next in line, within the bound (a
+/// `Takeover` once the leader crashed, a `Suspect` while it is alive and suspicion is
+/// unreliable); a client's request at a leader that has not proposed it and has a slot free.
+fn timer_guard(cfg: &PaxosConfig, state: &PaxosState, id: Id, timer: &Timer) -> bool {
+    let i = usize::from(id);
+    let Some(me) = state.actor_states[i].server() else {
+        return false;
+    };
+    match timer {
+        Timer::Takeover | Timer::Suspect => {
+            state.history.takeovers < cfg.takeovers
+                && cfg.takeover(state, i).is_some_and(|due| {
+                    if *timer == Timer::Takeover {
+                        due
+                    } else {
+                        !due && !cfg.accurate
                     }
-                }
-            }
-            if crashed < self.crashes {
-                actions.push(Action::Crash(i as u8));
-            }
-        }
-        for m in s.network.iter() {
-            for to in self.receivers(m) {
-                if !self.inert(s, m, to) {
-                    actions.push(Action::Deliver(*m, to));
-                }
-            }
-        }
-    }
-
-    fn next_state(&self, s: &PaxosState, action: Action) -> Option<PaxosState> {
-        let mut next = s.clone();
-        match action {
-            Action::Submit(c) => {
-                next.clients[c as usize] = Client::Waiting;
-                let _ = next.history.on_invoke(c, c + 1);
-                for i in 0..self.servers {
-                    self.propose_pending(&mut next, i);
-                }
-            }
-            Action::Suspect(i, _) => {
-                next.takeovers += 1;
-                let me = &mut next.servers[i as usize];
-                me.ballot += 1;
-                me.promises = 1 << i;
-                me.flush = me.accepted;
-                let ballot = me.ballot;
-                if self.variant == Some(Variant::NoTakeover) {
-                    self.lead(&mut next, i as usize);
-                } else {
-                    next.network.insert(Msg::Prepare { ballot });
-                }
-            }
-            Action::Crash(i) => {
-                // Only what it executed (and answered) matters once it is gone.
-                let executed = s.servers[i as usize].executed;
-                next.servers[i as usize] = Server {
-                    alive: false,
-                    ballot: 0,
-                    executed,
-                    ..Server::new(false)
-                };
-            }
-            Action::Deliver(m, to) => self.deliver(&mut next, m, to),
-        }
-        self.collect_garbage(&mut next);
-        (next != *s).then_some(next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::always("agreement", |m: &Self, s: &PaxosState| {
-                (0..m.slots).all(|t| {
-                    let mut ops = m.chosen(s, t);
-                    let first = ops.next();
-                    ops.all(|o| Some(o) == first)
                 })
-            }),
-            Property::always("consistent-execution", |_: &Self, s: &PaxosState| {
-                s.servers.iter().all(|a| {
-                    s.servers.iter().all(|b| {
-                        let (x, y) = (a.executed.ops(), b.executed.ops());
-                        x.starts_with(y) || y.starts_with(x)
-                    })
-                })
-            }),
-            Property::always("validity", |m: &Self, s: &PaxosState| {
-                (0..m.slots).all(|t| {
-                    m.chosen(s, t)
-                        .all(|o| o == NOOP || s.clients[o as usize - 1] != Client::Idle)
-                })
-            }),
-            Property::always("linearizability", |_: &Self, s: &PaxosState| {
-                s.history.serialized_history().is_some()
-            }),
-            Property::sometimes("operation-chosen", |m: &Self, s: &PaxosState| {
-                (0..m.slots).any(|t| m.chosen(s, t).next().is_some())
-            }),
-            Property::sometimes("takeover", |_: &Self, s: &PaxosState| {
-                s.servers.iter().any(|v| v.leading && v.ballot > 1)
-            }),
-            Property::sometimes("all-answered", |_: &Self, s: &PaxosState| {
-                s.clients.iter().all(|c| matches!(c, Client::Done(_)))
-            }),
-            Property::eventually("clients-answered", |_: &Self, s: &PaxosState| {
-                s.clients.iter().all(|c| matches!(c, Client::Done(_)))
-            }),
-        ]
+        }
+        Timer::Request(c) => {
+            me.leading && me.proposed & (1 << (c + 1)) == 0 && me.free_slot(cfg.slots).is_some()
+        }
     }
 }
 
+/// Records the ghost variables of a step: a takeover started (a server's ballot grew to one it
+/// leads), acceptances (a client's operation accepted for the first time is its invocation),
+/// a client's result.
+fn observe(
+    cfg: &PaxosConfig,
+    before: &ActorModelState<PaxosActor, Ghost>,
+    after: &ActorModelState<PaxosActor, Ghost>,
+) -> Option<Ghost> {
+    let mut ghost: Option<Ghost> = None;
+    for (i, (old, new)) in before
+        .actor_states
+        .iter()
+        .zip(&after.actor_states)
+        .enumerate()
+    {
+        if Arc::ptr_eq(old, new) {
+            continue;
+        }
+        match (**old, **new) {
+            (Local::Server(a), Local::Server(b)) => {
+                if b.ballot > a.ballot && cfg.leader_of(b.ballot) == i {
+                    ghost.get_or_insert_with(|| after.history.clone()).takeovers += 1;
+                }
+                for t in 0..MAX_SLOTS {
+                    let Some(v) = b.accepted[t].filter(|_| b.accepted[t] != a.accepted[t]) else {
+                        continue;
+                    };
+                    let g = ghost.get_or_insert_with(|| after.history.clone());
+                    let slot = &mut g.acceptances[t][usize::from(v.ballot) - 1];
+                    *slot = Some((v.op, slot.map_or(0, |(_, m)| m) | 1 << i));
+                    if v.op != NOOP && g.submitted & (1 << v.op) == 0 {
+                        g.submitted |= 1 << v.op;
+                        let _ = g.history.on_invoke(v.op - 1, v.op);
+                    }
+                }
+            }
+            (Local::Client(None), Local::Client(Some(result))) => {
+                let g = ghost.get_or_insert_with(|| after.history.clone());
+                let _ = g.history.on_return((i - cfg.servers) as u8, result);
+            }
+            _ => {}
+        }
+    }
+    ghost
+}
+
+/// Delivering the message can change nothing, now or later. Ballots only grow and a slot takes
+/// one operation per ballot, so an `ACCEPT` already accepted or of an older ballot stays inert
+/// (not without leader IDs, where a later `ACCEPT` can overwrite a slot and this one restore
+/// it); a `LEARN` for an executed slot, or older than the learner's latest, or already heard
+/// (or heard enough of); a `PREPARE` at or below the receiver's ballot; a `PROMISE` of an
+/// older ballot or one its leader no longer waits for; a result to a client that has one;
+/// anything to a server crashed for good. With restarts, what a server heard and its takeover
+/// are volatile, and with amnesia (or a volatile ballot) its ballot and acceptances may shrink,
+/// so the rules that read them are off there.
+fn inert(cfg: &PaxosConfig, state: &ActorModelState<PaxosActor, Ghost>, e: Envelope<&Msg>) -> bool {
+    let dst = usize::from(e.dst);
+    let r = match &*state.actor_states[dst] {
+        Local::Client(r) => return r.is_some(),
+        Local::Server(r) => r,
+    };
+    if state.crashed[dst] {
+        return true; // crashes are for good (a restart is one step: never crashed after it)
+    }
+    let blind = cfg.variant == Some(Variant::NoLeaderId);
+    let stable = !cfg.forgetful;
+    let from = usize::from(e.src);
+    match *e.msg {
+        Msg::Accept { ballot, slot, op } => {
+            stable
+                && !blind
+                && (r.accepted[usize::from(slot)] == Some(Vote { ballot, op }) || r.ballot > ballot)
+        }
+        Msg::Learn { ballot, slot, op } => {
+            let h = r.learned[usize::from(slot)];
+            slot < r.executed.len
+                || (!blind
+                    && !cfg.restarts
+                    && h.vote.is_some_and(|v| {
+                        v.ballot > ballot
+                            || (v == Vote { ballot, op }
+                                && (h.from & 1 << from != 0
+                                    || h.from.count_ones() as usize >= cfg.needed()))
+                    }))
+        }
+        Msg::Prepare { ballot } => stable && r.ballot >= ballot,
+        Msg::Promise { ballot, .. } => {
+            stable
+                && (r.ballot > ballot
+                    || r.leading
+                    || r.promises == 0
+                    || r.promises & 1 << from != 0)
+        }
+        Msg::Reply { .. } => true,
+    }
+}
+
+/// What a crash for good leaves of a server: only what it executed (and answered) matters once
+/// it is gone.
+fn wipe(local: &Local) -> Local {
+    match local {
+        Local::Server(s) => Local::Server(Server {
+            executed: s.executed,
+            ..Server::new(0, false)
+        }),
+        client => *client,
+    }
+}
+
+/// `paxos` in the catalog.
+pub struct Paxos;
+
 impl Protocol for Paxos {
-    type Model = Paxos;
+    type Model = PaxosModel;
     type Variant = Variant;
     const NAME: &'static str = "paxos";
     const SUMMARY: &'static str =
         "Paxos with leader IDs and explicit takeover over a lossy, duplicating, reordering network";
     const SECTION: &'static str = "Consensus in Faulty Systems with Crash Failures: Example: Paxos";
-    const FAIRNESS: &'static str = "weak: submitting, delivering each message to each receiver, \
-         the successor's takeover once the leader crashed; unfair: crashes, false suspicions";
+    const FAIRNESS: &'static str = "weak: a client's request reaching the leader, delivering \
+         each message, the successor's takeover once the leader crashed; unfair: false \
+         suspicions and every fault (crashes, restarts, amnesia)";
 
-    fn fairness(_: &Paxos, action: &Action) -> Fairness {
-        match action {
-            Action::Submit(_) | Action::Deliver(..) | Action::Suspect(_, true) => Fairness::Weak,
-            Action::Suspect(_, false) | Action::Crash(_) => Fairness::Unfair,
+    fn fairness(_: &PaxosModel, action: &PaxosAction) -> Fairness {
+        match action.actor() {
+            Some(ActorModelAction::Deliver { .. })
+            | Some(ActorModelAction::Timeout(_, Timer::Takeover | Timer::Request(_))) => {
+                Fairness::Weak
+            }
+            _ => Fairness::Unfair,
         }
     }
 
     /// `takeovers`: a due takeover (the next leader is alive, its leader crashed) that only
     /// the bound forbids.
-    fn bound_blocked(m: &Paxos, s: &PaxosState) -> Option<&'static str> {
-        let spent = s.takeovers as usize >= m.takeovers;
-        let due = |i: usize| s.servers[i].alive && m.takeover(s, i) == Some(true);
-        (spent && (0..s.servers.len()).any(due)).then_some("takeovers")
+    fn bound_blocked(m: &PaxosModel, s: &PaxosState) -> Option<&'static str> {
+        let cfg = &m.inner.cfg;
+        let spent = s.history.takeovers >= cfg.takeovers;
+        let due = |i: usize| cfg.takeover(s, i) == Some(true);
+        (spent && (0..cfg.servers).any(due)).then_some("takeovers")
     }
 
     fn params() -> Vec<ParamSpec> {
-        vec![
+        let mut params = vec![
             ParamSpec {
                 name: "servers",
                 help: "number of servers",
@@ -980,26 +1173,159 @@ impl Protocol for Paxos {
                 },
                 default: Value::Choice("unreliable"),
             },
-        ]
+        ];
+        for mut fault in Faults::params(&["restarts", "amnesia"], 2) {
+            if fault.name == "restarts" {
+                fault.help = "server restarts (a crash and a recovery from storage in one step) \
+                              allowed in a run";
+            }
+            params.push(fault);
+        }
+        params
     }
 
-    fn build(params: &Params, variant: Option<Variant>) -> Paxos {
+    fn build(params: &Params, variant: Option<Variant>) -> PaxosModel {
         let servers = params.usize("servers");
-        Paxos {
+        let clients = params.usize("clients");
+        let faults = Faults {
+            crashes: params.usize("crashes").min(servers - 1) as u8,
+            ..Faults::from_params(params)
+        };
+        let cfg = PaxosConfig {
             servers,
-            clients: params.usize("clients"),
+            clients,
             slots: params.usize("slots"),
-            takeovers: params.usize("takeovers").min(MAX_BALLOTS - 1),
-            crashes: params.usize("crashes").min(servers - 1),
+            takeovers: params.usize("takeovers").min(MAX_BALLOTS - 1) as u8,
             accurate: params.choice("suspicion") == "accurate",
+            restarts: faults.restarts > 0 || faults.amnesia > 0,
+            forgetful: faults.amnesia > 0
+                || (faults.restarts > 0 && variant == Some(Variant::VolatileBallot)),
             variant,
+        };
+        let mut actors = ActorModel::new(cfg.clone(), Ghost::default());
+        for me in 0..servers {
+            actors = actors.actor(PaxosActor::Server(Node {
+                me: me as u8,
+                servers: servers as u8,
+                clients: clients as u8,
+                slots: cfg.slots as u8,
+                variant,
+            }));
         }
+        for c in 0..clients {
+            actors = actors.actor(PaxosActor::Client(c as u8));
+        }
+        let actors = actors.init_network(Network::new_unordered_duplicating([]));
+        let durable = |name, forget| Durable { name, forget };
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .observe(observe)
+            .inert(inert)
+            .on_crash(wipe)
+            .durable(vec![
+                durable("ballot", |s: &mut Stored| s.ballot = 1),
+                durable("accepted", |s: &mut Stored| s.accepted = [None; MAX_SLOTS]),
+            ])
+            .fault_prone((0..servers).map(Id::from).collect())
+            .faults(faults)
+            .property(Expectation::Always, "agreement", |m, s| {
+                let cfg = &m.inner.cfg;
+                (0..cfg.slots).all(|t| {
+                    let mut ops = cfg.chosen(&s.history, t);
+                    let first = ops.next();
+                    ops.all(|o| Some(o) == first)
+                })
+            })
+            .property(Expectation::Always, "consistent-execution", |_, s| {
+                server_states(s).all(|a| {
+                    server_states(s).all(|b| {
+                        let (x, y) = (a.executed.ops(), b.executed.ops());
+                        x.starts_with(y) || y.starts_with(x)
+                    })
+                })
+            })
+            .property(Expectation::Always, "validity", |m, s| {
+                let cfg = &m.inner.cfg;
+                (0..cfg.slots).all(|t| {
+                    cfg.chosen(&s.history, t)
+                        .all(|o| o == NOOP || s.history.submitted & (1 << o) != 0)
+                })
+            })
+            .property(Expectation::Always, "linearizability", |_, s| {
+                s.history.history.serialized_history().is_some()
+            })
+            .property(Expectation::Sometimes, "operation-chosen", |m, s| {
+                let cfg = &m.inner.cfg;
+                (0..cfg.slots).any(|t| cfg.chosen(&s.history, t).next().is_some())
+            })
+            .property(Expectation::Sometimes, "takeover", |_, s| {
+                server_states(s).any(|v| v.leading && v.ballot > 1)
+            })
+            .property(Expectation::Sometimes, "all-answered", |_, s| {
+                client_results(s).all(|c| c.is_some())
+            })
+            .property(Expectation::Eventually, "clients-answered", |_, s| {
+                client_results(s).all(|c| c.is_some())
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stateright::Model;
+
+    fn model(assignments: &[(&str, Value)], variant: Option<Variant>) -> PaxosModel {
+        let mut p = Params::default();
+        for spec in Paxos::params() {
+            p.0.insert(spec.name.into(), spec.default);
+        }
+        for (name, v) in assignments {
+            p.0.insert((*name).into(), *v);
+        }
+        Paxos::build(&p, variant)
+    }
+
+    /// An `ACCEPT` of an older ballot than its receiver's is inert while ballots only grow,
+    /// and not when a restart may lower them (`volatile-ballot`).
+    #[test]
+    fn an_older_accept_is_inert_only_while_ballots_are_durable() {
+        let accept = Msg::Accept {
+            ballot: 1,
+            slot: 0,
+            op: 1,
+        };
+        let env = Envelope {
+            src: Id::from(0),
+            dst: Id::from(2),
+            msg: &accept,
+        };
+        for (variant, expected) in [(None, true), (Some(Variant::VolatileBallot), false)] {
+            let m = model(&[("restarts", Value::Int(1))], variant);
+            let mut s = m.init_states().remove(0);
+            s.0.actor_states[2] = Arc::new(Local::Server(Server::new(2, false)));
+            assert_eq!(inert(&m.inner.cfg, &s, env), expected, "{variant:?}");
+        }
+    }
+
+    /// A restart recovers the ballot, what was accepted and what was executed, and loses the
+    /// rest; with a volatile ballot it starts again from ballot 1.
+    #[test]
+    fn a_restart_recovers_the_durable_fields() {
+        for (variant, ballot) in [(None, 2), (Some(Variant::VolatileBallot), 1)] {
+            let m = model(&[("restarts", Value::Int(1))], variant);
+            let s = m.init_states().remove(0);
+            let suspect =
+                PaxosAction::Actor(ActorModelAction::Timeout(Id::from(1), Timer::Suspect));
+            let s = m.next_state(&s, suspect).expect("S2 may suspect S1");
+            let s = m
+                .next_state(&s, PaxosAction::Restart(Id::from(1)))
+                .expect("the restart loses the takeover");
+            let Local::Server(s2) = *s.actor_states[1] else {
+                panic!("S2 is a server")
+            };
+            assert_eq!((s2.ballot, s2.promises, s2.leading), (ballot, 0, false));
+        }
+    }
 
     #[test]
     fn appending_returns_the_log_so_far() {

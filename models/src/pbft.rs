@@ -52,6 +52,13 @@
 //! the view, or the replica awaits a NEW-VIEW), while a false suspicion of a working nonfaulty
 //! primary may happen but is never forced. It holds with view changes; with `views = 0` a faulty
 //! primary can pre-prepare the same request at every timestamp and starve the other.
+//!
+//! Why a plain model and not a stateright actor system (issue 19): a faulty replica may send
+//! every message its key can sign, so the model offers them all at once ("every signable message
+//! exists") rather than one forged send per step, and when every nonfaulty replica has left a
+//! view its pre-prepares and prepares are replaced by the certificates they prove: a rewrite of
+//! the whole system that no single actor's step can make. As actors, each forged message and
+//! each spent message would be a state of its own.
 
 use crate::sorted_set::SortedSet;
 use ftcheck_protocol::{

@@ -19,6 +19,11 @@
 //! client --cols server,ordering` checks every combination exhaustively and prints which
 //! outcomes are reachable: the lecture's table, computed. No strategy pair is `OK` alone in
 //! every ordering (the `any` column).
+//!
+//! Why a plain model and not a stateright actor system (issue 19): its steps are the lecture's
+//! events (the completion message `M`, the processing `P`, the crash `C`) placed in a named
+//! ordering, so that `ftcheck table` computes the lecture's table row by row; the messages
+//! themselves are [`rpc_lost_reply`](crate::rpc_lost_reply)'s subject.
 
 use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::Serialize;

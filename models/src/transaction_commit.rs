@@ -15,6 +15,11 @@
 //! The state is packed (two bits per RM, bit sets for `tmPrepared` and the `Prepared` messages):
 //! a bijection with the TLA+ state, so the counts are the same, and each state is 12 bytes.
 //! `RM` is symmetric: with `--symmetry` the RMs are sorted by their local view.
+//!
+//! Why a plain model and not a stateright actor system (issue 19): it is Gray and Lamport's TLA+
+//! specification transcribed, so that its state counts equal TLC's (the engine's cross-check);
+//! the same protocol as actors, with crashes and timers, is
+//! [`two_phase_commit`](crate::two_phase_commit).
 
 use ftcheck_protocol::{NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::ser::{SerializeMap, SerializeSeq};

@@ -19,6 +19,10 @@
 //! each nonfaulty member's reply; a faulty member's replies are never forced. Both hold at the
 //! lecture's sizes and fail one member short. Members are interchangeable, so
 //! the faulty ones are `R1..Rk`; each reply is one step, and a member's reply counts once.
+//!
+//! Why a plain model and not a stateright actor system (issue 19): it is one round, a request
+//! and each member's reply, where a faulty member's reply is any value at all; an actor system
+//! would add a request message per member and nothing the lecture's argument needs.
 
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,

@@ -563,6 +563,9 @@ where
     pub durable: Vec<Durable<A>>,
     /// What a Byzantine actor may send (see [`GuardedActors::byzantine`]).
     pub forger: Option<Forger<A, C, H>>,
+    /// The actors the budget's crashes, restarts, amnesia and Byzantine turns may strike
+    /// (see [`GuardedActors::fault_prone`]; empty: every actor).
+    pub fault_prone: Vec<Id>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -586,6 +589,7 @@ where
             observe: self.observe,
             durable: self.durable.clone(),
             forger: self.forger,
+            fault_prone: self.fault_prone.clone(),
         }
     }
 }
@@ -621,6 +625,7 @@ where
             observe: None,
             durable: Vec::new(),
             forger: None,
+            fault_prone: Vec::new(),
         }
     }
 
@@ -669,6 +674,15 @@ where
     /// a value believed durable but kept in memory (Raft's currentTerm, a Paxos ballot).
     pub fn durable(mut self, fields: Vec<Durable<A>>) -> Self {
         self.durable = fields;
+        self
+    }
+
+    /// Restricts the actors a fault of the budget ([`GuardedActors::faults`]) may strike —
+    /// crash, restart, amnesia, turning Byzantine — to `actors` (the servers of a protocol
+    /// whose clients stand for the environment, say). Without it every actor may fail. The
+    /// network's faults (loss, duplication, reordering, cut links) are not restricted.
+    pub fn fault_prone(mut self, actors: Vec<Id>) -> Self {
+        self.fault_prone = actors;
         self
     }
 
@@ -908,7 +922,11 @@ where
             own.retain(|a| !matches!(a, ActorModelAction::Recover(_)));
         }
         actions.extend(own.into_iter().map(GuardedAction::Actor));
-        let up = |i: usize| !state.crashed[i] && !used.is_corrupt(Id::from(i));
+        let up = |i: usize| {
+            !state.crashed[i]
+                && !used.is_corrupt(Id::from(i))
+                && (self.fault_prone.is_empty() || self.fault_prone.contains(&Id::from(i)))
+        };
         let n = state.actor_states.len();
         for i in (0..n).filter(|&i| up(i)) {
             let id = Id::from(i);
@@ -1008,9 +1026,20 @@ where
                         _ => {}
                     }
                 }
+                let stops = match (&action, self.faults) {
+                    (ActorModelAction::Crash(id), Some(budget)) if !budget.recovery => {
+                        Some(usize::from(*id))
+                    }
+                    _ => None,
+                };
                 let mut next = self.inner.next_state(&last.0, action)?;
                 if let Some((i, wipe)) = crashed {
                     next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
+                }
+                // An actor that crashes for good never reads its storage again: states that
+                // differ only in it behave alike, so it is dropped.
+                if let Some(i) = stops {
+                    next.actor_storages[i] = None;
                 }
                 next
             }
