@@ -430,10 +430,11 @@ impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
             r.hash(state);
         }
         match &s.network {
-            Network::UnorderedDuplicating(set, last) => {
+            // The duplicating network's memory of the last message delivered is always
+            // `None` here (`next_state` drops it), so it is not hashed.
+            Network::UnorderedDuplicating(set, _) => {
                 state.write_u8(0);
                 set_hash(set.iter(), state);
-                last.hash(state);
             }
             Network::UnorderedNonDuplicating(multiset) => {
                 state.write_u8(1);
@@ -726,6 +727,11 @@ where
     /// `record_msg_in`/`record_msg_out` see one message at a time; an observer sees what a
     /// step changed (a commit index that grew, a log rewritten). Properties read the history
     /// as `state.history`.
+    ///
+    /// The observer must depend only on what a step changed: for a step that leaves every
+    /// actor's state and storage as they were it must return `None`. The kit relies on it
+    /// to decide, without building the next state or calling the observer, that a repeated
+    /// delivery on a duplicating network changes nothing (see `stutters`).
     pub fn observe(mut self, observer: Observe<A, C, H>) -> Self {
         self.observe = Some(observer);
         self
