@@ -576,32 +576,21 @@ pub enum PaxosActor {
 pub struct Node {
     /// Its number (0-based).
     pub me: u8,
-    /// The number of servers.
-    pub servers: u8,
-    /// The number of clients.
-    pub clients: u8,
-    /// Log slots.
-    pub slots: u8,
-    /// Which variant, if any.
-    pub variant: Option<Variant>,
+    /// The group: servers, clients, slots, the variant.
+    pub group: PaxosConfig,
 }
 
 impl Node {
     fn has(&self, v: Variant) -> bool {
-        self.variant == Some(v)
+        self.group.variant == Some(v)
     }
 
     fn majority(&self) -> usize {
-        usize::from(self.servers) / 2 + 1
+        self.group.majority()
     }
 
-    /// How many servers must have learned an operation before a server executes it.
     fn needed(&self) -> usize {
-        if self.has(Variant::ExecuteWithoutMajority) {
-            1
-        } else {
-            self.majority()
-        }
+        self.group.needed()
     }
 
     /// What an acceptance or a `LEARN` is compared by: ballot and operation, or (without
@@ -611,9 +600,9 @@ impl Node {
     }
 
     fn others(&self) -> impl Iterator<Item = Id> + '_ {
-        (0..self.servers)
-            .filter(move |&j| j != self.me)
-            .map(|j| Id::from(usize::from(j)))
+        (0..self.group.servers)
+            .filter(move |&j| j != usize::from(self.me))
+            .map(Id::from)
     }
 
     fn broadcast(&self, m: Msg, o: &mut Out<PaxosActor>) {
@@ -654,7 +643,7 @@ impl Node {
         let needed = self.needed();
         loop {
             let t = usize::from(s.executed.len);
-            if t >= usize::from(self.slots) || (s.learned[t].from.count_ones() as usize) < needed {
+            if t >= self.group.slots || (s.learned[t].from.count_ones() as usize) < needed {
                 return;
             }
             let op = s.learned[t].vote.expect("heard").op;
@@ -666,7 +655,7 @@ impl Node {
                 for &x in s.executed.ops().iter().filter(|&&x| x != NOOP) {
                     result.push(x);
                 }
-                let client = usize::from(self.servers) + usize::from(op) - 1;
+                let client = self.group.servers + usize::from(op) - 1;
                 o.send(Id::from(client), Msg::Reply { op, result });
             }
         }
@@ -782,7 +771,7 @@ impl Node {
             Timer::Request(c) => {
                 let op = c + 1;
                 if s.leading && s.proposed & (1 << op) == 0 {
-                    if let Some(t) = s.free_slot(usize::from(self.slots)) {
+                    if let Some(t) = s.free_slot(self.group.slots) {
                         self.propose(s, t, op, o);
                     }
                 }
@@ -837,7 +826,7 @@ impl Actor for PaxosActor {
         for t in [Timer::Takeover, Timer::Suspect] {
             o.set_timer(t, soon());
         }
-        for c in 0..n.clients {
+        for c in 0..n.group.clients as u8 {
             o.set_timer(Timer::Request(c), soon());
         }
         Local::Server(s)
@@ -913,6 +902,7 @@ impl PaxosConfig {
         (usize::from(ballot) + self.servers - 1) % self.servers
     }
 
+    /// How many servers must have learned an operation before a server executes it.
     fn needed(&self) -> usize {
         if self.variant == Some(Variant::ExecuteWithoutMajority) {
             1
@@ -1206,10 +1196,7 @@ impl Protocol for Paxos {
         for me in 0..servers {
             actors = actors.actor(PaxosActor::Server(Node {
                 me: me as u8,
-                servers: servers as u8,
-                clients: clients as u8,
-                slots: cfg.slots as u8,
-                variant,
+                group: cfg.clone(),
             }));
         }
         for c in 0..clients {
