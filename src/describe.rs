@@ -533,7 +533,8 @@ fn faults_json(
         .zip(budget.counts().into_iter().zip(used.counts()))
         .filter(|((name, _), _)| *name != "byzantine");
     for ((name, _), (allowed, taken)) in counts {
-        if allowed > 0 {
+        // An unbounded kind is not counted.
+        if allowed > 0 && allowed != Faults::UNBOUNDED {
             out.insert((*name).into(), json!(taken));
         }
     }

@@ -763,6 +763,8 @@ where
     }
 
     fn minimize(&self, trace: &Trace, property: &str) -> Option<Trace> {
+        // Traces up to this long also get every window tried (quadratic in the length).
+        const WINDOWED: usize = 64;
         let properties = self.model.properties();
         let p = properties.iter().find(|p| p.name == property)?;
         if p.expectation == Expectation::Eventually {
@@ -819,6 +821,26 @@ where
             if !removed {
                 size = (size / 2).max(1);
             }
+        }
+        // Halving only removes aligned chunks; on a short trace also try every window, the
+        // longest first (a lost reply, a resend and its delivery, say: 3 steps at any offset).
+        'windows: while best.len() <= WINDOWED {
+            for size in (2..best.len()).rev() {
+                for start in 0..=best.len() - size {
+                    let candidate: Vec<&str> = best[..start]
+                        .iter()
+                        .chain(&best[start + size..])
+                        .copied()
+                        .collect();
+                    if let Some((found, n)) = run(&candidate) {
+                        best = candidate;
+                        best.truncate(n);
+                        indexes = found;
+                        continue 'windows;
+                    }
+                }
+            }
+            break;
         }
         let (minimized, last) = self
             .trace(&IndexPath {

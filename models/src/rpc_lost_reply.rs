@@ -14,74 +14,108 @@
 //! lost reply transfers twice) and `volatile-dedup` (the table is kept in memory and lost at a
 //! crash: the retry after the restart transfers twice).
 //!
-//! Where it abstracts: one client and one request; the network holds counted copies of the
-//! request and of the reply, each delivered or lost. The client's timer expires once nothing it
-//! awaits can still arrive (the request or the reply was lost), as the guarded timers of
-//! `two-phase-commit`; the client cannot tell which of the two it was.
+//! Where it abstracts: one client and one request. Two actors: the client and the server. The
+//! network is a multiset (counted copies of the request and of the reply), and it may lose any
+//! message any number of times (the fault layer's unbounded omissions); a server crash is the
+//! fault layer's restart (crash and recovery from storage in one step). The client's timer
+//! expires once nothing it awaits can still arrive (the request or the reply was lost), as the
+//! guarded timers of `two-phase-commit`; the client cannot tell which of the two it was. Its
+//! first request is the same timer's first expiry, so sending is a step of its own.
+//!
+//! Ghost variables, kept by an observer of steps and not by the actors: whether a reply was
+//! lost, and whether the client resent after that (for `retried-after-lost-reply`).
 
-use ftcheck_protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
+use ftcheck_protocol::guarded::{Faults, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::Serialize;
-use stateright::{Model, Property};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out,
+};
+use stateright::Expectation;
+use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
-/// A state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct LrState {
-    /// Requests the client has sent (the first and its retries).
-    pub sent: u8,
-    /// Copies of the request in the network.
-    pub requests_in_flight: u8,
-    /// Copies of the reply in the network.
-    pub replies_in_flight: u8,
-    /// The client has its reply.
-    pub answered: bool,
-    /// Times the server carried out the transfer.
-    pub transfers: u8,
-    /// The server's table: the request's sequence number is recorded as carried out.
-    pub recorded: bool,
-    /// Crashes so far.
-    pub crashes: u8,
-    /// A reply was lost (for the reachability property).
-    pub reply_lost: bool,
-    /// The client resent after a reply was lost.
-    pub retried_after_lost_reply: bool,
+/// The client's actor index.
+const CLIENT: usize = 0;
+/// The server's actor index.
+const SERVER: usize = 1;
+
+/// A message.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Msg {
+    /// The client's request, numbered 1 (the only one).
+    Transfer,
+    /// The server's reply to it.
+    Reply,
 }
 
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// The client sends the request.
-    Send,
-    /// The client's timer expires and it resends the request.
-    Resend,
-    /// A request reaches the server.
-    DeliverRequest,
-    /// A request is lost.
-    LoseRequest,
-    /// The reply reaches the client.
-    DeliverReply,
-    /// A reply is lost.
-    LoseReply,
-    /// The server crashes and restarts.
-    Crash,
-}
-
-impl fmt::Debug for Action {
+impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Send => "client sends TRANSFER #1",
-            Action::Resend => "client's timer expires: it resends TRANSFER #1",
-            Action::DeliverRequest => "TRANSFER #1 reaches the server",
-            Action::LoseRequest => "TRANSFER #1 is lost",
-            Action::DeliverReply => "the reply reaches the client",
-            Action::LoseReply => "the reply is lost",
-            Action::Crash => "server crashes and restarts",
+            Msg::Transfer => "TRANSFER #1",
+            Msg::Reply => "reply",
         })
     }
 }
 
+/// The client's only timer: its first expiry sends the request, every later one resends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Send (or resend) `TRANSFER #1`.
+    Request,
+}
+
+/// An actor's state.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Local {
+    /// The client.
+    Client {
+        /// Requests sent so far (the first and its retries).
+        sent: u8,
+        /// It has its reply.
+        answered: bool,
+    },
+    /// The server.
+    Server(Account),
+}
+
+impl fmt::Debug for Local {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Local::Client { sent, answered } => {
+                write!(f, "sent {sent}")?;
+                if *answered {
+                    f.write_str(", answered")?;
+                }
+                Ok(())
+            }
+            Local::Server(a) => write!(
+                f,
+                "{} transfer(s), #1 {}recorded",
+                a.transfers,
+                if a.recorded { "" } else { "not " }
+            ),
+        }
+    }
+}
+
+/// The server's account and its table of sequence numbers carried out (its storage as well,
+/// written in one durable write with the transfer; with a volatile table only `transfers` is
+/// durable).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Account {
+    /// Times the transfer was carried out.
+    pub transfers: u8,
+    /// The table records request #1 as carried out.
+    pub recorded: bool,
+}
+
 /// How the server recognises retransmissions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dedup {
     /// A durable table of sequence numbers.
     Durable,
@@ -91,106 +125,165 @@ pub enum Dedup {
     Volatile,
 }
 
-/// The model.
-#[derive(Clone, Debug)]
-pub struct RpcLostReply {
+/// The bounds and switches of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
     /// Resends after the first request.
-    pub retries: usize,
-    /// Server crashes.
-    pub crashes: usize,
+    pub retries: u8,
     /// The server's duplicate detection.
     pub dedup: Dedup,
 }
 
-impl Model for RpcLostReply {
-    type State = LrState;
-    type Action = Action;
+/// An actor: the client or the server, each knowing the run's [`Config`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LrActor {
+    /// The client.
+    Client(Config),
+    /// The server.
+    Server(Config),
+}
 
-    fn init_states(&self) -> Vec<LrState> {
-        vec![LrState {
-            sent: 0,
-            requests_in_flight: 0,
-            replies_in_flight: 0,
-            answered: false,
-            transfers: 0,
-            recorded: false,
-            crashes: 0,
-            reply_lost: false,
-            retried_after_lost_reply: false,
-        }]
-    }
+fn soon() -> std::ops::Range<Duration> {
+    Duration::from_millis(100)..Duration::from_millis(200)
+}
 
-    fn actions(&self, s: &LrState, actions: &mut Vec<Action>) {
-        if s.sent == 0 {
-            actions.push(Action::Send);
-        } else if !s.answered
-            && (s.sent as usize) <= self.retries
-            && s.requests_in_flight == 0
-            && s.replies_in_flight == 0
-        {
-            actions.push(Action::Resend);
-        }
-        if s.requests_in_flight > 0 {
-            actions.push(Action::DeliverRequest);
-            actions.push(Action::LoseRequest);
-        }
-        if s.replies_in_flight > 0 {
-            if !s.answered {
-                actions.push(Action::DeliverReply);
-            }
-            actions.push(Action::LoseReply);
-        }
-        if (s.crashes as usize) < self.crashes {
-            actions.push(Action::Crash);
+impl Actor for LrActor {
+    type Msg = Msg;
+    type State = Local;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = Account;
+
+    fn name(&self) -> String {
+        match self {
+            LrActor::Client(_) => "client".into(),
+            LrActor::Server(_) => "server".into(),
         }
     }
 
-    fn next_state(&self, s: &LrState, action: Action) -> Option<LrState> {
-        let mut next = s.clone();
-        match action {
-            Action::Send | Action::Resend => {
-                next.retried_after_lost_reply |= s.reply_lost;
-                next.sent += 1;
-                next.requests_in_flight += 1;
-            }
-            Action::DeliverRequest => {
-                next.requests_in_flight -= 1;
-                if !(s.recorded && self.dedup != Dedup::None) {
-                    next.transfers += 1;
-                    next.recorded = true;
-                }
-                next.replies_in_flight += 1;
-            }
-            Action::LoseRequest => next.requests_in_flight -= 1,
-            Action::DeliverReply => {
-                next.replies_in_flight -= 1;
-                next.answered = true;
-            }
-            Action::LoseReply => {
-                next.replies_in_flight -= 1;
-                next.reply_lost = true;
-            }
-            Action::Crash => {
-                next.crashes += 1;
-                if self.dedup == Dedup::Volatile {
-                    next.recorded = false;
+    fn on_start(&self, _id: Id, storage: &Option<Account>, o: &mut Out<Self>) -> Local {
+        match self {
+            LrActor::Client(_) => {
+                o.set_timer(Timer::Request, soon());
+                Local::Client {
+                    sent: 0,
+                    answered: false,
                 }
             }
+            LrActor::Server(cfg) => {
+                let stored = storage.unwrap_or_default();
+                Local::Server(Account {
+                    transfers: stored.transfers,
+                    recorded: stored.recorded && cfg.dedup == Dedup::Durable,
+                })
+            }
         }
-        Some(next)
     }
 
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::always("exactly-once", |_: &Self, s: &LrState| {
-                s.transfers <= 1 && (!s.answered || s.transfers == 1)
-            }),
-            Property::sometimes("retried-after-lost-reply", |_: &Self, s: &LrState| {
-                s.retried_after_lost_reply && s.answered
-            }),
-            Property::sometimes("answered", |_: &Self, s: &LrState| s.answered),
-        ]
+    fn on_msg(&self, _id: Id, state: &mut Cow<Local>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        match (self, **state, msg) {
+            (
+                LrActor::Client(_),
+                Local::Client {
+                    sent,
+                    answered: false,
+                },
+                Msg::Reply,
+            ) => {
+                o.cancel_timer(Timer::Request);
+                *state.to_mut() = Local::Client {
+                    sent,
+                    answered: true,
+                };
+            }
+            (LrActor::Server(cfg), Local::Server(mut a), Msg::Transfer) => {
+                if !(a.recorded && cfg.dedup != Dedup::None) {
+                    a.transfers += 1;
+                    a.recorded = true;
+                    o.save(Account {
+                        recorded: cfg.dedup == Dedup::Durable,
+                        ..a
+                    });
+                    *state.to_mut() = Local::Server(a);
+                }
+                o.send(src, Msg::Reply);
+            }
+            _ => {}
+        }
     }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<Local>, _: &Timer, o: &mut Out<Self>) {
+        if let (LrActor::Client(cfg), Local::Client { sent, answered }) = (self, **state) {
+            o.send(Id::from(SERVER), Msg::Transfer);
+            if sent < cfg.retries {
+                o.set_timer(Timer::Request, soon());
+            }
+            *state.to_mut() = Local::Client {
+                sent: sent + 1,
+                answered,
+            };
+        }
+    }
+}
+
+/// Ghost variables, kept by [`observe`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Ghost {
+    /// A reply was lost.
+    pub reply_lost: bool,
+    /// The client resent after a reply was lost.
+    pub retried_after_lost_reply: bool,
+}
+
+/// The model: the client and the server under the fault layer.
+pub type LrModel = GuardedActors<LrActor, Config, Ghost>;
+/// A state of [`LrModel`].
+pub type LrState = GuardedState<LrActor, Ghost>;
+
+fn client(s: &ActorModelState<LrActor, Ghost>) -> (u8, bool) {
+    match *s.actor_states[CLIENT] {
+        Local::Client { sent, answered } => (sent, answered),
+        Local::Server(_) => unreachable!("actor 0 is the client"),
+    }
+}
+
+fn account(s: &ActorModelState<LrActor, Ghost>) -> Account {
+    match *s.actor_states[SERVER] {
+        Local::Server(a) => a,
+        Local::Client { .. } => unreachable!("actor 1 is the server"),
+    }
+}
+
+fn replies(s: &ActorModelState<LrActor, Ghost>) -> usize {
+    ftcheck_protocol::guarded::in_flight(&s.network)
+        .iter()
+        .filter(|e| *e.msg == Msg::Reply)
+        .count()
+}
+
+/// The client's timer expires for its first request, and then only once nothing it awaits can
+/// still arrive: no request and no reply in flight.
+fn timer_guard(_: &Config, s: &LrState, _: Id, _: &Timer) -> bool {
+    client(s).0 == 0 || s.network.iter_deliverable().next().is_none()
+}
+
+/// A reply lost: one fewer in flight while the client's state stayed (a delivered reply
+/// answers it). A resend after that.
+fn observe(
+    _: &Config,
+    before: &ActorModelState<LrActor, Ghost>,
+    after: &ActorModelState<LrActor, Ghost>,
+) -> Option<Ghost> {
+    let (c0, c1) = (client(before), client(after));
+    let mut ghost = after.history;
+    ghost.reply_lost |= c0 == c1 && replies(after) < replies(before);
+    ghost.retried_after_lost_reply |= before.history.reply_lost && c1.0 > c0.0;
+    (ghost != after.history).then_some(ghost)
+}
+
+/// A reply to a client that has one changes nothing, ever.
+fn inert(_: &Config, s: &ActorModelState<LrActor, Ghost>, e: Envelope<&Msg>) -> bool {
+    *e.msg == Msg::Reply && client(s).1
 }
 
 /// The deliberately broken variants (see [`Variants::ALL`]).
@@ -223,13 +316,27 @@ impl Variants for Variant {
     ];
 }
 
+/// `rpc-lost-reply` in the catalog.
+pub struct RpcLostReply;
+
 impl Protocol for RpcLostReply {
-    type Model = RpcLostReply;
+    type Model = LrModel;
     type Variant = Variant;
     const NAME: &'static str = "rpc-lost-reply";
     const SUMMARY: &'static str =
         "a money transfer retried after a lost reply: sequence numbers and a durable table make it exactly once";
     const SECTION: &'static str = "RPC Semantics in the Presence of Failures: Lost Reply Messages";
+    const FAIRNESS: &'static str =
+        "weak: delivering each message, the client's timer; unfair: losses and server crashes";
+
+    fn fairness(_: &LrModel, action: &<LrModel as stateright::Model>::Action) -> Fairness {
+        match action.actor() {
+            Some(ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..)) => {
+                Fairness::Weak
+            }
+            _ => Fairness::Unfair,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -248,59 +355,37 @@ impl Protocol for RpcLostReply {
         ]
     }
 
-    fn build(params: &Params, variant: Option<Variant>) -> RpcLostReply {
-        RpcLostReply {
-            retries: params.usize("retries"),
-            crashes: params.usize("crashes"),
+    fn build(params: &Params, variant: Option<Variant>) -> LrModel {
+        let cfg = Config {
+            retries: params.usize("retries") as u8,
             dedup: match variant {
                 Some(Variant::NoDedup) => Dedup::None,
                 Some(Variant::VolatileDedup) => Dedup::Volatile,
-                _ => Dedup::Durable,
+                None => Dedup::Durable,
             },
-        }
-    }
-}
-impl ftcheck_protocol::Lanes for RpcLostReply {
-    fn lanes(&self) -> Vec<String> {
-        vec!["client".into(), "server".into()]
-    }
-
-    fn lane_step(&self, _: &LrState, action: &Action) -> ftcheck_protocol::LaneStep {
-        use ftcheck_protocol::LaneStep;
-        let client = || "client".to_string();
-        let server = || "server".to_string();
-        let transfer = || "TRANSFER #1".to_string();
-        let reply = || "reply".to_string();
-        match action {
-            Action::Send => LaneStep::Local {
-                at: client(),
-                detail: "sends TRANSFER #1".into(),
-            },
-            Action::Resend => LaneStep::Timeout {
-                at: client(),
-                detail: "resends TRANSFER #1".into(),
-            },
-            Action::DeliverRequest => LaneStep::Deliver {
-                from: client(),
-                to: server(),
-                msg: transfer(),
-            },
-            Action::LoseRequest => LaneStep::Drop {
-                from: client(),
-                to: server(),
-                msg: transfer(),
-            },
-            Action::DeliverReply => LaneStep::Deliver {
-                from: server(),
-                to: client(),
-                msg: reply(),
-            },
-            Action::LoseReply => LaneStep::Drop {
-                from: server(),
-                to: client(),
-                msg: reply(),
-            },
-            Action::Crash => LaneStep::Recover { at: server() },
-        }
+        };
+        let actors = ActorModel::new(cfg, Ghost::default())
+            .actor(LrActor::Client(cfg))
+            .actor(LrActor::Server(cfg))
+            .init_network(Network::new_unordered_nonduplicating([]));
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .observe(observe)
+            .inert(inert)
+            .fault_prone(vec![Id::from(SERVER)])
+            .faults(Faults {
+                restarts: params.usize("crashes") as u8,
+                omissions: Faults::UNBOUNDED,
+                ..Faults::default()
+            })
+            .property(Expectation::Always, "exactly-once", |_, s| {
+                let a = account(s);
+                a.transfers <= 1 && (!client(s).1 || a.transfers == 1)
+            })
+            .property(
+                Expectation::Sometimes,
+                "retried-after-lost-reply",
+                |_, s| s.history.retried_after_lost_reply && client(s).1,
+            )
+            .property(Expectation::Sometimes, "answered", |_, s| client(s).1)
     }
 }

@@ -78,6 +78,11 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// A count that is never spent: the fault may happen any number of times in a run, and
+    /// its uses are not counted (so not part of the state). For the lecture's lossy channel,
+    /// say: `Faults { omissions: Faults::UNBOUNDED, .. }`.
+    pub const UNBOUNDED: u8 = u8::MAX;
+
     /// The counted fault kinds by their parameter names (`--param omissions=2`), with what
     /// each counts: the names [`Faults::params`] declares and `ftcheck matrix` varies.
     pub const COUNTS: [(&'static str, &'static str); 8] = [
@@ -709,6 +714,11 @@ where
         self
     }
 
+    /// The fault budget (only called for a fault action, which only a budget offers).
+    fn budget(&self) -> Faults {
+        self.faults.expect("a fault step comes from a fault budget")
+    }
+
     /// The state after actor `id` crashes and recovers from its storage, in one step.
     fn restart(&self, state: &ActorModelState<A, H>, id: Id) -> ActorModelState<A, H> {
         let down = self
@@ -1025,10 +1035,10 @@ where
                     (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
                     _ => None,
                 };
-                if self.faults.is_some() {
+                if let Some(budget) = self.faults {
                     match &action {
-                        ActorModelAction::Crash(_) => used.crashes += 1,
-                        ActorModelAction::Drop(_) => used.omissions += 1,
+                        ActorModelAction::Crash(_) => spend(&mut used.crashes, budget.crashes),
+                        ActorModelAction::Drop(_) => spend(&mut used.omissions, budget.omissions),
                         _ => {}
                     }
                 }
@@ -1050,12 +1060,12 @@ where
                 next
             }
             GuardedAction::Restart(id) => {
-                used.restarts += 1;
+                spend(&mut used.restarts, self.budget().restarts);
                 // A restart that loses nothing is no fault of the run: not a step.
                 Some(self.restart(&last.0, id)).filter(|next| *next != last.0)?
             }
             GuardedAction::Forget(id, k) => {
-                used.amnesia += 1;
+                spend(&mut used.amnesia, self.budget().amnesia);
                 let mut state = last.0.clone();
                 if let Some(storage) = &mut state.actor_storages[usize::from(id)] {
                     (self.durable[k].forget)(storage);
@@ -1063,13 +1073,13 @@ where
                 Some(self.restart(&state, id)).filter(|next| *next != last.0)?
             }
             GuardedAction::Duplicate(e) => {
-                used.duplications += 1;
+                spend(&mut used.duplications, self.budget().duplications);
                 let mut next = last.0.clone();
                 send(&mut next.network, e);
                 next
             }
             GuardedAction::Overtake(e) => {
-                used.reorderings += 1;
+                spend(&mut used.reorderings, self.budget().reorderings);
                 self.inner.next_state(
                     &last.0,
                     ActorModelAction::Deliver {
@@ -1080,7 +1090,7 @@ where
                 )?
             }
             GuardedAction::Cut(a, b) => {
-                used.cuts += 1;
+                spend(&mut used.cuts, self.budget().cuts);
                 let (a, b) = (usize::from(a), usize::from(b));
                 used.cut |= (1 << (8 * a + b)) | (1 << (8 * b + a));
                 last.0.clone()
@@ -1351,6 +1361,13 @@ where
         lift::<126, S, A, C, H>,
         lift::<127, S, A, C, H>,
     ]
+}
+
+/// Counts one use of a fault, unless its budget is [`Faults::UNBOUNDED`].
+fn spend(used: &mut u8, budget: u8) {
+    if budget != Faults::UNBOUNDED {
+        *used += 1;
+    }
 }
 
 /// A protocol whose model is a plain stateright [`ActorModel`], checked as a [`GuardedActors`]
