@@ -139,7 +139,7 @@ impl Catalog {
             .with(Entry::of::<MessageLogging, Actors>())
             .with(Entry::of::<FailureDetector, Plain>())
             .with(Entry::of::<ReliableMulticast, Laned>())
-            .with(Entry::of::<CapRegister, Plain>())
+            .with(Entry::of::<CapRegister, Actors>())
             .with(Entry::of::<Checkpointing, Plain>())
     }
 

@@ -481,6 +481,17 @@ where
             GuardedAction::Cut(a, b) => {
                 fault(lane(*a), format!("link {}–{} cut", lane(*a), lane(*b)))
             }
+            GuardedAction::Partition(k) => {
+                let side: Vec<String> = model.sides[*k].iter().map(|&a| lane(a)).collect();
+                let first = model.sides[*k].first().copied().unwrap_or(0.into());
+                fault(
+                    lane(first),
+                    format!(
+                        "the network partitions: {} cut off from the rest",
+                        side.join(", ")
+                    ),
+                )
+            }
             GuardedAction::Heal => fault(lane(0.into()), "cut links heal".into()),
             GuardedAction::Corrupt(id) => fault(lane(*id), "turns Byzantine".into()),
             GuardedAction::Forge(e) => fault(

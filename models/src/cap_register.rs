@@ -22,21 +22,36 @@
 //! answers both; `consistent` leaves a request unanswered for as long as the partition lasts
 //! (violated): the other half of CAP.
 //!
-//! Where it abstracts: each message between `R1` and a replica is a pending flag, delivered
-//! when the two sides are connected, never lost; one write and one read.
+//! How it is built: one actor per replica. A client's request arriving is its server's timer
+//! (`R1`'s `Write`, `R2`'s `Read`), and its answer is the server's step that completes the
+//! request (the clients are the environment, not actors). `R1` sends `UPDATE` to every replica,
+//! each of which stores the copy and acknowledges; `R2` sends `QUERY` to every replica, each of
+//! which answers with its versioned copy. A consistent server answers once a majority (itself
+//! included) took part; an available one also answers, from what it has, by a timeout that
+//! fires only while it is cut off (a guarded timer: an accurate timeout). A partition is the
+//! fault layer's: `R1`'s links to every other replica are cut in one step, and all heal in one.
+//! The clients' history for the linearizability tester is a ghost variable kept by an observer.
+//!
+//! Where it abstracts: messages are never lost; one write and one read.
 
+use ftcheck_protocol::guarded::{Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard};
 use ftcheck_protocol::{Fairness, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::{Serialize, Serializer};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out,
+};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
-use stateright::{Model, Property};
+use stateright::Expectation;
+use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 /// Most replicas.
 pub const MAX_REPLICAS: usize = 3;
 
 /// A request's progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Request {
     /// Not issued yet.
     Idle,
@@ -46,262 +61,334 @@ pub enum Request {
     Done,
 }
 
-/// A state.
-#[derive(Clone, Debug, PartialEq, Hash)]
-pub struct CapState {
-    /// Constant: the number of replicas.
-    pub replicas: u8,
-    /// Per replica: version and value of its copy.
-    pub copies: [(u8, u8); MAX_REPLICAS],
-    /// `R1` is cut off from the others.
-    pub partitioned: bool,
-    /// Partitions so far.
-    pub partitions: u8,
-    /// `C1`'s write of 1.
-    pub write: Request,
-    /// Update messages from `R1` not yet delivered (bit per replica).
-    pub updates: u8,
-    /// Replicas whose acknowledgement of the update `R1` has (bit per replica, `R1` included).
-    pub acks: u8,
-    /// `C2`'s read.
-    pub read: Request,
-    /// Replicas whose copy `R2` has for the read (bit per replica, `R2` included).
-    pub answers: u8,
-    /// The newest copy among the answers.
-    pub newest: (u8, u8),
-    /// The clients' history, for the linearizability tester.
-    pub history: LinearizabilityTester<u8, Register<u8>>,
+/// A versioned copy of the register: `(version, value)`.
+pub type Copy = (u8, u8);
+
+/// A message between replicas.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Msg {
+    /// `R1` to a replica: store this copy, and acknowledge.
+    Update(Copy),
+    /// A replica to `R1`: stored.
+    Ack,
+    /// `R2` to a replica: send your copy.
+    Query,
+    /// A replica to `R2`: its copy.
+    Reply(Copy),
 }
 
-impl Serialize for CapState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        let copies: Vec<String> = self
-            .copies
-            .iter()
-            .take(self.replicas as usize)
-            .map(|(ver, val)| format!("{val} (version {ver})"))
-            .collect();
-        map.serialize_entry("copies", &copies)?;
-        map.serialize_entry("partitioned", &self.partitioned)?;
-        map.serialize_entry("C1 write", &format!("{:?}", self.write))?;
-        let read = match self.read {
-            Request::Done => format!("Done: returned {}", self.newest.1),
-            r => format!("{r:?}"),
-        };
-        map.serialize_entry("C2 read", &read)?;
-        map.end()
-    }
-}
-
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `C1` asks `R1` to write 1.
-    Write,
-    /// `R1`'s update reaches replica `j`, which acknowledges.
-    Update(u8),
-    /// `R1` answers `C1`.
-    WriteDone,
-    /// `C2` asks `R2` to read.
-    Read,
-    /// Replica `j`'s copy reaches `R2` for the read.
-    Answer(u8),
-    /// `R2` answers `C2` with the newest copy it has.
-    ReadDone,
-    /// The network partitions: `R1` is cut off.
-    Partition,
-    /// The partition heals.
-    Heal,
-}
-
-impl fmt::Debug for Action {
+impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Action::Write => write!(f, "C1 asks R1 to write 1"),
-            Action::Update(j) => write!(f, "R1's update reaches R{}", j + 1),
-            Action::WriteDone => write!(f, "R1 answers C1: written"),
-            Action::Read => write!(f, "C2 asks R2 to read"),
-            Action::Answer(j) => write!(f, "R{}'s copy reaches R2", j + 1),
-            Action::ReadDone => write!(f, "R2 answers C2 with the newest copy it has"),
-            Action::Partition => write!(f, "the network partitions: R1 is cut off"),
-            Action::Heal => write!(f, "the partition heals"),
+        match self {
+            Msg::Update((ver, val)) => write!(f, "UPDATE {val} (version {ver})"),
+            Msg::Ack => f.write_str("ACK"),
+            Msg::Query => f.write_str("QUERY"),
+            Msg::Reply((ver, val)) => write!(f, "COPY {val} (version {ver})"),
         }
     }
 }
 
-/// The model.
-#[derive(Clone, Debug)]
-pub struct CapRegister {
+/// A replica's timers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// `C1`'s request to write 1 reaches `R1`.
+    Write,
+    /// `C2`'s request to read reaches `R2`.
+    Read,
+    /// The available policy: a server cut off answers its pending request from what it has.
+    Answer,
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timer::Write => "C1 asks R1 to write 1",
+            Timer::Read => "C2 asks R2 to read",
+            Timer::Answer => "cut off: answers from what it has",
+        })
+    }
+}
+
+/// A replica's state: its copy, and the request it serves (`R1` the write, `R2` the read).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Replica {
+    /// Its copy.
+    pub copy: Copy,
+    /// `C1`'s write of 1 (at `R1`).
+    pub write: Request,
+    /// Replicas whose acknowledgement of the update `R1` has (bit per replica, itself
+    /// included).
+    pub acks: u8,
+    /// `C2`'s read (at `R2`).
+    pub read: Request,
+    /// Replicas whose copy `R2` has for the read (bit per replica, itself included).
+    pub answers: u8,
+    /// The newest copy among the answers (what the read returns).
+    pub newest: Copy,
+}
+
+impl Replica {
+    const INITIAL: Replica = Replica {
+        copy: (0, 0),
+        write: Request::Idle,
+        acks: 0,
+        read: Request::Idle,
+        answers: 0,
+        newest: (0, 0),
+    };
+}
+
+impl fmt::Debug for Replica {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "copy {} (version {})", self.copy.1, self.copy.0)?;
+        match self.write {
+            Request::Idle => {}
+            Request::Pending => write!(f, ", write pending ({} acks)", self.acks.count_ones())?,
+            Request::Done => f.write_str(", write answered")?,
+        }
+        match self.read {
+            Request::Idle => {}
+            Request::Pending => write!(f, ", read pending ({} copies)", self.answers.count_ones())?,
+            Request::Done => write!(f, ", read returned {}", self.newest.1)?,
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Replica {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{self:?}"))
+    }
+}
+
+/// The run's settings, which every replica knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
     /// Replicas.
     pub replicas: usize,
-    /// Partitions allowed.
-    pub partitions: usize,
-    /// Answer from the local copy (`policy = available`).
+    /// Answer from the local copy when cut off (`policy = available`).
     pub available: bool,
     /// A partition eventually heals (weak fairness of healing, `fair-heal = true`).
     pub fair_heal: bool,
 }
 
-impl CapRegister {
+impl Config {
     fn majority(&self) -> u32 {
         self.replicas as u32 / 2 + 1
     }
+}
 
-    /// The available policy answers without a majority while partitioned.
-    fn may_answer(&self, s: &CapState) -> bool {
-        self.available && s.partitioned
+/// A replica: its index and the run's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReplicaActor {
+    /// Its index (`R1` is 0).
+    pub me: usize,
+    /// The settings.
+    pub cfg: Config,
+}
+
+fn soon() -> std::ops::Range<Duration> {
+    Duration::from_millis(100)..Duration::from_millis(200)
+}
+
+impl ReplicaActor {
+    fn others(&self) -> impl Iterator<Item = Id> + '_ {
+        (0..self.cfg.replicas)
+            .filter(move |&j| j != self.me)
+            .map(Id::from)
     }
 
-    /// Replicas `a` and `b` can talk.
-    fn connected(s: &CapState, a: usize, b: usize) -> bool {
-        !s.partitioned || (a == 0) == (b == 0)
+    /// Completes what a majority allows.
+    fn settle(&self, r: &mut Replica, o: &mut Out<Self>) {
+        let majority = self.cfg.majority();
+        if r.write == Request::Pending && r.acks.count_ones() >= majority {
+            r.write = Request::Done;
+            o.cancel_timer(Timer::Answer);
+        }
+        if r.read == Request::Pending && r.answers.count_ones() >= majority {
+            r.read = Request::Done;
+            o.cancel_timer(Timer::Answer);
+        }
     }
 }
 
-impl Model for CapRegister {
-    type State = CapState;
-    type Action = Action;
+impl Actor for ReplicaActor {
+    type Msg = Msg;
+    type State = Replica;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = ();
 
-    fn init_states(&self) -> Vec<CapState> {
-        vec![CapState {
-            replicas: self.replicas as u8,
-            copies: [(0, 0); MAX_REPLICAS],
-            partitioned: false,
-            partitions: 0,
-            write: Request::Idle,
-            updates: 0,
-            acks: 0,
-            read: Request::Idle,
-            answers: 0,
-            newest: (0, 0),
-            history: LinearizabilityTester::new(Register(0)),
-        }]
+    fn name(&self) -> String {
+        format!("R{}", self.me + 1)
     }
 
-    fn actions(&self, s: &CapState, actions: &mut Vec<Action>) {
-        if s.write == Request::Idle {
-            actions.push(Action::Write);
+    fn on_start(&self, _id: Id, _: &Option<()>, o: &mut Out<Self>) -> Replica {
+        match self.me {
+            0 => o.set_timer(Timer::Write, soon()),
+            1 => o.set_timer(Timer::Read, soon()),
+            _ => {}
         }
-        for j in 1..self.replicas {
-            if s.updates & (1 << j) != 0 && Self::connected(s, 0, j) {
-                actions.push(Action::Update(j as u8));
+        Replica::INITIAL
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<Replica>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let mut r = **state;
+        let j = usize::from(src);
+        match msg {
+            Msg::Update(copy) => {
+                r.copy = r.copy.max(copy);
+                o.send(src, Msg::Ack);
             }
-        }
-        if s.write == Request::Pending
-            && (self.may_answer(s) || s.acks.count_ones() >= self.majority())
-        {
-            actions.push(Action::WriteDone);
-        }
-        if s.read == Request::Idle {
-            actions.push(Action::Read);
-        }
-        if s.read == Request::Pending {
-            if self.may_answer(s) || s.answers.count_ones() >= self.majority() {
-                actions.push(Action::ReadDone);
+            Msg::Ack if r.write == Request::Pending => r.acks |= 1 << j,
+            Msg::Query => o.send(src, Msg::Reply(r.copy)),
+            Msg::Reply(copy) if r.read == Request::Pending => {
+                r.answers |= 1 << j;
+                r.newest = r.newest.max(copy);
             }
-            for j in 0..self.replicas {
-                if s.answers & (1 << j) == 0 && Self::connected(s, 1, j) {
-                    actions.push(Action::Answer(j as u8));
+            _ => {}
+        }
+        self.settle(&mut r, o);
+        if r != **state {
+            *state.to_mut() = r;
+        }
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<Replica>, timer: &Timer, o: &mut Out<Self>) {
+        let mut r = **state;
+        match timer {
+            Timer::Write => {
+                r.write = Request::Pending;
+                r.copy = r.copy.max((1, 1));
+                r.acks = 1 << self.me;
+                for j in self.others() {
+                    o.send(j, Msg::Update((1, 1)));
+                }
+            }
+            Timer::Read => {
+                r.read = Request::Pending;
+                r.answers = 1 << self.me;
+                r.newest = r.copy;
+                for j in self.others() {
+                    o.send(j, Msg::Query);
+                }
+            }
+            Timer::Answer => {
+                for request in [&mut r.write, &mut r.read] {
+                    if *request == Request::Pending {
+                        *request = Request::Done;
+                    }
                 }
             }
         }
-        if s.partitioned {
-            actions.push(Action::Heal);
-        } else if (s.partitions as usize) < self.partitions {
-            actions.push(Action::Partition);
+        if self.cfg.available && matches!(timer, Timer::Write | Timer::Read) {
+            o.set_timer(Timer::Answer, soon());
         }
-    }
-
-    fn next_state(&self, s: &CapState, action: Action) -> Option<CapState> {
-        let mut next = s.clone();
-        match action {
-            Action::Write => {
-                next.write = Request::Pending;
-                next.copies[0] = (1, 1);
-                next.acks = 1;
-                next.updates = (((1u16 << self.replicas) - 1) as u8) & !1;
-                let _ = next.history.on_invoke(1, RegisterOp::Write(1));
-            }
-            Action::Update(j) => {
-                next.updates &= !(1 << j);
-                next.copies[j as usize] = s.copies[j as usize].max((1, 1));
-                next.acks |= 1 << j;
-            }
-            Action::WriteDone => {
-                next.write = Request::Done;
-                let _ = next.history.on_return(1, RegisterRet::WriteOk);
-            }
-            Action::Read => {
-                next.read = Request::Pending;
-                next.answers = 1 << 1;
-                next.newest = s.copies[1];
-                let _ = next.history.on_invoke(2, RegisterOp::Read);
-            }
-            Action::Answer(j) => {
-                next.answers |= 1 << j;
-                next.newest = s.newest.max(s.copies[j as usize]);
-            }
-            Action::ReadDone => {
-                next.read = Request::Done;
-                let _ = next.history.on_return(2, RegisterRet::ReadOk(s.newest.1));
-            }
-            Action::Partition => {
-                next.partitioned = true;
-                next.partitions += 1;
-            }
-            Action::Heal => next.partitioned = false,
-        }
-        Some(next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::always("linearizability", |_: &Self, s: &CapState| {
-                s.history.serialized_history().is_some()
-            }),
-            Property::sometimes("both-answered", |_: &Self, s: &CapState| {
-                s.write == Request::Done && s.read == Request::Done
-            }),
-            Property::sometimes("waits-in-partition", |m: &Self, s: &CapState| {
-                // A pending request whose server cannot reach a majority.
-                let reach = |a: usize| {
-                    (0..m.replicas)
-                        .filter(|&b| CapRegister::connected(s, a, b))
-                        .count()
-                };
-                !m.available
-                    && s.partitioned
-                    && ((s.write == Request::Pending && (reach(0) as u32) < m.majority())
-                        || (s.read == Request::Pending
-                            && (s.answers.count_ones() as usize) < reach(1)
-                            && (reach(1) as u32) < m.majority()))
-            }),
-            Property::eventually("all-answered", |_: &Self, s: &CapState| {
-                s.write == Request::Done && s.read == Request::Done
-            }),
-        ]
+        self.settle(&mut r, o);
+        *state.to_mut() = r;
     }
 }
 
+/// The ghost variables: the clients' history, for the linearizability tester.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub struct Ghost(pub LinearizabilityTester<u8, Register<u8>>);
+
+impl Serialize for Ghost {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+/// The model.
+pub type CapModel = GuardedActors<ReplicaActor, Config, Ghost>;
+/// A state of [`CapModel`].
+pub type CapState = GuardedState<ReplicaActor, Ghost>;
+
+fn replica(s: &ActorModelState<ReplicaActor, Ghost>, i: usize) -> &Replica {
+    &s.actor_states[i]
+}
+
+/// Replicas connected to replica `a` (itself included).
+fn reach(cfg: &Config, s: &CapState, a: usize) -> usize {
+    (0..cfg.replicas)
+        .filter(|&b| a == b || !s.1.is_cut(Id::from(a), Id::from(b)))
+        .count()
+}
+
+/// The available policy's answer fires only while its server is cut off from some replica.
+fn timer_guard(cfg: &Config, s: &CapState, id: Id, timer: &Timer) -> bool {
+    *timer != Timer::Answer || reach(cfg, s, usize::from(id)) < cfg.replicas
+}
+
+/// The clients' invocations (a request becomes pending) and returns (it is answered).
+fn observe(
+    _: &Config,
+    before: &ActorModelState<ReplicaActor, Ghost>,
+    after: &ActorModelState<ReplicaActor, Ghost>,
+) -> Option<Ghost> {
+    let (w0, w1) = (replica(before, 0).write, replica(after, 0).write);
+    let (r0, r1) = (replica(before, 1), replica(after, 1));
+    if w0 == w1 && r0.read == r1.read {
+        return None;
+    }
+    let mut h = after.history.clone();
+    match (w0, w1) {
+        (Request::Idle, Request::Pending) => {
+            let _ = h.0.on_invoke(1, RegisterOp::Write(1));
+        }
+        (Request::Pending, Request::Done) => {
+            let _ = h.0.on_return(1, RegisterRet::WriteOk);
+        }
+        _ => {}
+    }
+    match (r0.read, r1.read) {
+        (Request::Idle, Request::Pending) => {
+            let _ = h.0.on_invoke(2, RegisterOp::Read);
+        }
+        (Request::Pending, Request::Done) => {
+            let _ = h.0.on_return(2, RegisterRet::ReadOk(r1.newest.1));
+        }
+        _ => {}
+    }
+    Some(h)
+}
+
+/// An acknowledgement to `R1` once its write is answered, or a copy to `R2` once its read is
+/// (or a query from it, whose answer would be such a copy), changes nothing, ever.
+fn inert(_: &Config, s: &ActorModelState<ReplicaActor, Ghost>, e: Envelope<&Msg>) -> bool {
+    match e.msg {
+        Msg::Ack => replica(s, usize::from(e.dst)).write != Request::Pending,
+        Msg::Reply(_) => replica(s, usize::from(e.dst)).read != Request::Pending,
+        Msg::Query => replica(s, usize::from(e.src)).read != Request::Pending,
+        Msg::Update(_) => false,
+    }
+}
+
+fn answered(s: &CapState) -> bool {
+    replica(s, 0).write == Request::Done && replica(s, 1).read == Request::Done
+}
+
+/// `cap-register` in the catalog.
+pub struct CapRegister;
+
 impl Protocol for CapRegister {
-    type Model = CapRegister;
+    type Model = CapModel;
     type Variant = NoVariants;
     const NAME: &'static str = "cap-register";
     const SUMMARY: &'static str =
         "a replicated register under partition: consistent (majority) waits, available answers stale";
     const FAIRNESS: &'static str =
         "weak: requests, deliveries, answers, and healing with fair-heal=true (a partition ends); unfair: partitioning, and healing with fair-heal=false (a partition may last forever)";
+    const SECTION: &'static str = "Some Limitations on Realizing Fault Tolerance: CAP";
 
-    fn fairness(m: &CapRegister, action: &Action) -> Fairness {
+    fn fairness(m: &CapModel, action: &GuardedAction<Msg, Timer, ()>) -> Fairness {
         match action {
-            Action::Heal if m.fair_heal => Fairness::Weak,
-            Action::Partition | Action::Heal => Fairness::Unfair,
-            _ => Fairness::Weak,
+            GuardedAction::Actor(ActorModelAction::Deliver { .. })
+            | GuardedAction::Actor(ActorModelAction::Timeout(..)) => Fairness::Weak,
+            GuardedAction::Heal if m.inner.cfg.fair_heal => Fairness::Weak,
+            _ => Fairness::Unfair,
         }
     }
-    const SECTION: &'static str = "Some Limitations on Realizing Fault Tolerance: CAP";
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -339,12 +426,42 @@ impl Protocol for CapRegister {
         ]
     }
 
-    fn build(params: &Params, _variant: Option<NoVariants>) -> CapRegister {
-        CapRegister {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> CapModel {
+        let cfg = Config {
             replicas: params.usize("replicas"),
-            partitions: params.usize("partitions"),
             available: params.choice("policy") == "available",
             fair_heal: params.bool("fair-heal"),
+        };
+        let mut actors = ActorModel::new(cfg, Ghost(LinearizabilityTester::new(Register(0))));
+        for me in 0..cfg.replicas {
+            actors = actors.actor(ReplicaActor { me, cfg });
         }
+        let actors = actors.init_network(Network::new_unordered_nonduplicating([]));
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .observe(observe)
+            .inert(inert)
+            .partitions(vec![vec![Id::from(0)]])
+            .faults(Faults {
+                cuts: params.usize("partitions") as u8,
+                heal: true,
+                ..Faults::default()
+            })
+            .property(Expectation::Always, "linearizability", |_, s| {
+                s.history.0.serialized_history().is_some()
+            })
+            .property(Expectation::Sometimes, "both-answered", |_, s| answered(s))
+            .property(Expectation::Sometimes, "waits-in-partition", |m, s| {
+                // A pending request whose server cannot reach a majority.
+                let cfg = &m.inner.cfg;
+                let (r1, r2) = (replica(s, 0), replica(s, 1));
+                !cfg.available
+                    && s.1.cut != 0
+                    && ((r1.write == Request::Pending
+                        && (reach(cfg, s, 0) as u32) < cfg.majority())
+                        || (r2.read == Request::Pending
+                            && (r2.answers.count_ones() as usize) < reach(cfg, s, 1)
+                            && (reach(cfg, s, 1) as u32) < cfg.majority()))
+            })
+            .property(Expectation::Eventually, "all-answered", |_, s| answered(s))
     }
 }

@@ -66,7 +66,9 @@ pub struct Faults {
     /// Links the network may cut in a run ([`GuardedAction::Cut`]): a message on a cut link,
     /// in either direction, is not delivered while the link is cut (it waits, or is lost if
     /// the link never heals). Cutting every link of one actor partitions it from the rest;
-    /// cutting some is a partial partition. At most 8 actors.
+    /// cutting some is a partial partition. A protocol that declares the sides of its
+    /// partitions ([`GuardedActors::partitions`]) cuts all the links of a side in one step
+    /// ([`GuardedAction::Partition`]), and each such step counts as one. At most 8 actors.
     pub cuts: u8,
     /// Whether cut links may heal ([`GuardedAction::Heal`], all at once).
     pub heal: bool,
@@ -278,6 +280,9 @@ pub enum GuardedAction<Msg, Timer, Random> {
     Overtake(Envelope<Msg>),
     /// The link between two actors is cut.
     Cut(Id, Id),
+    /// The network partitions: every link between the actors of side `k` (of
+    /// [`GuardedActors::partitions`]) and the others is cut, in one step.
+    Partition(usize),
     /// Every cut link heals.
     Heal,
     /// An actor turns Byzantine.
@@ -295,6 +300,7 @@ impl<Msg: Debug, Timer: Debug, Random: Debug> Debug for GuardedAction<Msg, Timer
             GuardedAction::Duplicate(e) => f.debug_tuple("Duplicate").field(e).finish(),
             GuardedAction::Overtake(e) => f.debug_tuple("Overtake").field(e).finish(),
             GuardedAction::Cut(a, b) => f.debug_tuple("Cut").field(a).field(b).finish(),
+            GuardedAction::Partition(k) => f.debug_tuple("Partition").field(k).finish(),
             GuardedAction::Heal => f.write_str("Heal"),
             GuardedAction::Corrupt(id) => f.debug_tuple("Corrupt").field(id).finish(),
             GuardedAction::Forge(e) => f.debug_tuple("Forge").field(e).finish(),
@@ -572,6 +578,9 @@ where
     /// The actors the budget's crashes, restarts, amnesia and Byzantine turns may strike
     /// (see [`GuardedActors::fault_prone`]; empty: every actor).
     pub fault_prone: Vec<Id>,
+    /// The sides the network may partition off (see [`GuardedActors::partitions`]; empty:
+    /// a cut is of one link).
+    pub sides: Vec<Vec<Id>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -596,6 +605,7 @@ where
             durable: self.durable.clone(),
             forger: self.forger,
             fault_prone: self.fault_prone.clone(),
+            sides: self.sides.clone(),
         }
     }
 }
@@ -632,6 +642,7 @@ where
             durable: Vec::new(),
             forger: None,
             fault_prone: Vec::new(),
+            sides: Vec::new(),
         }
     }
 
@@ -692,6 +703,28 @@ where
         self
     }
 
+    /// Makes the budget's cuts ([`Faults::cuts`]) partitions: each cuts, in one step
+    /// ([`GuardedAction::Partition`]), every link between one of these sides (a set of
+    /// actors) and the other actors, as the lecture's network partition that cuts a replica
+    /// off from the rest. Without it each cut is of one link, in any pair of actors.
+    pub fn partitions(mut self, sides: Vec<Vec<Id>>) -> Self {
+        self.sides = sides;
+        self
+    }
+
+    /// The links (bits of [`FaultsUsed::cut`]) between side `k` and the other actors.
+    fn side_links(&self, k: usize) -> u64 {
+        let n = self.inner.actors.len();
+        let side = &self.sides[k];
+        let mut links = 0u64;
+        for a in side.iter().map(|&a| usize::from(a)) {
+            for b in (0..n).filter(|&b| !side.contains(&Id::from(b))) {
+                links |= (1 << (8 * a + b)) | (1 << (8 * b + a));
+            }
+        }
+        links
+    }
+
     /// Sets the messages a Byzantine actor ([`Faults::byzantine`]) may send in a state: the
     /// protocol's generator, which should offer every message a faulty actor could forge
     /// that matters (signed messages it cannot forge are left out).
@@ -706,8 +739,9 @@ where
     /// answer still lies in the network — so dropping it merges them; stateright cannot,
     /// because it cannot know "ever after", which is the protocol's argument (a decided
     /// participant ignores every later decision, say). The rule must be sound for that
-    /// reason: a message it calls inert whose delivery would change something is checked, and
-    /// refused by a panic, before it is removed (the "now" half; "ever after" is the
+    /// reason: a message it calls inert whose delivery would change something (its receiver,
+    /// or a message sent that the rule does not call inert) is checked, and refused by a
+    /// panic, before it is removed (the "now" half; "ever after" is the
     /// protocol's to argue). Properties that read the network see it without inert messages.
     pub fn inert(mut self, rule: Inert<A, C, H>) -> Self {
         self.inert = Some(rule);
@@ -837,9 +871,18 @@ where
                 let mut local = std::borrow::Cow::Borrowed(&**local);
                 let mut out = stateright::actor::Out::new();
                 actor.on_msg(e.dst, &mut local, e.src, e.msg.clone(), &mut out);
+                // What it sends must be inert too (a query whose answer nobody waits for).
+                let sends_inert = out.iter().all(|c| match c {
+                    stateright::actor::Command::Send(to, m) => is_inert(&Envelope {
+                        src: e.dst,
+                        dst: *to,
+                        msg: m,
+                    }),
+                    _ => false,
+                });
                 assert!(
-                    state.crashed[dst] || (*local == *state.actor_states[dst] && out.is_empty()),
-                    "the inert rule called {e:?} inert, but delivering it now changes its receiver or sends"
+                    state.crashed[dst] || (*local == *state.actor_states[dst] && sends_inert),
+                    "the inert rule called {e:?} inert, but delivering it now changes its receiver or sends what is not inert"
                 );
             }
         }
@@ -992,7 +1035,13 @@ where
                 }
             }
         }
-        if used.cuts < budget.cuts {
+        if used.cuts < budget.cuts && !self.sides.is_empty() {
+            for k in 0..self.sides.len() {
+                if used.cut & self.side_links(k) != self.side_links(k) {
+                    actions.push(GuardedAction::Partition(k));
+                }
+            }
+        } else if used.cuts < budget.cuts {
             for a in 0..n {
                 for b in a + 1..n {
                     if !used.is_cut(Id::from(a), Id::from(b)) {
@@ -1093,6 +1142,11 @@ where
                 spend(&mut used.cuts, self.budget().cuts);
                 let (a, b) = (usize::from(a), usize::from(b));
                 used.cut |= (1 << (8 * a + b)) | (1 << (8 * b + a));
+                last.0.clone()
+            }
+            GuardedAction::Partition(k) => {
+                spend(&mut used.cuts, self.budget().cuts);
+                used.cut |= self.side_links(k);
                 last.0.clone()
             }
             GuardedAction::Heal => {
