@@ -140,7 +140,7 @@ impl Catalog {
             .with(Entry::of::<FailureDetector, Plain>())
             .with(Entry::of::<ReliableMulticast, Laned>())
             .with(Entry::of::<CapRegister, Actors>())
-            .with(Entry::of::<Checkpointing, Plain>())
+            .with(Entry::of::<Checkpointing, Actors>())
     }
 
     /// The catalog with `entry` added after the others.

@@ -15,6 +15,16 @@
 //! multicasts CHECKPOINT-DONE and everyone resumes; the recovery line is the latest round every
 //! process completed.
 //!
+//! How it is built: one actor per process. Sending an application message to `P_j` is `P_i`'s
+//! `Send(j)` timer, allowed while fewer than `messages` were sent in all (and, coordinated,
+//! while `P_i` is not stopped); an independent checkpoint is the `Checkpoint` timer; the
+//! coordinator's round starts by its `StartRound` timer once no CHECKPOINT-DONE of the last
+//! round is still in flight. A message carries its sender's interval; its receiver records the
+//! dependency (sender, sent in, received in) in its state, as dependency tracking does, and the
+//! recovery line is computed from those records. The confirmations are CONFIRM messages to
+//! `P1`; the last one completes the round: `P1` resumes and multicasts CHECKPOINT-DONE. The
+//! network is a multiset (no loss, any order).
+//!
 //! Properties: `consistent-recovery-line` (every message the line records as received it records
 //! as sent); reachability `domino-effect` (checkpoints were taken, yet the recovery line is the
 //! initial state: reached in `independent` mode, not in `coordinated` mode) and `checkpoint-taken`.
@@ -22,205 +32,174 @@
 //! CHECKPOINT-DONE): its message can be received before the receiver's checkpoint, and the line
 //! records a receipt without its send.
 
-use ftcheck_protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
+use ftcheck_protocol::guarded::{GuardedAction, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::{
+    Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
+};
 use serde::Serialize;
-use stateright::{Model, Property};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id, Network, Out};
+use stateright::{Expectation, Rewrite, RewritePlan};
+use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 /// Most processes.
 pub const MAX_PROCESSES: usize = 3;
 
-/// An application message: sender and its interval, receiver and (once received) its interval.
+/// A dependency a receiver records: `INT_from(sent_in) → INT_me(received_in)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AppMsg {
-    /// Sender.
+pub struct Dep {
+    /// The sender.
     pub from: u8,
     /// The sender's interval when sending.
     pub sent_in: u8,
-    /// Receiver.
-    pub to: u8,
-    /// The receiver's interval when receiving, once received.
-    pub received_in: Option<u8>,
+    /// The receiver's interval when receiving.
+    pub received_in: u8,
 }
 
-impl Serialize for AppMsg {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (i, j) = (self.from + 1, self.to + 1);
-        match self.received_in {
-            None => s.collect_str(&format_args!(
-                "P{i}→P{j}, sent in INT_{i}({}), in flight",
-                self.sent_in
-            )),
-            Some(b) => s.collect_str(&format_args!("INT_{i}({}) → INT_{j}({b})", self.sent_in)),
+/// A message.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Msg {
+    /// An application message, sent in the sender's interval `INT_i(sent_in)`.
+    App {
+        /// The sender's interval.
+        sent_in: u8,
+    },
+    /// CHECKPOINT-REQUEST, from `P1`.
+    Request,
+    /// A confirmation of the checkpoint, to `P1`.
+    Confirm,
+    /// CHECKPOINT-DONE, from `P1`.
+    Done,
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::App { sent_in } => write!(f, "message (sent in interval {sent_in})"),
+            Msg::Request => f.write_str("CHECKPOINT-REQUEST"),
+            Msg::Confirm => f.write_str("CONFIRM"),
+            Msg::Done => f.write_str("CHECKPOINT-DONE"),
         }
     }
 }
 
-/// A state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CpState {
-    /// Constant: the coordinated protocol runs (it decides how the recovery line is formed).
-    pub coordinated: bool,
-    /// Per process, the checkpoints taken (its current interval is `INT_i(taken + 1)`).
-    pub taken: Vec<u8>,
-    /// Application messages sent so far.
-    pub messages: Vec<AppMsg>,
-    /// Coordinated mode: processes that must not send (between their checkpoint and DONE).
-    pub stopped: u8,
-    /// Coordinated mode: CHECKPOINT-REQUESTs in flight (bit per process).
-    pub requests: u8,
-    /// Coordinated mode: processes that checkpointed in the current round.
+impl Rewrite<Id> for Msg {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        *self
+    }
+}
+
+/// A process's timers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Send an application message to process `j`.
+    Send(u8),
+    /// Take a checkpoint (independent mode).
+    Checkpoint,
+    /// `P1` checkpoints and multicasts CHECKPOINT-REQUEST (coordinated mode).
+    StartRound,
+}
+
+impl Rewrite<Id> for Timer {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match *self {
+            Timer::Send(j) => {
+                Timer::Send(usize::from(Id::from(usize::from(j)).rewrite(plan)) as u8)
+            }
+            t => t,
+        }
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timer::Send(j) => write!(f, "sends a message to P{}", j + 1),
+            Timer::Checkpoint => f.write_str("takes a checkpoint"),
+            Timer::StartRound => f.write_str("checkpoints and multicasts CHECKPOINT-REQUEST"),
+        }
+    }
+}
+
+/// A process's state.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Process {
+    /// It is `P1` in coordinated mode (a constant, which the symmetry reduction keeps in
+    /// place).
+    pub coordinator: bool,
+    /// Checkpoints taken (its current interval is `INT_i(taken + 1)`).
+    pub taken: u8,
+    /// Application messages it sent.
+    pub sent: u8,
+    /// Coordinated mode: it must not send (between its checkpoint and CHECKPOINT-DONE).
+    pub stopped: bool,
+    /// The dependencies of the messages it received, sorted.
+    pub received: Vec<Dep>,
+    /// `P1`, coordinated: the processes that checkpointed in the current round (none between
+    /// rounds).
     pub confirmed: u8,
-    /// Coordinated mode: CHECKPOINT-DONEs in flight.
-    pub dones: u8,
-    /// Coordinated mode: rounds every process completed.
+    /// `P1`, coordinated: the rounds every process completed.
     pub rounds: u8,
 }
 
-impl CpState {
-    /// The recovery line: per process, the index of the checkpoint it rolls back to.
-    pub fn recovery_line(&self) -> Vec<u8> {
-        if self.coordinated {
-            return vec![self.rounds; self.taken.len()];
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} checkpoint(s), sent {}", self.taken, self.sent)?;
+        if self.stopped {
+            f.write_str(", stopped")?;
         }
-        let mut line = self.taken.clone();
-        loop {
-            let orphan = self.messages.iter().find(|m| {
-                m.received_in
-                    .is_some_and(|b| b <= line[m.to as usize] && m.sent_in > line[m.from as usize])
-            });
-            match orphan {
-                // Roll the receiver back to the checkpoint before the receipt.
-                Some(m) => line[m.to as usize] = m.received_in.expect("received") - 1,
-                None => return line,
-            }
+        if !self.received.is_empty() {
+            let deps: Vec<String> = self
+                .received
+                .iter()
+                .map(|d| format!("INT_{}({}) → {}", d.from + 1, d.sent_in, d.received_in))
+                .collect();
+            write!(f, ", received [{}]", deps.join(", "))?;
         }
+        if self.confirmed != 0 {
+            let by: Vec<String> = (0..8)
+                .filter(|i| self.confirmed & (1 << i) != 0)
+                .map(|i| format!("P{}", i + 1))
+                .collect();
+            write!(f, ", confirmed by [{}]", by.join(", "))?;
+        }
+        if self.rounds != 0 {
+            write!(f, ", {} round(s) done", self.rounds)?;
+        }
+        Ok(())
     }
 }
 
-impl CpState {
-    /// The state with process `i` renamed `perm[i]`, its messages sorted.
-    fn renamed(&self, perm: &[u8]) -> CpState {
-        let bits = |mask: u8| (0..perm.len()).fold(0u8, |k, i| k | ((mask >> i) & 1) << perm[i]);
-        let mut taken = self.taken.clone();
-        for (i, &t) in self.taken.iter().enumerate() {
-            taken[perm[i] as usize] = t;
-        }
-        let mut messages: Vec<AppMsg> = self
-            .messages
+impl Serialize for Process {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{self:?}"))
+    }
+}
+
+impl Rewrite<Id> for Process {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let rename = |i: u8| usize::from(Id::from(usize::from(i)).rewrite(plan)) as u8;
+        let mut received: Vec<Dep> = self
+            .received
             .iter()
-            .map(|m| AppMsg {
-                from: perm[m.from as usize],
-                to: perm[m.to as usize],
-                ..*m
+            .map(|d| Dep {
+                from: rename(d.from),
+                ..*d
             })
             .collect();
-        messages.sort_unstable();
-        CpState {
-            coordinated: self.coordinated,
-            taken,
-            messages,
-            stopped: bits(self.stopped),
-            requests: bits(self.requests),
-            confirmed: bits(self.confirmed),
-            dones: bits(self.dones),
-            rounds: self.rounds,
+        received.sort_unstable();
+        Process {
+            received,
+            // Only `P1`, which no renaming moves, confirms.
+            ..self.clone()
         }
     }
 }
 
-/// The symmetry reduction. Processes are interchangeable (in coordinated mode all but `P1`, the
-/// coordinator), and the order in which messages were sent is only how actions name them: the
-/// least renaming, messages sorted, represents the orbit.
-pub fn representative(s: &CpState) -> CpState {
-    let n = s.taken.len();
-    let fixed = usize::from(s.coordinated);
-    ftcheck_protocol::permutations(n - fixed)
-        .into_iter()
-        .map(|p| {
-            let perm: Vec<u8> = (0..fixed as u8)
-                .chain(p.iter().map(|&i| i + fixed as u8))
-                .collect();
-            s.renamed(&perm)
-        })
-        .min_by(|a, b| {
-            (
-                &a.taken,
-                &a.messages,
-                a.stopped,
-                a.requests,
-                a.confirmed,
-                a.dones,
-            )
-                .cmp(&(
-                    &b.taken,
-                    &b.messages,
-                    b.stopped,
-                    b.requests,
-                    b.confirmed,
-                    b.dones,
-                ))
-        })
-        .expect("one permutation at least")
-}
-
-impl Serialize for CpState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("taken", &self.taken)?;
-        map.serialize_entry("messages", &self.messages)?;
-        map.serialize_entry("stopped", &self.stopped)?;
-        map.serialize_entry("requests", &self.requests)?;
-        map.serialize_entry("confirmed", &self.confirmed)?;
-        map.serialize_entry("dones", &self.dones)?;
-        map.serialize_entry("rounds", &self.rounds)?;
-        // Not stored: derived from the rest, shown for the reader of a trace.
-        map.serialize_entry("recovery_line", &self.recovery_line())?;
-        map.end()
-    }
-}
-
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `P_i` sends an application message to `P_j`.
-    Send(u8, u8),
-    /// Message `k` is received.
-    Receive(u8),
-    /// `P_i` takes a checkpoint on its own (independent mode).
-    Checkpoint(u8),
-    /// `P1` checkpoints and multicasts CHECKPOINT-REQUEST (coordinated mode).
-    StartRound,
-    /// `P_i` receives CHECKPOINT-REQUEST: checkpoints, stops sending, confirms.
-    Request(u8),
-    /// `P1` has every confirmation: multicasts CHECKPOINT-DONE.
-    Finish,
-    /// `P_i` receives CHECKPOINT-DONE and resumes sending.
-    Done(u8),
-}
-
-impl fmt::Debug for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Action::Send(i, j) => write!(f, "P{} sends a message to P{}", i + 1, j + 1),
-            Action::Receive(k) => write!(f, "message #{} is received", k + 1),
-            Action::Checkpoint(i) => write!(f, "P{} takes a checkpoint", i + 1),
-            Action::StartRound => write!(f, "P1 checkpoints and multicasts CHECKPOINT-REQUEST"),
-            Action::Request(i) => write!(
-                f,
-                "P{} gets CHECKPOINT-REQUEST: checkpoints, stops sending, confirms",
-                i + 1
-            ),
-            Action::Finish => write!(f, "P1 has every confirmation: CHECKPOINT-DONE"),
-            Action::Done(i) => write!(f, "P{} gets CHECKPOINT-DONE and resumes", i + 1),
-        }
-    }
-}
-
-/// The model.
-#[derive(Clone, Debug)]
-pub struct Checkpointing {
+/// The run's settings, which every process knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
     /// Processes.
     pub processes: usize,
     /// Application messages in all.
@@ -233,136 +212,212 @@ pub struct Checkpointing {
     pub keep_sending: bool,
 }
 
-impl Checkpointing {
+impl Config {
     fn all(&self) -> u8 {
         ((1u16 << self.processes) - 1) as u8
     }
 }
 
-impl Model for Checkpointing {
-    type State = CpState;
-    type Action = Action;
+/// A process: every one runs the same code, `P1` (actor 0) coordinating in coordinated mode.
+/// Its index only names it (the code reads its id), so processes stay interchangeable.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProcessActor {
+    /// Its index (`P1` is 0), for its name.
+    pub me: usize,
+    /// The settings.
+    pub cfg: Config,
+}
 
-    fn init_states(&self) -> Vec<CpState> {
-        vec![CpState {
-            taken: vec![0; self.processes],
-            messages: vec![],
-            stopped: 0,
-            requests: 0,
+fn soon() -> std::ops::Range<Duration> {
+    Duration::from_millis(100)..Duration::from_millis(200)
+}
+
+impl ProcessActor {
+    fn checkpoint(p: &mut Process) {
+        p.taken += 1;
+        p.stopped = true;
+    }
+}
+
+impl Actor for ProcessActor {
+    type Msg = Msg;
+    type State = Process;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = ();
+
+    fn name(&self) -> String {
+        format!("P{}", self.me + 1)
+    }
+
+    fn on_start(&self, id: Id, _: &Option<()>, o: &mut Out<Self>) -> Process {
+        let cfg = &self.cfg;
+        for j in (0..cfg.processes).filter(|&j| j != usize::from(id)) {
+            o.set_timer(Timer::Send(j as u8), soon());
+        }
+        if !cfg.coordinated {
+            o.set_timer(Timer::Checkpoint, soon());
+        } else if usize::from(id) == 0 {
+            o.set_timer(Timer::StartRound, soon());
+        }
+        Process {
+            coordinator: cfg.coordinated && usize::from(id) == 0,
+            taken: 0,
+            sent: 0,
+            stopped: false,
+            received: Vec::new(),
             confirmed: 0,
-            dones: 0,
             rounds: 0,
-            coordinated: self.coordinated,
-        }]
-    }
-
-    fn actions(&self, s: &CpState, actions: &mut Vec<Action>) {
-        let n = self.processes as u8;
-        if s.messages.len() < self.messages {
-            for i in 0..n {
-                if s.stopped & (1 << i) != 0 && !self.keep_sending {
-                    continue;
-                }
-                for j in (0..n).filter(|&j| j != i) {
-                    actions.push(Action::Send(i, j));
-                }
-            }
-        }
-        for (k, m) in s.messages.iter().enumerate() {
-            if m.received_in.is_none() {
-                actions.push(Action::Receive(k as u8));
-            }
-        }
-        if !self.coordinated {
-            for i in 0..n {
-                if (s.taken[i as usize] as usize) < self.checkpoints {
-                    actions.push(Action::Checkpoint(i));
-                }
-            }
-            return;
-        }
-        let idle = s.confirmed == 0 && s.dones == 0 && s.requests == 0;
-        if idle && (s.rounds as usize) < self.checkpoints {
-            actions.push(Action::StartRound);
-        }
-        for i in 0..n {
-            if s.requests & (1 << i) != 0 {
-                actions.push(Action::Request(i));
-            }
-            if s.dones & (1 << i) != 0 {
-                actions.push(Action::Done(i));
-            }
-        }
-        if s.confirmed == self.all() {
-            actions.push(Action::Finish);
         }
     }
 
-    fn next_state(&self, s: &CpState, action: Action) -> Option<CpState> {
-        let mut next = s.clone();
-        let checkpoint = |next: &mut CpState, i: u8| {
-            next.taken[i as usize] += 1;
-            next.stopped |= 1 << i;
-            next.confirmed |= 1 << i;
-        };
-        match action {
-            Action::Send(i, j) => next.messages.push(AppMsg {
-                from: i,
-                sent_in: s.taken[i as usize] + 1,
-                to: j,
-                received_in: None,
-            }),
-            Action::Receive(k) => {
-                let m = &mut next.messages[k as usize];
-                m.received_in = Some(s.taken[m.to as usize] + 1);
-            }
-            Action::Checkpoint(i) => next.taken[i as usize] += 1,
-            Action::StartRound => {
-                checkpoint(&mut next, 0);
-                next.requests = self.all() & !1;
-            }
-            Action::Request(i) => {
-                next.requests &= !(1 << i);
-                checkpoint(&mut next, i);
-            }
-            Action::Finish => {
-                next.confirmed = 0;
-                next.rounds += 1;
-                next.dones = self.all();
-            }
-            Action::Done(i) => {
-                next.dones &= !(1 << i);
-                next.stopped &= !(1 << i);
-            }
-        }
-        Some(next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::always("consistent-recovery-line", |_: &Self, s: &CpState| {
-                let line = s.recovery_line();
-                s.messages.iter().all(|msg| {
-                    msg.received_in.is_none_or(|b| {
-                        b > line[msg.to as usize] || msg.sent_in <= line[msg.from as usize]
-                    })
-                })
-            }),
-            Property::sometimes("checkpoint-taken", |_: &Self, s: &CpState| {
-                s.taken.iter().all(|&t| t > 0)
-            }),
-            Property::sometimes("domino-effect", |m: &Self, s: &CpState| {
-                // Every process has a checkpoint it could use (in coordinated mode: a completed
-                // round), yet the line is the initial state.
-                let usable = if m.coordinated {
-                    s.rounds > 0
-                } else {
-                    s.taken.iter().all(|&t| t > 0)
+    fn on_msg(&self, id: Id, state: &mut Cow<Process>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let cfg = &self.cfg;
+        let p = state.to_mut();
+        match msg {
+            Msg::App { sent_in } => {
+                let dep = Dep {
+                    from: usize::from(src) as u8,
+                    sent_in,
+                    received_in: p.taken + 1,
                 };
-                usable && s.recovery_line().iter().all(|&c| c == 0)
-            }),
-        ]
+                let at = p.received.partition_point(|d| *d < dep);
+                p.received.insert(at, dep);
+            }
+            Msg::Request => {
+                Self::checkpoint(p);
+                o.send(src, Msg::Confirm);
+            }
+            Msg::Confirm => {
+                p.confirmed |= 1 << usize::from(src);
+                if p.confirmed == cfg.all() {
+                    p.confirmed = 0;
+                    p.rounds += 1;
+                    p.stopped = false;
+                    for j in (0..cfg.processes).filter(|&j| j != usize::from(id)) {
+                        o.send(Id::from(j), Msg::Done);
+                    }
+                    if usize::from(p.rounds) < cfg.checkpoints {
+                        o.set_timer(Timer::StartRound, soon());
+                    }
+                }
+            }
+            Msg::Done => p.stopped = false,
+        }
     }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<Process>, timer: &Timer, o: &mut Out<Self>) {
+        let cfg = &self.cfg;
+        let p = state.to_mut();
+        match *timer {
+            Timer::Send(j) => {
+                p.sent += 1;
+                o.send(
+                    Id::from(usize::from(j)),
+                    Msg::App {
+                        sent_in: p.taken + 1,
+                    },
+                );
+                o.set_timer(Timer::Send(j), soon());
+            }
+            Timer::Checkpoint => {
+                p.taken += 1;
+                if usize::from(p.taken) < cfg.checkpoints {
+                    o.set_timer(Timer::Checkpoint, soon());
+                }
+            }
+            Timer::StartRound => {
+                Self::checkpoint(p);
+                p.confirmed = 1 << usize::from(id);
+                for j in (0..cfg.processes).filter(|&j| j != usize::from(id)) {
+                    o.send(Id::from(j), Msg::Request);
+                }
+            }
+        }
+    }
+}
+
+/// The model.
+pub type CpModel = GuardedActors<ProcessActor, Config, ()>;
+/// A state of [`CpModel`].
+pub type CpState = GuardedState<ProcessActor, ()>;
+
+fn processes(s: &ActorModelState<ProcessActor, ()>) -> impl Iterator<Item = &Process> + '_ {
+    s.actor_states.iter().map(|p| &**p)
+}
+
+/// Every dependency recorded: `(receiver, dependency)`.
+fn deps(s: &ActorModelState<ProcessActor, ()>) -> impl Iterator<Item = (usize, &Dep)> + '_ {
+    processes(s)
+        .enumerate()
+        .flat_map(|(j, p)| p.received.iter().map(move |d| (j, d)))
+}
+
+/// The recovery line: per process, the index of the checkpoint it rolls back to. Coordinated:
+/// the latest round every process completed. Independent: from every process's latest
+/// checkpoint, while some checkpoint records a receipt whose send is not recorded, the receiver
+/// rolls back to before the receipt (the cascaded rollback).
+pub fn recovery_line(cfg: &Config, s: &ActorModelState<ProcessActor, ()>) -> Vec<u8> {
+    if cfg.coordinated {
+        return vec![s.actor_states[0].rounds; cfg.processes];
+    }
+    let mut line: Vec<u8> = processes(s).map(|p| p.taken).collect();
+    loop {
+        let orphan = deps(s)
+            .find(|(j, d)| d.received_in <= line[*j] && d.sent_in > line[usize::from(d.from)]);
+        match orphan {
+            Some((j, d)) => line[j] = d.received_in - 1,
+            None => return line,
+        }
+    }
+}
+
+/// A process sends while fewer than `messages` were sent in all, and (coordinated) while it
+/// is not stopped, unless it keeps sending (the variant). `P1` starts a round once the last
+/// round's CHECKPOINT-DONEs have arrived.
+fn timer_guard(cfg: &Config, s: &CpState, id: Id, timer: &Timer) -> bool {
+    match timer {
+        Timer::Send(_) => {
+            let sent: usize = processes(s).map(|p| usize::from(p.sent)).sum();
+            sent < cfg.messages && (!s.actor_states[usize::from(id)].stopped || cfg.keep_sending)
+        }
+        Timer::Checkpoint => true,
+        Timer::StartRound => s.network.iter_deliverable().all(|e| *e.msg != Msg::Done),
+    }
+}
+
+/// The symmetry reduction. Processes are interchangeable (in coordinated mode all but `P1`, the
+/// coordinator): the processes sorted by their view with ids left out.
+fn representative(s: &CpState) -> CpState {
+    let n = s.actor_states.len();
+    let mut mail: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
+    for e in ftcheck_protocol::guarded::in_flight(&s.network) {
+        mail[usize::from(e.src)].push((true, *e.msg));
+        mail[usize::from(e.dst)].push((false, *e.msg));
+    }
+    for m in &mut mail {
+        m.sort();
+    }
+    ftcheck_protocol::guarded::sorted_by_key(s, |i| {
+        let p = &s.actor_states[i];
+        let mut received: Vec<(u8, u8)> = p
+            .received
+            .iter()
+            .map(|d| (d.sent_in, d.received_in))
+            .collect();
+        received.sort();
+        (
+            !p.coordinator,
+            (p.taken, p.sent, p.stopped, p.rounds),
+            received,
+            mail[i].clone(),
+        )
+    })
+}
+
+fn check_line(m: &CpModel, s: &CpState) -> bool {
+    let line = recovery_line(&m.inner.cfg, s);
+    deps(s).all(|(j, d)| d.received_in > line[j] || d.sent_in <= line[usize::from(d.from)])
 }
 
 /// The deliberately broken variants (see [`Variants::ALL`]).
@@ -384,13 +439,23 @@ impl Variants for Variant {
     )];
 }
 
+/// `checkpointing` in the catalog.
+pub struct Checkpointing;
+
 impl Protocol for Checkpointing {
-    type Model = Checkpointing;
+    type Model = CpModel;
     type Variant = Variant;
     const NAME: &'static str = "checkpointing";
     const SUMMARY: &'static str =
         "recovery lines: coordinated checkpoints are consistent, independent ones can cascade to the start";
     const SECTION: &'static str = "Recovery: Checkpointing";
+
+    fn fairness(_: &CpModel, action: &GuardedAction<Msg, Timer, ()>) -> Fairness {
+        match action.actor() {
+            Some(ActorModelAction::Deliver { .. }) => Fairness::Weak,
+            _ => Fairness::Unfair,
+        }
+    }
 
     fn params() -> Vec<ParamSpec> {
         vec![
@@ -427,12 +492,12 @@ impl Protocol for Checkpointing {
         ]
     }
 
-    fn symmetry() -> Option<ftcheck_protocol::Symmetry<Checkpointing>> {
+    fn symmetry() -> Option<ftcheck_protocol::Symmetry<CpModel>> {
         Some(representative)
     }
 
-    fn build(params: &Params, variant: Option<Variant>) -> Checkpointing {
-        Checkpointing {
+    fn build(params: &Params, variant: Option<Variant>) -> CpModel {
+        let cfg = Config {
             processes: params.usize("processes"),
             messages: params.usize("messages"),
             checkpoints: params.usize("checkpoints"),
@@ -440,31 +505,61 @@ impl Protocol for Checkpointing {
             coordinated: params.choice("mode") == "coordinated"
                 || variant == Some(Variant::KeepSending),
             keep_sending: variant == Some(Variant::KeepSending),
+        };
+        let mut actors = ActorModel::new(cfg, ());
+        for me in 0..cfg.processes {
+            actors = actors.actor(ProcessActor { me, cfg });
         }
+        let actors = actors.init_network(Network::new_unordered_nonduplicating([]));
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .property(Expectation::Always, "consistent-recovery-line", check_line)
+            .property(Expectation::Sometimes, "checkpoint-taken", |_, s| {
+                processes(s).all(|p| p.taken > 0)
+            })
+            .property(Expectation::Sometimes, "domino-effect", |m, s| {
+                // Every process has a checkpoint it could use (in coordinated mode: a completed
+                // round), yet the line is the initial state.
+                let cfg = &m.inner.cfg;
+                let usable = if cfg.coordinated {
+                    s.actor_states[0].rounds > 0
+                } else {
+                    processes(s).all(|p| p.taken > 0)
+                };
+                usable && recovery_line(cfg, s).iter().all(|&c| c == 0)
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ftcheck_protocol::permutations;
+
+    fn model(coordinated: bool) -> CpModel {
+        let mut p = Params::default();
+        for spec in Checkpointing::params() {
+            p.0.insert(spec.name.into(), spec.default);
+        }
+        p.0.insert("processes".into(), Value::Int(3));
+        if coordinated {
+            p.0.insert("mode".into(), Value::Choice("coordinated"));
+        }
+        Checkpointing::build(&p, None)
+    }
 
     /// Over the first 20,000 reachable states (breadth first) of three processes, in both
-    /// modes: the representative is a symmetry (`check_symmetry`), equal for a state with two
-    /// interchangeable processes swapped or its messages reordered.
+    /// modes: the representative is a symmetry (`check_symmetry`), the same for every renaming
+    /// of the interchangeable processes.
     #[test]
-    fn the_representative_is_canonical_and_keeps_every_property() {
+    fn the_representative_is_a_symmetry() {
         for coordinated in [false, true] {
-            let m = Checkpointing {
-                processes: 3,
-                messages: 3,
-                checkpoints: 2,
-                coordinated,
-                keep_sending: false,
-            };
+            let m = model(coordinated);
             let renamings = |s: &CpState| {
-                let mut reordered = s.clone();
-                reordered.messages.reverse();
-                vec![s.renamed(&[0, 2, 1]), reordered]
+                permutations(3)
+                    .into_iter()
+                    .filter(|p| !coordinated || p[0] == 0)
+                    .map(|p| ftcheck_protocol::guarded::permuted(s, &p))
+                    .collect()
             };
             assert_eq!(
                 crate::check_symmetry::<Checkpointing>(&m, &renamings, 20_000),

@@ -507,6 +507,13 @@ pub enum Timer {
     Client,
 }
 
+/// Timers name no actor.
+impl Rewrite<Id> for Timer {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        *self
+    }
+}
+
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -113,6 +113,13 @@ pub enum Timer {
     WaitTimeout,
 }
 
+/// Timers name no actor.
+impl Rewrite<Id> for Timer {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        *self
+    }
+}
+
 /// A set of actor ids (participants), as a bit set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct IdSet(u32);

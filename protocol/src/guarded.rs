@@ -1512,7 +1512,7 @@ where
 /// The canonical representative of a state's orbit: its actors permuted so that their `key`s
 /// are sorted, every per-actor vector reindexed and every actor id inside states, messages,
 /// storage and history rewritten, as stateright's own `Representative` does, but ordered by a
-/// key the protocol chooses. A key that sees an actor's whole local view (state, storage,
+/// key the protocol chooses (timers name actors too: `A::Timer` is rewritten). A key that sees an actor's whole local view (state, storage,
 /// timers, pending choices, messages in flight) leaves few ties; actors whose keys are equal
 /// may still differ in how others refer to them (who sent whom a request), so every order of
 /// each group of equal keys is tried and the one whose result hashes least is taken. So any
@@ -1526,6 +1526,7 @@ where
     A: Actor,
     A::Msg: Rewrite<Id>,
     A::State: Rewrite<Id>,
+    A::Timer: Rewrite<Id>,
     A::Random: Rewrite<Id>,
     A::Storage: Rewrite<Id>,
     H: Rewrite<Id> + Clone + Debug + Hash,
@@ -1591,6 +1592,7 @@ where
     A: Actor,
     A::Msg: Rewrite<Id>,
     A::State: Rewrite<Id>,
+    A::Timer: Rewrite<Id>,
     A::Random: Rewrite<Id>,
     A::Storage: Rewrite<Id>,
     H: Rewrite<Id> + Clone + Debug + Hash,
@@ -1601,7 +1603,17 @@ where
         ActorModelState {
             actor_states: plan.reindex(&state.actor_states),
             network: state.network.rewrite(&plan),
-            timers_set: plan.reindex(&state.timers_set),
+            timers_set: plan
+                .reindex(&state.timers_set)
+                .iter()
+                .map(|timers| {
+                    let mut renamed = stateright::actor::Timers::new();
+                    for t in timers.iter() {
+                        renamed.set(t.rewrite(&plan));
+                    }
+                    renamed
+                })
+                .collect(),
             random_choices: plan.reindex(&state.random_choices),
             crashed: plan.reindex(&state.crashed),
             actor_storages: plan.reindex(&state.actor_storages),
