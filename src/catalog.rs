@@ -137,7 +137,7 @@ impl Catalog {
             .with(Entry::of::<RpcSemantics, Plain>())
             .with(Entry::of::<RpcLostReply, Actors>())
             .with(Entry::of::<MessageLogging, Actors>())
-            .with(Entry::of::<FailureDetector, Plain>())
+            .with(Entry::of::<FailureDetector, Actors>())
             .with(Entry::of::<ReliableMulticast, Laned>())
             .with(Entry::of::<CapRegister, Actors>())
             .with(Entry::of::<Checkpointing, Actors>())

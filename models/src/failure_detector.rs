@@ -19,58 +19,100 @@
 //! `crashed` leads-to that, under weak fairness of time passing and of a heartbeat in flight
 //! arriving; the crash itself is never forced. It holds in both modes.
 //!
-//! Where it abstracts: time is discrete; a step is a time unit passing (with the detection it
-//! may trigger) or the arrival of a heartbeat; only the time since `P` last heard from `Q`
-//! matters, not the heartbeats' individual delays.
+//! How it is built: two actors. `P`'s `Tick` timer is a time unit passing (with the detection
+//! it may trigger). `Q` sends a heartbeat when it starts and, by its `Beat` timer, again
+//! whenever none is in flight: one heartbeat on its way at a time, delivered whenever the
+//! network chooses (its delay). `Q`'s crash is the fault layer's crash-stop; the heartbeat it
+//! had in flight, if any, is the late one. In bounded-delay mode `P`'s clock is guarded: while
+//! `Q` is alive no time unit passes once the silence reached the bound (the heartbeat arrives
+//! first). Whether a suspicion was withdrawn is a ghost variable kept by an observer.
+//!
+//! Where it abstracts: time is discrete; a step is a time unit passing, the arrival of a
+//! heartbeat or `Q` sending the next one; only the time since `P` last heard from `Q` matters,
+//! not the heartbeats' individual delays.
 
+use ftcheck_protocol::guarded::{Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard};
 use ftcheck_protocol::{
     Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value,
 };
 use serde::Serialize;
-use stateright::{Model, Property};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id, Network, Out};
+use stateright::Expectation;
+use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
-/// A state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct FdState {
-    /// Time units since `P` last received a heartbeat.
-    pub silence: u8,
-    /// `P`'s current timeout.
-    pub timeout: u8,
-    /// `P` suspects `Q`.
-    pub suspected: bool,
-    /// `Q` has crashed.
-    pub crashed: bool,
-    /// A heartbeat sent before the crash may still arrive.
-    pub late_heartbeat: bool,
-    /// A suspicion was withdrawn at least once.
-    pub withdrawn: bool,
+/// `P`'s and `Q`'s actor indexes.
+const P: usize = 0;
+const Q: usize = 1;
+
+/// The only message: `Q`'s heartbeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Heartbeat;
+
+impl Serialize for Heartbeat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("HEARTBEAT")
+    }
 }
 
-/// A step.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// A time unit passes.
+/// The timers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// `P`: a time unit passes.
     Tick,
-    /// A heartbeat of `Q` reaches `P`.
-    Heartbeat,
-    /// `Q` crashes.
-    Crash,
+    /// `Q`: sends its next heartbeat.
+    Beat,
 }
 
-impl fmt::Debug for Action {
+impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Tick => "a time unit passes",
-            Action::Heartbeat => "a heartbeat of Q reaches P",
-            Action::Crash => "Q crashes",
+            Timer::Tick => "a time unit passes",
+            Timer::Beat => "sends a heartbeat",
         })
     }
 }
 
-/// The model.
-#[derive(Clone, Debug)]
-pub struct FailureDetector {
+/// An actor's state: `P`'s view of `Q` (`Q` keeps none).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Local {
+    /// `P`.
+    P {
+        /// Time units since it last received a heartbeat.
+        silence: u8,
+        /// Its current timeout.
+        timeout: u8,
+        /// It suspects `Q`.
+        suspected: bool,
+    },
+    /// `Q`.
+    Q,
+}
+
+impl fmt::Debug for Local {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Local::P {
+                silence,
+                timeout,
+                suspected,
+            } => {
+                write!(f, "silence {silence}, timeout {timeout}")?;
+                if *suspected {
+                    f.write_str(", suspects Q")?;
+                }
+                Ok(())
+            }
+            Local::Q => f.write_str("alive"),
+        }
+    }
+}
+
+/// The run's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
     /// Heartbeat delays are bounded.
     pub bounded: bool,
     /// The bound (bounded-delay mode).
@@ -81,101 +123,169 @@ pub struct FailureDetector {
     pub max_timeout: u8,
 }
 
-impl Model for FailureDetector {
-    type State = FdState;
-    type Action = Action;
+/// An actor: the monitor `P` or the monitored `Q`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FdActor {
+    /// `P`.
+    P(Config),
+    /// `Q`.
+    Q,
+}
 
-    fn init_states(&self) -> Vec<FdState> {
-        vec![FdState {
-            silence: 0,
-            timeout: self.timeout,
-            suspected: false,
-            crashed: false,
-            late_heartbeat: false,
-            withdrawn: false,
-        }]
+fn soon() -> std::ops::Range<Duration> {
+    Duration::from_millis(100)..Duration::from_millis(200)
+}
+
+impl Actor for FdActor {
+    type Msg = Heartbeat;
+    type State = Local;
+    type Timer = Timer;
+    type Random = ();
+    type Storage = ();
+
+    fn name(&self) -> String {
+        match self {
+            FdActor::P(_) => "P",
+            FdActor::Q => "Q",
+        }
+        .into()
     }
 
-    fn actions(&self, s: &FdState, actions: &mut Vec<Action>) {
-        // While Q is alive and delays are bounded, time cannot pass the bound without a
-        // heartbeat arriving. The silence stops counting once it reached the timeout.
-        let must_arrive = self.bounded && !s.crashed && s.silence >= self.delay;
-        if !must_arrive && s.silence < s.timeout.max(self.delay) {
-            actions.push(Action::Tick);
-        }
-        if !s.crashed || s.late_heartbeat {
-            actions.push(Action::Heartbeat);
-        }
-        if !s.crashed {
-            actions.push(Action::Crash);
+    fn on_start(&self, _id: Id, _: &Option<()>, o: &mut Out<Self>) -> Local {
+        match self {
+            FdActor::P(cfg) => {
+                o.set_timer(Timer::Tick, soon());
+                Local::P {
+                    silence: 0,
+                    timeout: cfg.timeout,
+                    suspected: false,
+                }
+            }
+            FdActor::Q => {
+                o.send(Id::from(P), Heartbeat);
+                o.set_timer(Timer::Beat, soon());
+                Local::Q
+            }
         }
     }
 
-    fn next_state(&self, s: &FdState, action: Action) -> Option<FdState> {
-        let mut next = s.clone();
-        match action {
-            Action::Tick => {
-                next.silence += 1;
-                if next.silence >= s.timeout {
-                    next.suspected = true;
-                }
-            }
-            Action::Heartbeat => {
-                next.silence = 0;
-                if s.crashed {
-                    next.late_heartbeat = false;
-                }
-                if s.suspected {
-                    next.suspected = false;
-                    next.withdrawn = true;
-                    next.timeout = (s.timeout + 1).min(self.max_timeout);
-                }
-            }
-            Action::Crash => {
-                next.crashed = true;
-                next.late_heartbeat = true;
-            }
+    fn on_msg(&self, _: Id, state: &mut Cow<Local>, _: Id, _: Heartbeat, _: &mut Out<Self>) {
+        if let (
+            FdActor::P(cfg),
+            Local::P {
+                timeout, suspected, ..
+            },
+        ) = (self, **state)
+        {
+            *state.to_mut() = Local::P {
+                silence: 0,
+                // A late heartbeat ends a suspicion and raises the timeout.
+                timeout: if suspected {
+                    (timeout + 1).min(cfg.max_timeout)
+                } else {
+                    timeout
+                },
+                suspected: false,
+            };
         }
-        Some(next)
     }
 
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::sometimes("false-suspicion", |_: &Self, s: &FdState| {
-                !s.crashed && s.suspected
-            }),
-            Property::sometimes("crash-suspected", |_: &Self, s: &FdState| {
-                s.crashed && s.suspected
-            }),
-            Property::sometimes("suspicion-withdrawn", |_: &Self, s: &FdState| s.withdrawn),
-            Property::eventually("strong-completeness", |_: &Self, s: &FdState| {
-                s.crashed && s.suspected && !s.late_heartbeat
-            }),
-        ]
+    fn on_timeout(&self, _: Id, state: &mut Cow<Local>, timer: &Timer, o: &mut Out<Self>) {
+        match (timer, **state) {
+            (
+                Timer::Tick,
+                Local::P {
+                    silence,
+                    timeout,
+                    suspected,
+                },
+            ) => {
+                *state.to_mut() = Local::P {
+                    silence: silence + 1,
+                    timeout,
+                    suspected: suspected || silence + 1 >= timeout,
+                };
+            }
+            (Timer::Beat, _) => o.send(Id::from(P), Heartbeat),
+            _ => {}
+        }
+        o.set_timer(*timer, soon());
     }
 }
 
+/// The ghost variable: a suspicion was withdrawn at least once.
+pub type Withdrawn = bool;
+
+/// The model.
+pub type FdModel = GuardedActors<FdActor, Config, Withdrawn>;
+/// A state of [`FdModel`].
+pub type FdState = GuardedState<FdActor, Withdrawn>;
+
+/// `P`'s `(silence, timeout, suspected)`.
+fn monitor(s: &ActorModelState<FdActor, Withdrawn>) -> (u8, u8, bool) {
+    match *s.actor_states[P] {
+        Local::P {
+            silence,
+            timeout,
+            suspected,
+        } => (silence, timeout, suspected),
+        Local::Q => unreachable!("actor 0 is P"),
+    }
+}
+
+fn in_flight(s: &ActorModelState<FdActor, Withdrawn>) -> bool {
+    s.network.iter_deliverable().next().is_some()
+}
+
+/// `P`'s clock stops counting once the silence reached the timeout (and the delay bound), and
+/// in bounded-delay mode it cannot pass the bound while `Q` is alive: the heartbeat arrives
+/// first. `Q` sends when no heartbeat of its own is on its way.
+fn timer_guard(cfg: &Config, s: &FdState, _: Id, timer: &Timer) -> bool {
+    match timer {
+        Timer::Tick => {
+            let (silence, timeout, _) = monitor(s);
+            let must_arrive = cfg.bounded && !s.crashed[Q] && silence >= cfg.delay;
+            !must_arrive && silence < timeout.max(cfg.delay)
+        }
+        Timer::Beat => !in_flight(s),
+    }
+}
+
+/// A suspicion withdrawn: `P` stopped suspecting.
+fn observe(
+    _: &Config,
+    before: &ActorModelState<FdActor, Withdrawn>,
+    after: &ActorModelState<FdActor, Withdrawn>,
+) -> Option<Withdrawn> {
+    (!after.history && monitor(before).2 && !monitor(after).2).then_some(true)
+}
+
+/// `failure-detector` in the catalog.
+pub struct FailureDetector;
+
 impl Protocol for FailureDetector {
-    type Model = FailureDetector;
+    type Model = FdModel;
     type Variant = NoVariants;
     const NAME: &'static str = "failure-detector";
     const SUMMARY: &'static str =
         "heartbeats and a growing timeout: false suspicions under asynchrony, none with bounded delay";
     const SECTION: &'static str = "Process Resilience: Failure Detection";
     const FAIRNESS: &'static str =
-        "weak: time passes, a heartbeat in flight arrives; unfair: Q's crash";
+        "weak: time passes, Q sends its heartbeat, a heartbeat in flight arrives; unfair: Q's crash";
 
-    fn fairness(_: &FailureDetector, action: &Action) -> Fairness {
-        match action {
-            Action::Tick | Action::Heartbeat => Fairness::Weak,
-            Action::Crash => Fairness::Unfair,
+    fn fairness(_: &FdModel, action: &GuardedAction<Heartbeat, Timer, ()>) -> Fairness {
+        match action.actor() {
+            Some(ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..)) => {
+                Fairness::Weak
+            }
+            _ => Fairness::Unfair,
         }
     }
 
-    fn leads_to() -> Vec<LeadsTo<FailureDetector>> {
+    fn leads_to() -> Vec<LeadsTo<FdModel>> {
         vec![LeadsTo {
             property: "strong-completeness",
-            trigger: |_, s| s.crashed,
+            trigger: |_, s| s.crashed[Q],
         }]
     }
 
@@ -221,12 +331,35 @@ impl Protocol for FailureDetector {
         Ok(())
     }
 
-    fn build(params: &Params, _variant: Option<NoVariants>) -> FailureDetector {
-        FailureDetector {
+    fn build(params: &Params, _variant: Option<NoVariants>) -> FdModel {
+        let cfg = Config {
             bounded: params.choice("mode") == "bounded-delay",
             delay: params.usize("delay") as u8,
             timeout: params.usize("timeout") as u8,
             max_timeout: params.usize("max-timeout") as u8,
-        }
+        };
+        let actors = ActorModel::new(cfg, false)
+            .actor(FdActor::P(cfg))
+            .actor(FdActor::Q)
+            .init_network(Network::new_unordered_nonduplicating([]));
+        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+            .observe(observe)
+            .fault_prone(vec![Id::from(Q)])
+            .faults(Faults {
+                crashes: 1,
+                ..Faults::default()
+            })
+            .property(Expectation::Sometimes, "false-suspicion", |_, s| {
+                !s.crashed[Q] && monitor(s).2
+            })
+            .property(Expectation::Sometimes, "crash-suspected", |_, s| {
+                s.crashed[Q] && monitor(s).2
+            })
+            .property(Expectation::Sometimes, "suspicion-withdrawn", |_, s| {
+                s.history
+            })
+            .property(Expectation::Eventually, "strong-completeness", |_, s| {
+                s.crashed[Q] && monitor(s).2 && !in_flight(s)
+            })
     }
 }
