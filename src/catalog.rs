@@ -3,7 +3,7 @@
 //! with [`Catalog::with`] and hands the catalog to [`crate::cli::main`]. Adding a built-in
 //! protocol is one line in [`Catalog::builtin`].
 
-use crate::describe::{Actors, Describe, Laned, Plain};
+use crate::describe::{Actors, Describe, Plain};
 use crate::error::{suggest, InputError};
 use crate::protocol::{ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants};
 use crate::runner::{Bound, Checkable, PropertyInfo};
@@ -138,7 +138,7 @@ impl Catalog {
             .with(Entry::of::<RpcLostReply, Actors>())
             .with(Entry::of::<MessageLogging, Actors>())
             .with(Entry::of::<FailureDetector, Actors>())
-            .with(Entry::of::<ReliableMulticast, Laned>())
+            .with(Entry::of::<ReliableMulticast, Actors>())
             .with(Entry::of::<CapRegister, Actors>())
             .with(Entry::of::<Checkpointing, Actors>())
     }

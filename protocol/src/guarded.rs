@@ -578,6 +578,9 @@ where
     /// The actors the budget's crashes, restarts, amnesia and Byzantine turns may strike
     /// (see [`GuardedActors::fault_prone`]; empty: every actor).
     pub fault_prone: Vec<Id>,
+    /// A multiset network keeps at most one copy of each message in flight (see
+    /// [`GuardedActors::single_copy`]).
+    pub single_copy: bool,
     /// The sides the network may partition off (see [`GuardedActors::partitions`]; empty:
     /// a cut is of one link).
     pub sides: Vec<Vec<Id>>,
@@ -606,6 +609,7 @@ where
             forger: self.forger,
             fault_prone: self.fault_prone.clone(),
             sides: self.sides.clone(),
+            single_copy: self.single_copy,
         }
     }
 }
@@ -643,6 +647,7 @@ where
             forger: None,
             fault_prone: Vec::new(),
             sides: Vec::new(),
+            single_copy: false,
         }
     }
 
@@ -701,6 +706,29 @@ where
     pub fn fault_prone(mut self, actors: Vec<Id>) -> Self {
         self.fault_prone = actors;
         self
+    }
+
+    /// Keeps at most one copy of each message in flight on a multiset network
+    /// (`Network::new_unordered_nonduplicating`): sending a message already in flight adds
+    /// nothing. A lossy network of sets, for protocols whose receivers ignore a duplicate of
+    /// what they already received (a retransmission, a repeated NACK), where a second copy
+    /// only tells apart states that behave alike and lets copies pile up without bound.
+    pub fn single_copy(mut self) -> Self {
+        self.single_copy = true;
+        self
+    }
+
+    /// One copy of each message in flight, if the protocol asked for it.
+    fn merge_copies(&self, state: &mut ActorModelState<A, H>) {
+        if let (true, Network::UnorderedNonDuplicating(multiset)) =
+            (self.single_copy, &mut state.network)
+        {
+            if multiset.values().any(|&n| n > 1) {
+                for n in multiset.values_mut() {
+                    *n = 1;
+                }
+            }
+        }
     }
 
     /// Makes the budget's cuts ([`Faults::cuts`]) partitions: each cuts, in one step
@@ -947,7 +975,10 @@ where
         self.inner
             .init_states()
             .into_iter()
-            .map(|s| GuardedState(self.without_inert(s), FaultsUsed::default()))
+            .map(|mut s| {
+                self.merge_copies(&mut s);
+                GuardedState(self.without_inert(s), FaultsUsed::default())
+            })
             .collect()
     }
 
@@ -1182,6 +1213,7 @@ where
         if let Network::UnorderedDuplicating(_, delivered) = &mut next.network {
             *delivered = None;
         }
+        self.merge_copies(&mut next);
         // A step that changes nothing (a message delivered again whose answer is already in
         // flight or inert, a timer renewed) is no step: the run stutters. stateright drops
         // such deliveries only when the actor neither writes its state nor sends.
