@@ -660,7 +660,7 @@ fn explore_serves_the_explorer_on_localhost() {
     assert!(page.contains("<html"), "{page}");
     let inits: serde_json::Value = serde_json::from_str(&http_get(&address, "/.states")).unwrap();
     assert_eq!(inits.as_array().unwrap().len(), 1, "{inits}");
-    // The first step: the client sends its transfer, as the trace files print it.
+    // The first step: the client's timer sends its transfer, as the trace files record it.
     let steps: serde_json::Value = serde_json::from_str(&http_get(&address, "/.states/0")).unwrap();
     let actions: Vec<&str> = steps
         .as_array()
@@ -668,7 +668,7 @@ fn explore_serves_the_explorer_on_localhost() {
         .iter()
         .filter_map(|s| s["action"].as_str())
         .collect();
-    assert!(actions.contains(&"client sends TRANSFER #1"), "{actions:?}");
+    assert!(actions.contains(&"Timeout(Id(0), Request)"), "{actions:?}");
     let port = address.rsplit(':').next().unwrap();
     let (code, err) = stderr_of(&["explore", "rpc-lost-reply", "--port", port]);
     assert_eq!(code, 2, "{err}");
@@ -700,7 +700,7 @@ fn suite_summary_shows_unexpected_counterexamples_as_mermaid() {
         r#"model = "rpc-lost-reply"
 [[case]]
 name = "as-expected"
-unique_states = 48
+unique_states = 24
 expect = { exactly-once = "holds", retried-after-lost-reply = "reached", answered = "reached" }
 [[case]]
 name = "believes-dedup"
@@ -724,9 +724,9 @@ trace_lengths = { answered = 3 }
         md.starts_with("# ftcheck suite: 1 passed, 1 failed\n"),
         "{md}"
     );
-    assert!(md.contains("| pass | `rl/as-expected` | 48 |"), "{md}");
+    assert!(md.contains("| pass | `rl/as-expected` | 24 |"), "{md}");
     assert!(
-        md.contains("| **FAIL** | `rl/believes-dedup` | 26 |"),
+        md.contains("| **FAIL** | `rl/believes-dedup` | 23 |"),
         "{md}"
     );
     assert!(md.contains("\n## FAIL `rl/believes-dedup`\n\n- property exactly-once: expected holds, got violated\n"), "{md}");

@@ -189,9 +189,12 @@ impl Rewrite<Id> for Process {
             })
             .collect();
         received.sort_unstable();
+        let confirmed = (0..8u8)
+            .filter(|i| self.confirmed & (1 << i) != 0)
+            .fold(0, |m, i| m | (1 << rename(i)));
         Process {
             received,
-            // Only `P1`, which no renaming moves, confirms.
+            confirmed,
             ..self.clone()
         }
     }
@@ -554,7 +557,7 @@ mod tests {
     fn the_representative_is_a_symmetry() {
         for coordinated in [false, true] {
             let m = model(coordinated);
-            let renamings = |s: &CpState| {
+            let renamings = move |s: &CpState| {
                 permutations(3)
                     .into_iter()
                     .filter(|p| !coordinated || p[0] == 0)

@@ -286,10 +286,10 @@ impl Actor for RmActor {
                     }
                 }
             }
-            (RmActor::Sender(_), Local::Sender { history, .. }, Msg::Nack(m)) => {
-                if history & (1 << m) != 0 {
-                    o.send(src, Msg::Data(m));
-                }
+            (RmActor::Sender(_), Local::Sender { history, .. }, Msg::Nack(m))
+                if history & (1 << m) != 0 =>
+            {
+                o.send(src, Msg::Data(m));
             }
             (RmActor::Receiver(cfg, _), Local::Receiver { held, delivered }, Msg::Data(m)) => {
                 let (mut held, mut delivered) = (*held, delivered.clone());

@@ -226,7 +226,7 @@ impl Actor for LrActor {
     }
 }
 
-/// Ghost variables, kept by [`observe`].
+/// Ghost variables, kept by the observer of steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Ghost {
     /// A reply was lost.
