@@ -655,7 +655,7 @@ fn saved_traces_replay() {
         }
         replayed += 1;
     }
-    assert_eq!((replayed, lassos, stops), (45, 1, 7));
+    assert_eq!((replayed, lassos, stops), (47, 1, 7));
 }
 
 /// A model with an action that changes nothing, on which stateright 0.31's simulation rebuilt

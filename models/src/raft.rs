@@ -50,6 +50,29 @@
 //! may still grant theirs, make a majority). There it holds as long as `max-term` exceeds
 //! `restarts` (each restart of a candidate uses up a term).
 //!
+//! Raft's extensions against disruptive servers (Ongaro's thesis §9.6 and §6.2, etcd's
+//! `PreVote` and `CheckQuorum`) are parameters, off by default: with `pre-vote` an election
+//! timeout first asks for pre-votes (granted for a later term than the voter's and an up to
+//! date log) and stands only with a majority, so a refused server keeps its term; with
+//! `check-quorum` a leader that reaches no majority steps down (its `CheckQuorum` timer), and
+//! a follower that heard from its term's leader since its election timer last fired (its
+//! lease) ignores RequestVote and PreVote of later terms. `elections = timely` is the timing
+//! these assume: an election timer fires only while the server hears from no leader (none of
+//! its term or later reaches it over an uncut link), no election under way can still be won,
+//! and every leader has heard back from every server it reaches (heartbeats take far less
+//! than an election timeout); a leader's check-quorum timer only while it reaches no
+//! majority. Timely elections add the safety property `leader-kept`: a leader that reaches a
+//! majority keeps the followers that acknowledged it (none it reaches moves to a later term,
+//! which would depose it). Under a partial partition (`cuts=1`, the link between the leader
+//! and one server cut for good) plain Raft violates it: the cut-off server stands in a later
+//! term and pulls the leader's follower after it; unbounded, this repeats for ever (the
+//! disruption behind etcd's PreVote and CheckQuorum). PreVote alone still violates it (the
+//! follower grants a pre-vote to a server as up to date as itself); CheckQuorum's lease keeps
+//! the leader, with or without PreVote. A bounded search cannot show the endless repetition
+//! as a lasso, since every disruption uses up a term: at the bound the run stops, which the
+//! liveness check reports `incomplete (bound: max-term)`, never `violated`; so the first
+//! disruption is the counterexample, as a safety property.
+//!
 //! The real bugs of Raft implementations it refutes, each a variant: `forget-vote` and
 //! `forget-term` (votedFor, or currentTerm, kept in memory only), `clear-vote-on-step-down`
 //! (a server that hears from its term's leader forgets whom it voted for),
@@ -163,6 +186,10 @@ pub enum Role {
     Candidate,
     /// Leads its term.
     Leader,
+    /// With `pre-vote`: asks whether it could win an election in the next term, before
+    /// standing in it.
+    #[serde(rename = "pre-candidate")]
+    PreCandidate,
 }
 
 impl<'de> Deserialize<'de> for LogEntry {
@@ -237,6 +264,10 @@ fn is_zero(x: &u8) -> bool {
     *x == 0
 }
 
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
 fn all_zero(s: &[u8; MAX_SERVERS]) -> bool {
     s.iter().all(|&x| x == 0)
 }
@@ -280,14 +311,24 @@ pub struct Server {
     /// state so that symmetry sees it.
     #[serde(skip)]
     pub may_campaign: bool,
+    /// With `check-quorum`: it heard from its term's leader since its election timer last
+    /// fired (the leader's lease), so it ignores RequestVote and PreVote of later terms.
+    /// Always false without `check-quorum`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub lease: bool,
+    /// With `elections = timely`: a leader's followers that acknowledged its AppendEntries
+    /// in its term (bit per server; what `leader-kept` reads). Always zero otherwise.
+    #[serde(serialize_with = "server_set", skip_serializing_if = "is_zero")]
+    pub acked: u8,
 }
 
 impl Server {
-    /// Adopts a later term: follower, no vote yet.
+    /// Adopts a later term: follower, no vote yet, no leader heard.
     fn adopt(&mut self, term: u8) {
         if term > self.term {
             self.term = term;
             self.voted_for = None;
+            self.lease = false;
             self.step_down();
         }
     }
@@ -296,6 +337,7 @@ impl Server {
         self.role = Role::Follower;
         self.votes = 0;
         self.matched = [0; MAX_SERVERS];
+        self.acked = 0;
     }
 
     fn stored(&self) -> Stored {
@@ -317,18 +359,28 @@ impl fmt::Debug for Server {
             Role::Follower => "follower",
             Role::Candidate => "candidate",
             Role::Leader => "leader",
+            Role::PreCandidate => "pre-candidate",
         };
         write!(f, "{role} t{}", self.term)?;
         if let Some(v) = self.voted_for {
             write!(f, ", voted S{}", v + 1)?;
         }
         write!(f, ", log {:?}, commit {}", self.log, self.commit)?;
-        if self.votes != 0 {
-            let votes: Vec<String> = (0..8)
-                .filter(|j| self.votes & (1 << j) != 0)
+        let names = |mask: u8| {
+            let names: Vec<String> = (0..8)
+                .filter(|j| mask & (1 << j) != 0)
                 .map(|j| format!("S{}", j + 1))
                 .collect();
-            write!(f, ", votes {}", votes.join(" "))?;
+            names.join(" ")
+        };
+        if self.votes != 0 {
+            write!(f, ", votes {}", names(self.votes))?;
+        }
+        if self.lease {
+            f.write_str(", lease")?;
+        }
+        if self.acked != 0 {
+            write!(f, ", acked {}", names(self.acked))?;
         }
         if self.matched.iter().any(|&m| m != 0) {
             let matched: Vec<String> = (0..MAX_SERVERS)
@@ -345,9 +397,13 @@ impl Rewrite<Id> for Server {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         let mut out = *self;
         out.voted_for = self.voted_for.map(|v| rename(v, plan));
-        out.votes = (0..8u8)
-            .filter(|j| self.votes & (1 << j) != 0)
-            .fold(0, |m, j| m | (1 << rename(j, plan)));
+        let renamed = |mask: u8| {
+            (0..8u8)
+                .filter(|j| mask & (1 << j) != 0)
+                .fold(0, |m, j| m | (1 << rename(j, plan)))
+        };
+        out.votes = renamed(self.votes);
+        out.acked = renamed(self.acked);
         out.matched = [0; MAX_SERVERS];
         for (j, &m) in self.matched.iter().enumerate() {
             if m != 0 {
@@ -436,6 +492,23 @@ pub enum Msg {
         /// Its log index.
         index: u8,
     },
+    /// PreVote (with `pre-vote`): would the receiver vote for the sender in `term`? The
+    /// sender stays in its current term.
+    PreVoteRequest {
+        /// The term the sender would stand in (its own plus one).
+        term: u8,
+        /// Term of the sender's last entry.
+        last_term: u8,
+        /// Length of the sender's log.
+        last_index: u8,
+    },
+    /// Reply to PreVote: `term` is the asked term when granted, the receiver's own otherwise.
+    PreVoteResponse {
+        /// The asked term (granted) or the receiver's term (refused).
+        term: u8,
+        /// It would vote.
+        granted: bool,
+    },
 }
 
 impl Rewrite<Id> for Msg {
@@ -490,6 +563,19 @@ impl fmt::Debug for Msg {
             }
             Msg::ClientRequest { op } => write!(f, "ClientRequest(o{op})"),
             Msg::Committed { op, index } => write!(f, "Committed(o{op} at {index})"),
+            Msg::PreVoteRequest {
+                term,
+                last_term,
+                last_index,
+            } => write!(
+                f,
+                "PreVote(t{term}, last index {last_index} term {last_term})"
+            ),
+            Msg::PreVoteResponse { term, granted } => write!(
+                f,
+                "PreVoteReply(t{term}, {})",
+                if granted { "granted" } else { "refused" }
+            ),
         }
     }
 }
@@ -505,6 +591,12 @@ pub enum Timer {
     Heartbeat,
     /// In the model: a client's operation reaches the leader, which appends it.
     Client,
+    /// With `pre-vote`, a follower's or candidate's election timeout: it asks for pre-votes
+    /// for the next term, staying in its own.
+    PreVote,
+    /// With `check-quorum`, a leader's election timeout: it has not heard from a majority
+    /// and steps down.
+    CheckQuorum,
 }
 
 /// Timers name no actor.
@@ -520,6 +612,8 @@ impl fmt::Debug for Timer {
             Timer::Election => "election timeout: stands as candidate",
             Timer::Heartbeat => "sends AppendEntries",
             Timer::Client => "appends a client operation",
+            Timer::PreVote => "election timeout: asks for pre-votes",
+            Timer::CheckQuorum => "check-quorum timeout: steps down",
         })
     }
 }
@@ -634,6 +728,26 @@ pub struct RaftActor {
     pub model_clients: bool,
     /// Which variant, if any.
     pub variant: Option<Variant>,
+    /// The extensions against disruption it runs.
+    pub extensions: Extensions,
+}
+
+/// Raft's extensions against disruptive servers (Ongaro's thesis, §9.6 and §6.2; etcd's
+/// `PreVote` and `CheckQuorum`), each off in the lecture's Raft.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Extensions {
+    /// PreVote: an election timeout first asks the others whether they would vote in the next
+    /// term (their log check, and a later term than theirs), and stands only with a
+    /// majority of yeses; a refused server keeps its term, so it cannot push others into
+    /// later terms.
+    pub pre_vote: bool,
+    /// CheckQuorum: a leader that has not heard from a majority within an election timeout
+    /// steps down, and a server that heard from its term's leader since its own election
+    /// timer last fired (its lease) ignores RequestVote and PreVote of later terms.
+    pub check_quorum: bool,
+    /// Leaders record which followers acknowledged their AppendEntries (`Server::acked`),
+    /// for the `leader-kept` property of timely elections; no protocol behaviour.
+    pub acks: bool,
 }
 
 /// The election timeout's range (outside the checker; the model ignores durations).
@@ -659,14 +773,64 @@ impl RaftActor {
         self.variant == Some(v)
     }
 
+    /// The timer of a server that is not a leader: `PreVote` with pre-vote, else `Election`.
+    fn election_timer(&self) -> Timer {
+        if self.extensions.pre_vote {
+            Timer::PreVote
+        } else {
+            Timer::Election
+        }
+    }
+
+    /// Stands in the next term: votes for itself and asks every other server for its vote.
+    fn stand(&self, me: &mut Server, o: &mut Out<Self>) {
+        let i = self.me as u8;
+        me.term += 1;
+        me.role = Role::Candidate;
+        me.voted_for = Some(i);
+        me.votes = 1 << i;
+        me.lease = false;
+        self.ask(me, o, |term, last_term, last_index| Msg::VoteRequest {
+            term,
+            last_term,
+            last_index,
+        });
+    }
+
+    /// Sends every other server a request for its vote (the next term's, for a
+    /// pre-candidate), as `msg` builds it from the term and the last entry.
+    fn ask(&self, me: &Server, o: &mut Out<Self>, msg: fn(u8, u8, u8) -> Msg) {
+        let term = if me.role == Role::PreCandidate {
+            me.term + 1
+        } else {
+            me.term
+        };
+        for (j, &peer) in self.peers.iter().enumerate() {
+            if j != self.me {
+                o.send(peer, msg(term, me.log.last_term(), me.log.len()));
+            }
+        }
+    }
+
+    /// Whether a candidate with this last entry is at least as up to date as the server (or
+    /// the variant skips the check).
+    fn log_ok(&self, me: &Server, last_term: u8, last_index: u8) -> bool {
+        last_term > me.log.last_term()
+            || (last_term == me.log.last_term() && last_index >= me.log.len())
+            || self.has(Variant::VoteWithoutLogCheck)
+    }
+
+    /// With check-quorum: a server under a leader's lease ignores requests of later terms.
+    fn ignores(&self, me: &Server, term: u8) -> bool {
+        self.extensions.check_quorum && me.lease && term > me.term
+    }
+
     /// The reply to a RequestVote, and whether it is granted.
     fn vote(&self, me: &mut Server, from: u8, term: u8, last_term: u8, last_index: u8) -> bool {
         me.adopt(term);
-        let log_ok = last_term > me.log.last_term()
-            || (last_term == me.log.last_term() && last_index >= me.log.len());
         let granted = term == me.term
             && me.voted_for.is_none_or(|v| v == from)
-            && (log_ok || self.has(Variant::VoteWithoutLogCheck));
+            && self.log_ok(me, last_term, last_index);
         if granted {
             me.voted_for = Some(from);
         }
@@ -682,6 +846,32 @@ impl RaftActor {
             return;
         };
         match msg {
+            Msg::VoteRequest { term, .. } | Msg::PreVoteRequest { term, .. }
+                if self.ignores(me, term) => {}
+            Msg::PreVoteRequest {
+                term,
+                last_term,
+                last_index,
+            } => {
+                let granted = term > me.term && self.log_ok(me, last_term, last_index);
+                o.send(
+                    src,
+                    Msg::PreVoteResponse {
+                        term: if granted { term } else { me.term },
+                        granted,
+                    },
+                );
+            }
+            Msg::PreVoteResponse { term, granted } => {
+                if !granted {
+                    me.adopt(term);
+                } else if me.role == Role::PreCandidate && term == me.term + 1 {
+                    me.votes |= 1 << from;
+                    if me.votes.count_ones() as usize >= self.majority() {
+                        self.stand(me, o);
+                    }
+                }
+            }
             Msg::VoteRequest {
                 term,
                 last_term,
@@ -724,6 +914,14 @@ impl RaftActor {
                     return;
                 }
                 let j = from as usize;
+                if success && self.extensions.acks {
+                    me.acked |= 1 << from;
+                }
+                if success && self.extensions.check_quorum && !self.model_clients {
+                    // Outside the checker: heard from a follower (a majority of three, with
+                    // itself), so the quorum check starts again.
+                    o.set_timer(Timer::CheckQuorum, election_timeout());
+                }
                 if success && match_index > me.matched[j] {
                     me.matched[j] = match_index;
                     self.advance_commit(me);
@@ -747,7 +945,7 @@ impl RaftActor {
         o: &mut Out<Self>,
     ) {
         me.adopt(term);
-        if term == me.term && me.role == Role::Candidate {
+        if term == me.term && matches!(me.role, Role::Candidate | Role::PreCandidate) {
             me.step_down();
         }
         let refuse = |me: &Server| Msg::AppendResponse {
@@ -767,9 +965,10 @@ impl RaftActor {
             // The bug: "become follower of this term's leader" resets votedFor.
             me.voted_for = None;
         }
+        me.lease = self.extensions.check_quorum;
         if !self.model_clients {
             // Outside the checker: the leader is alive, so wait before standing.
-            o.set_timer(Timer::Election, election_timeout());
+            o.set_timer(self.election_timer(), election_timeout());
         }
         let log_ok = prev_index == 0
             || (prev_index <= me.log.len() && me.log.term_at(prev_index) == prev_term);
@@ -870,16 +1069,20 @@ impl RaftActor {
         }
         match (before.is_leader(), next.is_leader()) {
             (false, true) => {
-                o.cancel_timer(Timer::Election);
+                o.cancel_timer(self.election_timer());
                 o.set_timer(Timer::Heartbeat, heartbeat());
                 if self.model_clients {
                     o.set_timer(Timer::Client, heartbeat());
+                }
+                if self.extensions.check_quorum {
+                    o.set_timer(Timer::CheckQuorum, election_timeout());
                 }
             }
             (true, false) => {
                 o.cancel_timer(Timer::Heartbeat);
                 o.cancel_timer(Timer::Client);
-                o.set_timer(Timer::Election, election_timeout());
+                o.cancel_timer(Timer::CheckQuorum);
+                o.set_timer(self.election_timer(), election_timeout());
             }
             _ => {}
         }
@@ -909,7 +1112,7 @@ impl Actor for RaftActor {
         if *storage != Some(stored) {
             o.save(stored);
         }
-        o.set_timer(Timer::Election, election_timeout());
+        o.set_timer(self.election_timer(), election_timeout());
         Server {
             term: stored.term,
             voted_for: stored.voted_for,
@@ -919,6 +1122,8 @@ impl Actor for RaftActor {
             votes: 0,
             matched: [0; MAX_SERVERS],
             may_campaign: self.may_campaign,
+            lease: false,
+            acked: 0,
         }
     }
 
@@ -932,25 +1137,27 @@ impl Actor for RaftActor {
         let mut next = **state;
         match timer {
             Timer::Election => {
-                let i = self.me as u8;
-                next.term += 1;
-                next.role = Role::Candidate;
-                next.voted_for = Some(i);
-                next.votes = 1 << i;
-                for (j, &peer) in self.peers.iter().enumerate() {
-                    if j != self.me {
-                        o.send(
-                            peer,
-                            Msg::VoteRequest {
-                                term: next.term,
-                                last_term: next.log.last_term(),
-                                last_index: next.log.len(),
-                            },
-                        );
-                    }
-                }
+                self.stand(&mut next, o);
                 o.set_timer(Timer::Election, election_timeout());
             }
+            Timer::PreVote => {
+                // Asking again in the same campaign keeps the pre-votes already granted (the
+                // network may deliver their replies again anyway).
+                if next.role != Role::PreCandidate {
+                    next.role = Role::PreCandidate;
+                    next.votes = 1 << self.me;
+                }
+                next.lease = false;
+                self.ask(&next, o, |term, last_term, last_index| {
+                    Msg::PreVoteRequest {
+                        term,
+                        last_term,
+                        last_index,
+                    }
+                });
+                o.set_timer(Timer::PreVote, election_timeout());
+            }
+            Timer::CheckQuorum => next.step_down(),
             Timer::Heartbeat => {
                 self.replicate(&next, o);
                 o.set_timer(Timer::Heartbeat, heartbeat());
@@ -966,6 +1173,20 @@ impl Actor for RaftActor {
     }
 }
 
+/// When election timers may fire (the `elections` parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elections {
+    /// At any time (timeouts are nondeterministic: a live leader may be suspected).
+    Asynchronous,
+    /// Only while no server leads and no election under way can still be won.
+    OneAtATime,
+    /// Only while the server hears from no leader (none of its term or later reaches it over
+    /// a link that is not cut) and no election under way can still be won; a leader's
+    /// check-quorum timer only while it reaches no majority. Heartbeats are taken to arrive
+    /// well within an election timeout, and randomized timeouts to separate elections.
+    Timely,
+}
+
 /// The model's bounds and switches, which the timer guard reads.
 #[derive(Clone, Debug)]
 pub struct RaftConfig {
@@ -973,9 +1194,8 @@ pub struct RaftConfig {
     pub max_term: u8,
     /// Client operations the leaders may append, in all.
     pub client_ops: u8,
-    /// Elections one at a time: an election timer fires only while no server leads and no
-    /// election under way can still be won.
-    pub one_at_a_time: bool,
+    /// When election timers may fire.
+    pub elections: Elections,
     /// Which variant, if any.
     pub variant: Option<Variant>,
 }
@@ -984,10 +1204,47 @@ fn servers(state: &ActorModelState<RaftActor, Ghost>) -> impl Iterator<Item = &S
     state.actor_states.iter().map(|s| &**s)
 }
 
-/// Whether election timers may fire: always with asynchronous elections; with one-at-a-time
-/// ones only while no server leads and no election under way can be won.
-fn quiet(cfg: &RaftConfig, state: &ActorModelState<RaftActor, Ghost>) -> bool {
-    !cfg.one_at_a_time || !(servers(state).any(Server::is_leader) || election_open(cfg, state))
+/// Whether server `i`'s election timer may fire (see [`Elections`]).
+fn quiet(cfg: &RaftConfig, state: &RaftState, i: usize) -> bool {
+    match cfg.elections {
+        Elections::Asynchronous => true,
+        Elections::OneAtATime => {
+            !(servers(state).any(Server::is_leader) || election_open(cfg, state))
+        }
+        Elections::Timely => {
+            !(hears_leader(state, i) || election_open(cfg, state)) && settled(state)
+        }
+    }
+}
+
+/// Whether every leader has heard back from every server it reaches: heartbeats take far
+/// less than an election timeout, so a leader's first round completes before any timer that
+/// its election did not stop fires.
+fn settled(state: &RaftState) -> bool {
+    servers(state).enumerate().all(|(l, leader)| {
+        !leader.is_leader()
+            || (0..state.actor_states.len())
+                .all(|j| j == l || leader.acked & (1 << j) != 0 || !linked(state, l, j))
+    })
+}
+
+/// Whether servers `i` and `j` can talk: the link between them is not cut.
+fn linked(state: &RaftState, i: usize, j: usize) -> bool {
+    !state.1.is_cut(Id::from(i), Id::from(j))
+}
+
+/// Whether a leader of server `i`'s term or later reaches it.
+fn hears_leader(state: &RaftState, i: usize) -> bool {
+    let me = &state.actor_states[i];
+    servers(state)
+        .enumerate()
+        .any(|(j, l)| j != i && l.is_leader() && l.term >= me.term && linked(state, i, j))
+}
+
+/// Whether server `i` reaches a majority (itself included) over links that are not cut.
+fn reaches_majority(state: &RaftState, i: usize) -> bool {
+    let n = state.actor_states.len();
+    (0..n).filter(|&j| linked(state, i, j)).count() > n / 2
 }
 
 /// Whether the protocol lets a server time out and stand (the term bound aside).
@@ -995,34 +1252,71 @@ fn may_time_out(me: &Server) -> bool {
     !me.is_leader() && me.may_campaign
 }
 
-/// Whether an election under way can still be won: a candidate whose votes, with those of the
-/// servers that may still grant it theirs (a vote in flight included), make a majority.
-fn election_open(cfg: &RaftConfig, state: &ActorModelState<RaftActor, Ghost>) -> bool {
+/// Whether an election under way can still be won: a candidate (or pre-candidate) whose votes
+/// (pre-votes), with those of the servers that may still grant it theirs (a vote in flight
+/// included; not over a cut link), make a majority.
+fn election_open(cfg: &RaftConfig, state: &RaftState) -> bool {
     let all: Vec<&Server> = servers(state).collect();
     let majority = all.len() / 2 + 1;
     all.iter().enumerate().any(|(c, cand)| {
         let may_grant = |(j, v): &(usize, &&Server)| {
             let log_ok = cand.log.last_term() > v.log.last_term()
                 || (cand.log.last_term() == v.log.last_term() && cand.log.len() >= v.log.len());
+            // A vote can still come over a link that is not cut, from a server not kept
+            // from granting by its leader's lease (check-quorum).
+            let reachable = linked(state, c, *j) && !(v.lease && hears_leader(state, *j));
+            let term_ok = match cand.role {
+                // A pre-vote is for the next term, and binds nobody.
+                Role::PreCandidate => v.term <= cand.term,
+                _ => {
+                    v.term < cand.term
+                        || (v.term == cand.term && v.voted_for.is_none_or(|x| x as usize == c))
+                }
+            };
             *j == c
                 || cand.votes & (1 << j) != 0
-                || ((v.term < cand.term
-                    || (v.term == cand.term && v.voted_for.is_none_or(|x| x as usize == c)))
+                || (reachable
+                    && term_ok
                     && (log_ok || cfg.variant == Some(Variant::VoteWithoutLogCheck)))
         };
-        cand.role == Role::Candidate && all.iter().enumerate().filter(may_grant).count() >= majority
+        matches!(cand.role, Role::Candidate | Role::PreCandidate)
+            && all.iter().enumerate().filter(may_grant).count() >= majority
     })
 }
 
-/// When a timer may fire: an election within the term bound (and, one at a time, only when no
-/// election can be won), a client operation within the operations bound; replication always.
+/// When a timer may fire: an election (or pre-vote) within the term bound and as
+/// [`Elections`] says, a leader's check-quorum as it says, a client operation within the
+/// operations bound; replication always.
 fn timer_guard(cfg: &RaftConfig, state: &RaftState, id: Id, timer: &Timer) -> bool {
-    let me = &state.actor_states[usize::from(id)];
+    let i = usize::from(id);
+    let me = &state.actor_states[i];
     match timer {
-        Timer::Election => may_time_out(me) && me.term < cfg.max_term && quiet(cfg, state),
+        Timer::Election | Timer::PreVote => {
+            may_time_out(me) && me.term < cfg.max_term && quiet(cfg, state, i)
+        }
+        Timer::CheckQuorum => match cfg.elections {
+            Elections::Asynchronous => true,
+            Elections::OneAtATime => false,
+            Elections::Timely => !reaches_majority(state, i),
+        },
         Timer::Heartbeat => true,
         Timer::Client => state.history.ops < cfg.client_ops,
     }
+}
+
+/// `leader-kept` (with timely elections): a leader that reaches a majority over links that
+/// are not cut keeps the followers that acknowledged its AppendEntries: none of them that it
+/// reaches has moved on to a later term (which would depose it at its next heartbeat). This
+/// is what PreVote and CheckQuorum protect against a server that is cut off from the leader
+/// alone (a partial partition); unbounded, plain Raft's disruption repeats for ever.
+fn leader_kept(_: &RaftModel, state: &RaftState) -> bool {
+    servers(state).enumerate().all(|(l, leader)| {
+        !leader.is_leader()
+            || !reaches_majority(state, l)
+            || servers(state).enumerate().all(|(j, f)| {
+                leader.acked & (1 << j) == 0 || !linked(state, l, j) || f.term <= leader.term
+            })
+    })
 }
 
 /// Records the ghost variables of a step: the entries applied (a commit index that grew), the
@@ -1066,9 +1360,10 @@ fn observe(
 /// inert: a reply of an earlier term than its receiver's; a refused, already counted or too
 /// late vote; an AppendEntries reply to a follower of the reply's term (it cannot lead that
 /// term any more), or one its leader has already taken in (a mismatch changes nothing;
-/// `matched` only grows within a term).
+/// `matched` only grows within a term, and so do a timely election's `acked`); a pre-vote reply
+/// of its receiver's term or earlier.
 fn inert(
-    _: &RaftConfig,
+    cfg: &RaftConfig,
     state: &ActorModelState<RaftActor, Ghost>,
     e: stateright::actor::Envelope<&Msg>,
 ) -> bool {
@@ -1088,8 +1383,15 @@ fn inert(
             term < r.term
                 || (term == r.term
                     && (r.role == Role::Follower
-                        || (r.is_leader() && (!success || r.matched[from] >= match_index))))
+                        || (r.is_leader()
+                            && (!success
+                                || (r.matched[from] >= match_index
+                                    && (cfg.elections != Elections::Timely
+                                        || r.acked & (1 << from) != 0))))))
         }
+        // A pre-vote reply counts only for a pre-candidate one term below it, and a refusal
+        // only adopts a later term.
+        Msg::PreVoteResponse { term, .. } => term <= r.term,
         _ => false,
     }
 }
@@ -1114,7 +1416,14 @@ fn representative(state: &RaftState) -> RaftState {
         matched.sort();
         (
             !s.may_campaign,
-            (s.term, s.role, s.log, s.commit),
+            (
+                s.term,
+                s.role,
+                s.log,
+                s.commit,
+                s.lease,
+                s.acked.count_ones(),
+            ),
             (s.voted_for.map(|v| v as usize == i), s.votes.count_ones()),
             matched,
             state.actor_storages[i].map(|d| d.voted_for.map(|v| v as usize == i)),
@@ -1150,7 +1459,10 @@ impl Protocol for Raft {
     /// client request to a leader past the operations bound.
     fn bound_blocked(m: &RaftModel, s: &RaftState) -> Option<&'static str> {
         let cfg = &m.inner.cfg;
-        if quiet(cfg, s) && servers(s).any(|me| may_time_out(me) && me.term >= cfg.max_term) {
+        if servers(s)
+            .enumerate()
+            .any(|(i, me)| may_time_out(me) && me.term >= cfg.max_term && quiet(cfg, s, i))
+        {
             return Some("max-term");
         }
         let leads = servers(s).any(Server::is_leader);
@@ -1171,10 +1483,12 @@ impl Protocol for Raft {
             ParamSpec {
                 name: "elections",
                 help: "asynchronous: election timers fire at any time; one-at-a-time: only while \
-                       every server is a follower (the fair elections that randomized timeouts \
-                       aim at; for liveness)",
+                       no server leads and no election can still be won (the fair elections \
+                       that randomized timeouts aim at; for liveness); timely: only while the \
+                       server hears from no leader over an uncut link and no election can still \
+                       be won (adds the property leader-kept)",
                 kind: ParamKind::Choice {
-                    options: &["asynchronous", "one-at-a-time"],
+                    options: &["asynchronous", "one-at-a-time", "timely"],
                 },
                 default: Value::Choice("asynchronous"),
             },
@@ -1202,6 +1516,21 @@ impl Protocol for Raft {
                 },
                 default: Value::Int(1),
             },
+            ParamSpec {
+                name: "pre-vote",
+                help: "PreVote: an election timeout first asks for pre-votes and stands only \
+                       with a majority (Ongaro's thesis 9.6)",
+                kind: ParamKind::Bool,
+                default: Value::Bool(false),
+            },
+            ParamSpec {
+                name: "check-quorum",
+                help: "CheckQuorum: a leader that hears from no majority steps down, and a \
+                       server that heard from its leader ignores later terms' vote requests \
+                       until its election timer fires (Ongaro's thesis 6.2)",
+                kind: ParamKind::Bool,
+                default: Value::Bool(false),
+            },
         ];
         for mut fault in Faults::params(&["restarts", "amnesia", "cuts"], 4) {
             if fault.name == "restarts" {
@@ -1218,11 +1547,21 @@ impl Protocol for Raft {
         let n = params.usize("servers");
         let candidates = params.usize("candidates").min(n);
         let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        let elections = match params.choice("elections") {
+            "one-at-a-time" => Elections::OneAtATime,
+            "timely" => Elections::Timely,
+            _ => Elections::Asynchronous,
+        };
         let cfg = RaftConfig {
             max_term: params.usize("max-term") as u8,
             client_ops: params.usize("client-ops") as u8,
-            one_at_a_time: params.choice("elections") == "one-at-a-time",
+            elections,
             variant,
+        };
+        let extensions = Extensions {
+            pre_vote: params.bool("pre-vote"),
+            check_quorum: params.bool("check-quorum"),
+            acks: elections == Elections::Timely,
         };
         let mut actors = ActorModel::new(cfg, Ghost::default());
         for me in 0..n {
@@ -1232,11 +1571,12 @@ impl Protocol for Raft {
                 may_campaign: me < candidates,
                 model_clients: true,
                 variant,
+                extensions,
             });
         }
         let actors = actors.init_network(Network::new_unordered_duplicating([]));
         let durable = |name, forget| ftcheck_protocol::guarded::Durable { name, forget };
-        GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
+        let model = GuardedActors::new(actors, Some(timer_guard as TimerGuard<_, _, _>))
             .observe(observe)
             .inert(inert)
             .durable(vec![
@@ -1284,7 +1624,12 @@ impl Protocol for Raft {
             })
             .property(Expectation::Eventually, "leader-eventually", |_, s| {
                 servers(s).any(Server::is_leader)
-            })
+            });
+        if elections == Elections::Timely {
+            model.property(Expectation::Always, "leader-kept", leader_kept)
+        } else {
+            model
+        }
     }
 
     fn symmetry() -> Option<ftcheck_protocol::Symmetry<RaftModel>> {
@@ -1298,19 +1643,27 @@ mod tests {
     use ftcheck_protocol::permutations;
     use stateright::Model;
 
-    fn model() -> RaftModel {
+    fn model_with(given: &[(&str, Value)]) -> RaftModel {
         let mut p = Params::default();
         for spec in Raft::params() {
             p.0.insert(spec.name.into(), spec.default);
         }
+        for (name, value) in given {
+            p.0.insert((*name).into(), *value);
+        }
         Raft::build(&p, None)
     }
 
+    fn model() -> RaftModel {
+        model_with(&[])
+    }
+
     /// Over the first 20,000 reachable states (breadth first): the representative is a symmetry
-    /// (`check_symmetry`), the same for every renaming of the servers.
+    /// (`check_symmetry`), the same for every renaming of the servers; and over all 8,056
+    /// states of a partial partition with PreVote and CheckQuorum (leases, acknowledgements and
+    /// the cut link renamed with the servers).
     #[test]
     fn the_representative_is_a_symmetry() {
-        let m = model();
         let renamings = |s: &RaftState| {
             permutations(3)
                 .iter()
@@ -1318,9 +1671,65 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            crate::check_symmetry::<Raft>(&m, &renamings, 20_000),
+            crate::check_symmetry::<Raft>(&model(), &renamings, 20_000),
             20_000
         );
+        let extended = model_with(&[
+            ("elections", Value::Choice("timely")),
+            ("cuts", Value::Int(1)),
+            ("restarts", Value::Int(0)),
+            ("pre-vote", Value::Bool(true)),
+            ("check-quorum", Value::Bool(true)),
+        ]);
+        assert_eq!(
+            crate::check_symmetry::<Raft>(&extended, &renamings, 20_000),
+            8_056
+        );
+    }
+
+    /// CheckQuorum's lease: a follower that heard from its leader ignores a later term's
+    /// RequestVote and PreVote (no reply, no change); without the lease it answers.
+    #[test]
+    fn a_leased_follower_ignores_later_terms() {
+        let peers: Vec<Id> = (0..3).map(Id::from).collect();
+        let actor = |check_quorum| RaftActor {
+            peers: peers.clone(),
+            me: 1,
+            may_campaign: true,
+            model_clients: true,
+            variant: None,
+            extensions: Extensions {
+                pre_vote: true,
+                check_quorum,
+                acks: false,
+            },
+        };
+        let mut follower = *model().init_states()[0].actor_states[1];
+        follower.term = 1;
+        follower.lease = true;
+        for msg in [
+            Msg::VoteRequest {
+                term: 2,
+                last_term: 0,
+                last_index: 0,
+            },
+            Msg::PreVoteRequest {
+                term: 2,
+                last_term: 0,
+                last_index: 0,
+            },
+        ] {
+            for check_quorum in [true, false] {
+                let mut state = Cow::Borrowed(&follower);
+                let mut out = Out::new();
+                actor(check_quorum).on_msg(Id::from(1), &mut state, Id::from(2), msg, &mut out);
+                assert_eq!(out.is_empty(), check_quorum, "{msg:?}");
+                // A vote request of a later term is adopted; a pre-vote never changes its
+                // receiver.
+                let adopts = !check_quorum && matches!(msg, Msg::VoteRequest { .. });
+                assert_eq!(matches!(state, Cow::Owned(_)), adopts, "{msg:?}");
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ([`RaftActor`], the code the checker explores) spawned over UDP on 127.0.0.1 with
 //! stateright's `spawn`, and a client's operation committed by them.
 
-use ftcheck_models::raft::{Msg, RaftActor};
+use ftcheck_models::raft::{Extensions, Msg, RaftActor};
 use stateright::actor::Id;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -14,6 +14,19 @@ fn raft_servers_run_over_udp_and_commit_a_client_operation() {
     let dir = std::env::temp_dir().join(format!("ftcheck-raft-udp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder");
     std::env::set_current_dir(&dir).expect("cd");
+    commits(Extensions::default());
+    // The same with PreVote and CheckQuorum (a second group, on ports of its own).
+    commits(Extensions {
+        pre_vote: true,
+        check_quorum: true,
+        acks: false,
+    });
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Spawns three servers and sends them `ClientRequest(o7)` until one answers that o7 is
+/// committed at index 1.
+fn commits(extensions: Extensions) {
     let (addrs, peers) = ftcheck_protocol::udp::local_addresses(3);
     let servers: Vec<(Id, RaftActor)> = (0..3)
         .map(|me| {
@@ -25,6 +38,7 @@ fn raft_servers_run_over_udp_and_commit_a_client_operation() {
                     may_campaign: true,
                     model_clients: false,
                     variant: None,
+                    extensions,
                 },
             )
         })
@@ -40,7 +54,10 @@ fn raft_servers_run_over_udp_and_commit_a_client_operation() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut buf = [0; 65_535];
     let answer = loop {
-        assert!(Instant::now() < deadline, "no server committed o7 in 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "no server committed o7 in 30 s ({extensions:?})"
+        );
         for &server in &addrs {
             client.send_to(&request, server).expect("sent");
         }
@@ -54,5 +71,4 @@ fn raft_servers_run_over_udp_and_commit_a_client_operation() {
     assert!(addrs
         .iter()
         .any(|a| std::net::SocketAddr::V4(*a) == answer.2));
-    std::fs::remove_dir_all(&dir).ok();
 }
