@@ -34,7 +34,9 @@
 //!
 //! Where it abstracts: messages are never lost; one write and one read.
 
-use ftcheck_protocol::guarded::{Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::guarded::{
+    soon, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
+};
 use ftcheck_protocol::{Fairness, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value};
 use serde::{Serialize, Serializer};
 use stateright::actor::{
@@ -45,7 +47,6 @@ use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::Expectation;
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// Most replicas.
 pub const MAX_REPLICAS: usize = 3;
@@ -62,19 +63,19 @@ pub enum Request {
 }
 
 /// A versioned copy of the register: `(version, value)`.
-pub type Copy = (u8, u8);
+pub type Versioned = (u8, u8);
 
 /// A message between replicas.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Msg {
     /// `R1` to a replica: store this copy, and acknowledge.
-    Update(Copy),
+    Update(Versioned),
     /// A replica to `R1`: stored.
     Ack,
     /// `R2` to a replica: send your copy.
     Query,
     /// A replica to `R2`: its copy.
-    Reply(Copy),
+    Reply(Versioned),
 }
 
 impl fmt::Debug for Msg {
@@ -113,7 +114,7 @@ impl fmt::Debug for Timer {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Replica {
     /// Its copy.
-    pub copy: Copy,
+    pub copy: Versioned,
     /// `C1`'s write of 1 (at `R1`).
     pub write: Request,
     /// Replicas whose acknowledgement of the update `R1` has (bit per replica, itself
@@ -124,7 +125,7 @@ pub struct Replica {
     /// Replicas whose copy `R2` has for the read (bit per replica, itself included).
     pub answers: u8,
     /// The newest copy among the answers (what the read returns).
-    pub newest: Copy,
+    pub newest: Versioned,
 }
 
 impl Replica {
@@ -185,10 +186,6 @@ pub struct ReplicaActor {
     pub me: usize,
     /// The settings.
     pub cfg: Config,
-}
-
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl ReplicaActor {

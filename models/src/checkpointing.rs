@@ -32,7 +32,7 @@
 //! CHECKPOINT-DONE): its message can be received before the receiver's checkpoint, and the line
 //! records a receipt without its send.
 
-use ftcheck_protocol::guarded::{GuardedAction, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::guarded::{soon, GuardedAction, GuardedActors, GuardedState, TimerGuard};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
@@ -41,7 +41,6 @@ use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id
 use stateright::{Expectation, Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// Most processes.
 pub const MAX_PROCESSES: usize = 3;
@@ -231,10 +230,6 @@ pub struct ProcessActor {
     pub cfg: Config,
 }
 
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
-}
-
 impl ProcessActor {
     fn checkpoint(p: &mut Process) {
         p.taken += 1;
@@ -276,6 +271,13 @@ impl Actor for ProcessActor {
 
     fn on_msg(&self, id: Id, state: &mut Cow<Process>, src: Id, msg: Msg, o: &mut Out<Self>) {
         let cfg = &self.cfg;
+        // A confirmation already counted, or DONE to a process that is not stopped, changes
+        // nothing: leave the state unwritten (every other step changes it).
+        match msg {
+            Msg::Confirm if state.confirmed & (1 << usize::from(src)) != 0 => return,
+            Msg::Done if !state.stopped => return,
+            _ => {}
+        }
         let p = state.to_mut();
         match msg {
             Msg::App { sent_in } => {
@@ -392,15 +394,7 @@ fn timer_guard(cfg: &Config, s: &CpState, id: Id, timer: &Timer) -> bool {
 /// The symmetry reduction. Processes are interchangeable (in coordinated mode all but `P1`, the
 /// coordinator): the processes sorted by their view with ids left out.
 fn representative(s: &CpState) -> CpState {
-    let n = s.actor_states.len();
-    let mut mail: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
-    for e in ftcheck_protocol::guarded::in_flight(&s.network) {
-        mail[usize::from(e.src)].push((true, *e.msg));
-        mail[usize::from(e.dst)].push((false, *e.msg));
-    }
-    for m in &mut mail {
-        m.sort();
-    }
+    let mail = ftcheck_protocol::guarded::mail(s);
     ftcheck_protocol::guarded::sorted_by_key(s, |i| {
         let p = &s.actor_states[i];
         let mut received: Vec<(u8, u8)> = p

@@ -31,7 +31,9 @@
 //! heartbeat or `Q` sending the next one; only the time since `P` last heard from `Q` matters,
 //! not the heartbeats' individual delays.
 
-use ftcheck_protocol::guarded::{Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::guarded::{
+    soon, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
+};
 use ftcheck_protocol::{
     Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Value,
 };
@@ -40,7 +42,6 @@ use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id
 use stateright::Expectation;
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// `P`'s and `Q`'s actor indexes.
 const P: usize = 0;
@@ -130,10 +131,6 @@ pub enum FdActor {
     P(Config),
     /// `Q`.
     Q,
-}
-
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl Actor for FdActor {

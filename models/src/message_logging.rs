@@ -22,7 +22,7 @@
 //! sent it: it has delivered `m1` and `m2`. `recovered-by-replay`: after a restart of `Q`, `R`
 //! has `m3` and `Q`'s replayed state is one that sent it.
 
-use ftcheck_protocol::guarded::{Faults, GuardedActors, GuardedState};
+use ftcheck_protocol::guarded::{soon, Faults, GuardedActors, GuardedState};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
@@ -33,7 +33,6 @@ use stateright::actor::{
 use stateright::Expectation;
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// `Q`'s and `R`'s actor indexes (`P` is actor 0).
 const Q: usize = 1;
@@ -145,10 +144,6 @@ pub enum MlActor {
     },
     /// `R`.
     R,
-}
-
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl Actor for MlActor {

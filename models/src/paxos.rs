@@ -50,7 +50,7 @@
 //! ballot durable (the correct protocol) the same restarts keep agreement.
 
 use ftcheck_protocol::guarded::{
-    Durable, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
+    soon, Durable, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
 };
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
@@ -64,7 +64,6 @@ use stateright::Expectation;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Largest group the model supports.
 pub const MAX_SERVERS: usize = 5;
@@ -779,11 +778,6 @@ impl Node {
         }
         o.set_timer(timer, soon());
     }
-}
-
-/// When a timer fires outside the checker (the model ignores durations).
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl Actor for PaxosActor {

@@ -81,9 +81,7 @@
 //! `commit-previous-term` (figure 8).
 
 use crate::sorted_set::SortedSet;
-use ftcheck_protocol::guarded::{
-    in_flight, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
-};
+use ftcheck_protocol::guarded::{Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
@@ -1401,15 +1399,7 @@ fn inert(
 /// the servers `candidates` names stay in front; term, role, log, commit index, votes,
 /// matchIndex values, the messages they sent and receive).
 fn representative(state: &RaftState) -> RaftState {
-    let n = state.actor_states.len();
-    let mut mail: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
-    for e in in_flight(&state.network) {
-        mail[usize::from(e.src)].push((true, *e.msg));
-        mail[usize::from(e.dst)].push((false, *e.msg));
-    }
-    for m in &mut mail {
-        m.sort();
-    }
+    let mail = ftcheck_protocol::guarded::mail(state);
     ftcheck_protocol::guarded::sorted_by_key(state, |i| {
         let s = &state.actor_states[i];
         let mut matched = s.matched;

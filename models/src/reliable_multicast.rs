@@ -36,7 +36,7 @@
 //! Where it abstracts: acknowledgements and NACKs travel over the same lossy network.
 
 use ftcheck_protocol::guarded::{
-    in_flight, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
+    soon, Faults, GuardedAction, GuardedActors, GuardedState, TimerGuard,
 };
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
@@ -48,7 +48,6 @@ use stateright::actor::{
 use stateright::{Expectation, Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// Most messages.
 pub const MAX_MESSAGES: usize = 3;
@@ -226,10 +225,6 @@ pub enum RmActor {
     Sender(Config),
     /// A receiver, `R_r`.
     Receiver(Config, usize),
-}
-
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl Actor for RmActor {
@@ -439,15 +434,7 @@ fn inert(_: &Config, s: &ActorModelState<RmActor, NackAnswered>, e: Envelope<&Ms
 /// The symmetry reduction: receivers are interchangeable; they are sorted by their view (what
 /// they delivered and hold, their ACK bits at the sender, their mail), the sender kept first.
 fn representative(s: &RmState) -> RmState {
-    let n = s.actor_states.len();
-    let mut mail: Vec<Vec<(bool, Msg)>> = vec![Vec::new(); n];
-    for e in in_flight(&s.network) {
-        mail[usize::from(e.src)].push((true, *e.msg));
-        mail[usize::from(e.dst)].push((false, *e.msg));
-    }
-    for m in &mut mail {
-        m.sort();
-    }
+    let mail = ftcheck_protocol::guarded::mail(s);
     let (_, _, acked) = sender(s);
     ftcheck_protocol::guarded::sorted_by_key(s, |i| {
         let column: Vec<bool> = acked.iter().map(|a| a & (1 << i) != 0).collect();

@@ -25,7 +25,7 @@
 //! Ghost variables, kept by an observer of steps and not by the actors: whether a reply was
 //! lost, and whether the client resent after that (for `retried-after-lost-reply`).
 
-use ftcheck_protocol::guarded::{Faults, GuardedActors, GuardedState, TimerGuard};
+use ftcheck_protocol::guarded::{soon, Faults, GuardedActors, GuardedState, TimerGuard};
 use ftcheck_protocol::{
     Fairness, ParamKind, ParamSpec, Params, Protocol, Value, VariantSpec, Variants,
 };
@@ -36,7 +36,6 @@ use stateright::actor::{
 use stateright::Expectation;
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 /// The client's actor index.
 const CLIENT: usize = 0;
@@ -141,10 +140,6 @@ pub enum LrActor {
     Client(Config),
     /// The server.
     Server(Config),
-}
-
-fn soon() -> std::ops::Range<Duration> {
-    Duration::from_millis(100)..Duration::from_millis(200)
 }
 
 impl Actor for LrActor {

@@ -375,6 +375,31 @@ pub fn in_flight<M: Eq + Hash>(network: &Network<M>) -> Vec<Envelope<&M>> {
     }
 }
 
+/// The messages in flight, per actor: those it sent (`true`) and those it is to receive
+/// (`false`), each list sorted. With actor ids left out, this is the part of an actor's view
+/// that a symmetry representative ([`sorted_by_key`]) sorts actors by, besides its state.
+pub fn mail<A, H>(state: &ActorModelState<A, H>) -> Vec<Vec<(bool, A::Msg)>>
+where
+    A: Actor,
+    A::Msg: Ord,
+{
+    let mut mail: Vec<Vec<(bool, A::Msg)>> = vec![Vec::new(); state.actor_states.len()];
+    for e in in_flight(&state.network) {
+        mail[usize::from(e.src)].push((true, e.msg.clone()));
+        mail[usize::from(e.dst)].push((false, e.msg.clone()));
+    }
+    for m in &mut mail {
+        m.sort();
+    }
+    mail
+}
+
+/// When an actor's timer fires outside the checker (over UDP with `spawn`): 100 to 200 ms.
+/// The checker ignores durations.
+pub fn soon() -> std::ops::Range<std::time::Duration> {
+    std::time::Duration::from_millis(100)..std::time::Duration::from_millis(200)
+}
+
 /// Sends `e` on `network`, as stateright's own (crate-private) send does.
 fn send<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
     match network {

@@ -21,7 +21,6 @@ pub mod ticket;
 pub mod two_phase_commit;
 
 use ftcheck::catalog::Catalog;
-use ftcheck::describe::Plain;
 use ftcheck::protocol::guarded::{Guarded, GuardedActors};
 use ftcheck::protocol::{
     Fairness, LeadsTo, NoVariants, ParamKind, ParamSpec, Params, Protocol, Symmetry, Value,
@@ -36,7 +35,10 @@ use stateright::Representative;
 /// ftcheck's built-in protocols and this crate's six.
 pub fn catalog() -> Catalog {
     Catalog::builtin()
-        .with(ftcheck::catalog::Entry::of::<TwoPhase, Plain>())
+        .with(ftcheck::catalog::Entry::of::<
+            TwoPhase,
+            ftcheck::describe::Laned,
+        >())
         .with(ftcheck::catalog::Entry::of::<
             Guarded<SingleCopy>,
             ftcheck::describe::Actors,
@@ -91,6 +93,45 @@ impl Protocol for TwoPhase {
 
     fn symmetry() -> Option<ftcheck::protocol::Symmetry<Self::Model>> {
         Some(|state| state.representative())
+    }
+}
+
+/// Where each step of stateright's 2pc example happens, for a lane per process in its traces
+/// (the `Laned` describer): the transaction manager `TM` and the resource managers `RM1`…
+/// A message is a delivery from its sender's lane to its receiver's; the rest are local steps.
+impl ftcheck::protocol::Lanes for two_phase_commit::TwoPhaseSys {
+    fn lanes(&self) -> Vec<String> {
+        let rms = self.rms.clone().map(|rm| format!("RM{}", rm + 1));
+        std::iter::once("TM".to_string()).chain(rms).collect()
+    }
+
+    fn lane_step(
+        &self,
+        _: &two_phase_commit::TwoPhaseState,
+        action: &two_phase_commit::Action,
+    ) -> ftcheck::protocol::LaneStep {
+        use ftcheck::protocol::LaneStep::{Deliver, Local};
+        use two_phase_commit::Action;
+        let rm = |rm: usize| format!("RM{}", rm + 1);
+        let tm = || "TM".to_string();
+        let local = |at: String, detail: &str| Local {
+            at,
+            detail: detail.into(),
+        };
+        let deliver = |from: String, to: String, msg: &str| Deliver {
+            from,
+            to,
+            msg: msg.into(),
+        };
+        match *action {
+            Action::TmRcvPrepared(r) => deliver(rm(r), tm(), "Prepared"),
+            Action::TmCommit => local(tm(), "commits: sends Commit"),
+            Action::TmAbort => local(tm(), "aborts: sends Abort"),
+            Action::RmPrepare(r) => local(rm(r), "prepares: sends Prepared"),
+            Action::RmChooseToAbort(r) => local(rm(r), "chooses to abort"),
+            Action::RmRcvCommitMsg(r) => deliver(tm(), rm(r), "Commit"),
+            Action::RmRcvAbortMsg(r) => deliver(tm(), rm(r), "Abort"),
+        }
     }
 }
 

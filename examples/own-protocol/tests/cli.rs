@@ -500,3 +500,54 @@ fn the_fault_matrix_of_the_ticket_dispenser() {
         "{text}"
     );
 }
+
+/// A plain `Model` that implements `Lanes` (here stateright's 2pc example, with the `Laned`
+/// describer) draws a lane per process: the shortest commit is both RMs preparing, the TM
+/// receiving both `Prepared` and committing, and each RM receiving `Commit`, each step on the
+/// lane of its process; the trace replays.
+#[test]
+fn a_plain_model_with_lanes_draws_a_lane_per_process() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir_text = dir.path().to_str().expect("UTF-8 path");
+    let (code, report) = check_json(&["stateright-2pc", "-p", "rms=2", "--trace-dir", dir_text]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdict(&report, "commit agreement"), "reached");
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("commit_agreement.trace.json"))
+        .expect("the trace of commit agreement");
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(trace["lanes"], serde_json::json!(["TM", "RM1", "RM2"]));
+    let mut events: Vec<String> = trace["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let e = &s["event"];
+            match e["kind"].as_str().unwrap() {
+                "deliver" => format!("{} -> {}: {}", e["from"], e["to"], e["msg"]),
+                kind => format!("{kind} {}: {}", e["from"], e["detail"]),
+            }
+            .replace('"', "")
+        })
+        .collect();
+    // The RMs' preparations and the TM's receptions interleave in some order, as do the
+    // RMs' receptions of Commit.
+    events[..4].sort();
+    events[5..].sort();
+    assert_eq!(
+        events,
+        [
+            "RM1 -> TM: Prepared",
+            "RM2 -> TM: Prepared",
+            "step RM1: prepares: sends Prepared",
+            "step RM2: prepares: sends Prepared",
+            "step TM: commits: sends Commit",
+            "TM -> RM1: Commit",
+            "TM -> RM2: Commit",
+        ]
+    );
+    let (code, out) = run(&["replay", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+}
