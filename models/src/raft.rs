@@ -1196,6 +1196,9 @@ pub struct RaftConfig {
     pub elections: Elections,
     /// Which variant, if any.
     pub variant: Option<Variant>,
+    /// A restart may lower a server's term (amnesia, or the `forget-term` variant), so the
+    /// inert rules, which rely on terms never decreasing, are off.
+    pub forgetful: bool,
 }
 
 fn servers(state: &ActorModelState<RaftActor, Ghost>) -> impl Iterator<Item = &Server> + '_ {
@@ -1359,12 +1362,16 @@ fn observe(
 /// late vote; an AppendEntries reply to a follower of the reply's term (it cannot lead that
 /// term any more), or one its leader has already taken in (a mismatch changes nothing;
 /// `matched` only grows within a term, and so do a timely election's `acked`); a pre-vote reply
-/// of its receiver's term or earlier.
+/// of its receiver's term or earlier. Where a restart may lower a term (amnesia, `forget-term`)
+/// none of this holds, and no message is inert.
 fn inert(
     cfg: &RaftConfig,
     state: &ActorModelState<RaftActor, Ghost>,
     e: stateright::actor::Envelope<&Msg>,
 ) -> bool {
+    if cfg.forgetful {
+        return false;
+    }
     let r = &state.actor_states[usize::from(e.dst)];
     let from = usize::from(e.src);
     match *e.msg {
@@ -1542,11 +1549,13 @@ impl Protocol for Raft {
             "timely" => Elections::Timely,
             _ => Elections::Asynchronous,
         };
+        let faults = Faults::from_params(params);
         let cfg = RaftConfig {
             max_term: params.usize("max-term") as u8,
             client_ops: params.usize("client-ops") as u8,
             elections,
             variant,
+            forgetful: faults.amnesia > 0 || variant == Some(Variant::ForgetTerm),
         };
         let extensions = Extensions {
             pre_vote: params.bool("pre-vote"),
@@ -1574,7 +1583,7 @@ impl Protocol for Raft {
                 durable("votedFor", |s: &mut Stored| s.voted_for = None),
                 durable("log", |s: &mut Stored| s.log = Log::default()),
             ])
-            .faults(Faults::from_params(params))
+            .faults(faults)
             .property(Expectation::Always, "election-safety", |_, s| {
                 let leaders: Vec<&Server> = servers(s).filter(|v| v.is_leader()).collect();
                 leaders
