@@ -788,21 +788,18 @@ impl RaftActor {
         me.voted_for = Some(i);
         me.votes = 1 << i;
         me.lease = false;
-        self.ask(me, o, |term, last_term, last_index| Msg::VoteRequest {
-            term,
-            last_term,
-            last_index,
+        self.ask(me, me.term, o, |term, last_term, last_index| {
+            Msg::VoteRequest {
+                term,
+                last_term,
+                last_index,
+            }
         });
     }
 
-    /// Sends every other server a request for its vote (the next term's, for a
-    /// pre-candidate), as `msg` builds it from the term and the last entry.
-    fn ask(&self, me: &Server, o: &mut Out<Self>, msg: fn(u8, u8, u8) -> Msg) {
-        let term = if me.role == Role::PreCandidate {
-            me.term + 1
-        } else {
-            me.term
-        };
+    /// Sends every other server a request for its vote (or pre-vote) in `term`, as `msg`
+    /// builds it from the term and the server's last entry.
+    fn ask(&self, me: &Server, term: u8, o: &mut Out<Self>, msg: fn(u8, u8, u8) -> Msg) {
         for (j, &peer) in self.peers.iter().enumerate() {
             if j != self.me {
                 o.send(peer, msg(term, me.log.last_term(), me.log.len()));
@@ -1146,7 +1143,7 @@ impl Actor for RaftActor {
                     next.votes = 1 << self.me;
                 }
                 next.lease = false;
-                self.ask(&next, o, |term, last_term, last_index| {
+                self.ask(&next, next.term + 1, o, |term, last_term, last_index| {
                     Msg::PreVoteRequest {
                         term,
                         last_term,

@@ -795,7 +795,11 @@ where
     /// reason: a message it calls inert whose delivery would change something (its receiver,
     /// or a message sent that the rule does not call inert) is checked, and refused by a
     /// panic, before it is removed (the "now" half; "ever after" is the
-    /// protocol's to argue). Properties that read the network see it without inert messages.
+    /// protocol's to argue). "Ever after" includes the faults of the budget: an amnesiac
+    /// restart ([`Faults::amnesia`]) may lower a durable field (a term, a ballot) that the
+    /// argument takes to only grow, so a rule that reads one must call nothing inert where the
+    /// budget allows amnesia (raft's and paxos's rules do so). Properties that read the network
+    /// see it without inert messages.
     pub fn inert(mut self, rule: Inert<A, C, H>) -> Self {
         self.inert = Some(rule);
         self
