@@ -407,7 +407,7 @@ fn representative(s: &CpState) -> CpState {
             !p.coordinator,
             (p.taken, p.sent, p.stopped, p.rounds),
             received,
-            mail[i].clone(),
+            mail[i],
         )
     })
 }

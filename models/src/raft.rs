@@ -1421,7 +1421,7 @@ fn representative(state: &RaftState) -> RaftState {
             (s.voted_for.map(|v| v as usize == i), s.votes.count_ones()),
             matched,
             state.actor_storages[i].map(|d| d.voted_for.map(|v| v as usize == i)),
-            mail[i].clone(),
+            mail[i],
         )
     })
 }

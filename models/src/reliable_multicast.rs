@@ -442,7 +442,7 @@ fn representative(s: &RmState) -> RmState {
             Local::Receiver { held, delivered } => Some((*held, delivered.clone())),
             Local::Sender { .. } => None,
         };
-        (i != SENDER, view, column, mail[i].clone())
+        (i != SENDER, view, column, mail[i])
     })
 }
 

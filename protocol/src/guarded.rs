@@ -375,21 +375,49 @@ pub fn in_flight<M: Eq + Hash>(network: &Network<M>) -> Vec<Envelope<&M>> {
     }
 }
 
-/// The messages in flight, per actor: those it sent (`true`) and those it is to receive
-/// (`false`), each list sorted. With actor ids left out, this is the part of an actor's view
+/// The messages in flight, per actor, with actor ids left out: the part of an actor's view
 /// that a symmetry representative ([`sorted_by_key`]) sorts actors by, besides its state.
-pub fn mail<A, H>(state: &ActorModelState<A, H>) -> Vec<Vec<(bool, A::Msg)>>
+///
+/// ```
+/// use ftcheck_protocol::guarded::Mail;
+/// assert!(Mail::default() < Mail { sent: 1, ..Mail::default() });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mail {
+    /// How many messages it sent are in flight.
+    pub sent: u32,
+    /// How many messages to it are in flight.
+    pub received: u32,
+    /// The sum of the 64-bit hashes of the messages it sent, then of those to it: the same
+    /// for the same messages in any order. Two actors whose different mail sums alike only
+    /// tie, and [`sorted_by_key`] tries every order of tied actors, so a representative
+    /// stays the same for every state of an orbit. A digest, where a sorted list of the
+    /// messages cost a third of a symmetric search's time (Raft's).
+    pub digest: (u64, u64),
+}
+
+/// Each actor's [`Mail`], indexed by actor.
+pub fn mail<A, H>(state: &ActorModelState<A, H>) -> Vec<Mail>
 where
     A: Actor,
-    A::Msg: Ord,
 {
-    let mut mail: Vec<Vec<(bool, A::Msg)>> = vec![Vec::new(); state.actor_states.len()];
-    for e in in_flight(&state.network) {
-        mail[usize::from(e.src)].push((true, e.msg.clone()));
-        mail[usize::from(e.dst)].push((false, e.msg.clone()));
-    }
-    for m in &mut mail {
-        m.sort();
+    let mut mail = vec![Mail::default(); state.actor_states.len()];
+    let mut add = |src: Id, dst: Id, msg: &A::Msg| {
+        let mut h = ElementHasher(0);
+        msg.hash(&mut h);
+        let h = std::hash::Hasher::finish(&h);
+        let from = &mut mail[usize::from(src)];
+        from.sent += 1;
+        from.digest.0 = from.digest.0.wrapping_add(h);
+        let to = &mut mail[usize::from(dst)];
+        to.received += 1;
+        to.digest.1 = to.digest.1.wrapping_add(h);
+    };
+    match &state.network {
+        Network::UnorderedDuplicating(set, _) => set.iter().for_each(|e| add(e.src, e.dst, &e.msg)),
+        network => in_flight(network)
+            .into_iter()
+            .for_each(|e| add(e.src, e.dst, e.msg)),
     }
     mail
 }
@@ -549,6 +577,16 @@ where
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
     }
+}
+
+/// A delivery's outcome on a duplicating network (see `GuardedActors::deliver`).
+enum Delivery<S> {
+    /// The step changes nothing.
+    Stutter,
+    /// The next state, before the history is observed and inert messages are dropped.
+    Next(S),
+    /// Not handled here: stateright's `ActorModel` delivers.
+    Other,
 }
 
 /// What a crash leaves of an actor's volatile state.
@@ -812,13 +850,54 @@ where
 
     /// The state after actor `id` crashes and recovers from its storage, in one step.
     fn restart(&self, state: &ActorModelState<A, H>, id: Id) -> ActorModelState<A, H> {
-        let down = self
-            .inner
-            .next_state(state, ActorModelAction::Crash(id))
-            .expect("a crash is a step");
-        self.inner
-            .next_state(&down, ActorModelAction::Recover(id))
-            .expect("a recovery is a step")
+        // stateright's `Crash` then `Recover`, in one clone of the state.
+        let i = usize::from(id);
+        let mut next = state.clone();
+        next.timers_set[i].cancel_all();
+        next.random_choices[i].map.clear();
+        let mut out = stateright::actor::Out::new();
+        let local = self.inner.actors[i].on_start(id, &next.actor_storages[i], &mut out);
+        next.actor_states[i] = std::sync::Arc::new(local);
+        next.crashed[i] = false;
+        self.apply(id, out, &mut next);
+        next
+    }
+
+    /// Carries out what actor `id` asked for in a step, as stateright's `ActorModel` does.
+    fn apply(&self, id: Id, out: stateright::actor::Out<A>, state: &mut ActorModelState<A, H>) {
+        use stateright::actor::Command;
+        let i = usize::from(id);
+        for c in out {
+            match c {
+                Command::Send(dst, msg) => {
+                    let e = Envelope {
+                        src: id,
+                        dst,
+                        msg: &msg,
+                    };
+                    if let Some(history) =
+                        (self.inner.record_msg_out)(&self.inner.cfg, &state.history, e)
+                    {
+                        state.history = history;
+                    }
+                    send(&mut state.network, Envelope { src: id, dst, msg });
+                }
+                Command::SetTimer(timer, _) => {
+                    state.timers_set[i].set(timer);
+                }
+                Command::CancelTimer(timer) => {
+                    state.timers_set[i].cancel(&timer);
+                }
+                Command::ChooseRandom(key, random) => {
+                    if random.is_empty() {
+                        state.random_choices[i].remove(&key);
+                    } else {
+                        state.random_choices[i].insert(key, random);
+                    }
+                }
+                Command::Save(storage) => state.actor_storages[i] = Some(storage),
+            }
+        }
     }
 
     /// Sets an observer that updates the history (`H`) after every step, from the whole
@@ -832,30 +911,38 @@ where
     /// The observer must depend only on what a step changed: for a step that leaves every
     /// actor's state and storage as they were it must return `None`. The kit relies on it
     /// to decide, without building the next state or calling the observer, that a repeated
-    /// delivery on a duplicating network changes nothing (see `stutters`).
+    /// delivery on a duplicating network changes nothing (see `deliver`).
     pub fn observe(mut self, observer: Observe<A, C, H>) -> Self {
         self.observe = Some(observer);
         self
     }
 
-    /// Whether delivering `msg` again changes nothing, decided without building the next
-    /// state: on a duplicating network (the message stays), the receiver keeps its state and
-    /// storage, and all it does is send messages already in flight, renew timers already set
-    /// or cancel timers not set, with no history recorded. Most deliveries of a set-of-messages
-    /// network are such repeats (Raft's), and cloning the state to find out cost more than the
-    /// rest of the step.
-    fn stutters(&self, state: &ActorModelState<A, H>, src: Id, dst: Id, msg: &A::Msg) -> bool {
+    /// Delivers `msg` on a duplicating network (the message stays in flight), calling the
+    /// receiver once: [`Delivery::Stutter`] when the step changes nothing, decided without
+    /// building the next state: the receiver keeps its state and storage, and all it does is
+    /// send messages already in flight or inert (which the step would drop again), renew
+    /// timers already set or cancel timers not set, with no history recorded. Most deliveries
+    /// of a set-of-messages network are such repeats (Raft's), and cloning the state to find
+    /// out cost more than the rest of the step. [`Delivery::Other`] for the other networks and
+    /// a crashed receiver, which stateright's `ActorModel` handles.
+    fn deliver(
+        &self,
+        state: &ActorModelState<A, H>,
+        src: Id,
+        dst: Id,
+        msg: &A::Msg,
+    ) -> Delivery<ActorModelState<A, H>> {
         use stateright::actor::Command;
         let Network::UnorderedDuplicating(flying, _) = &state.network else {
-            return false;
+            return Delivery::Other;
         };
         let i = usize::from(dst);
         let (Some(actor), Some(local)) = (self.inner.actors.get(i), state.actor_states.get(i))
         else {
-            return false;
+            return Delivery::Other;
         };
         if state.crashed[i] {
-            return false;
+            return Delivery::Other;
         }
         let mut local = std::borrow::Cow::Borrowed(&**local);
         let mut out = stateright::actor::Out::new();
@@ -865,31 +952,38 @@ where
             std::borrow::Cow::Owned(s) => *s == *state.actor_states[i],
         };
         let cfg = &self.inner.cfg;
-        unchanged
-            && (self.inner.record_msg_in)(cfg, &state.history, Envelope { src, dst, msg }).is_none()
+        let history = (self.inner.record_msg_in)(cfg, &state.history, Envelope { src, dst, msg });
+        let stutters = unchanged
+            && history.is_none()
             && out.iter().all(|c| match c {
                 Command::Send(to, m) => {
-                    (self.inner.record_msg_out)(
-                        cfg,
-                        &state.history,
-                        Envelope {
-                            src: dst,
-                            dst: *to,
-                            msg: m,
-                        },
-                    )
-                    .is_none()
-                        && flying.contains(&Envelope {
-                            src: dst,
-                            dst: *to,
-                            msg: m.clone(),
-                        })
+                    let e = Envelope {
+                        src: dst,
+                        dst: *to,
+                        msg: m,
+                    };
+                    (self.inner.record_msg_out)(cfg, &state.history, e).is_none()
+                        // Inert here, so inert in the next state too: dropped again.
+                        && (self.inert.is_some_and(|rule| rule(cfg, state, e))
+                            || flying.contains(&e.to_cloned_msg()))
                 }
                 Command::SetTimer(t, _) => state.timers_set[i].iter().any(|x| x == t),
                 Command::CancelTimer(t) => !state.timers_set[i].iter().any(|x| x == t),
                 Command::Save(storage) => state.actor_storages[i].as_ref() == Some(storage),
                 Command::ChooseRandom(..) => false,
-            })
+            });
+        if stutters {
+            return Delivery::Stutter;
+        }
+        let mut next = state.clone();
+        if let std::borrow::Cow::Owned(local) = local {
+            next.actor_states[i] = std::sync::Arc::new(local);
+        }
+        if let Some(history) = history {
+            next.history = history;
+        }
+        self.apply(dst, out, &mut next);
+        Delivery::Next(next)
     }
 
     /// The state with the inert messages removed from its network.
@@ -1132,13 +1226,17 @@ where
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
-        if let GuardedAction::Actor(ActorModelAction::Deliver { src, dst, msg }) = &action {
-            if self.stutters(&last.0, *src, *dst, msg) {
-                return None;
-            }
-        }
         let mut used = last.1;
         let next = match action {
+            GuardedAction::Actor(ActorModelAction::Deliver { src, dst, msg }) => {
+                match self.deliver(&last.0, src, dst, &msg) {
+                    Delivery::Stutter => return None,
+                    Delivery::Next(next) => next,
+                    Delivery::Other => self
+                        .inner
+                        .next_state(&last.0, ActorModelAction::Deliver { src, dst, msg })?,
+                }
+            }
             GuardedAction::Actor(action) => {
                 let crashed = match (&action, self.on_crash) {
                     (ActorModelAction::Crash(id), Some(wipe)) => Some((usize::from(*id), wipe)),
@@ -1622,10 +1720,11 @@ where
             }
         }
         let candidate = rewrite(&rank);
-        let h = std::hash::BuildHasher::hash_one(
-            &std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(),
-            &candidate,
-        );
+        let h = {
+            let mut h = ElementHasher(0);
+            candidate.hash(&mut h);
+            std::hash::Hasher::finish(&h)
+        };
         if best.as_ref().is_none_or(|(b, _)| h < *b) {
             best = Some((h, candidate));
         }
@@ -1659,28 +1758,42 @@ where
     H: Rewrite<Id> + Clone + Debug + Hash,
 {
     let plan = RewritePlan::<Id, _>::from_values_to_sort(sort_by);
-    let rename = |i: usize| usize::from(Id::from(i).rewrite(&plan));
+    let n = state.actor_states.len();
+    // `old[j]`: the actor that becomes actor `j`.
+    let mut old = vec![0; n];
+    let mut identity = true;
+    for i in 0..n {
+        let j = usize::from(Id::from(i).rewrite(&plan));
+        old[j] = i;
+        identity &= i == j;
+    }
+    if identity {
+        // Every id renamed to itself: the state as it is, without rebuilding it.
+        return state.clone();
+    }
+    fn moved<T: Rewrite<Id>, S>(v: &[T], old: &[usize], plan: &RewritePlan<Id, S>) -> Vec<T> {
+        old.iter().map(|&i| v[i].rewrite(plan)).collect()
+    }
+    let s = &state.0;
     GuardedState(
         ActorModelState {
-            actor_states: plan.reindex(&state.actor_states),
-            network: state.network.rewrite(&plan),
-            timers_set: plan
-                .reindex(&state.timers_set)
-                .iter()
-                .map(|timers| {
+            actor_states: moved(&s.actor_states, &old, &plan),
+            network: s.network.rewrite(&plan),
+            timers_set: (0..n)
+                .map(|j| {
                     let mut renamed = stateright::actor::Timers::new();
-                    for t in timers.iter() {
+                    for t in s.timers_set[old[j]].iter() {
                         renamed.set(t.rewrite(&plan));
                     }
                     renamed
                 })
                 .collect(),
-            random_choices: plan.reindex(&state.random_choices),
-            crashed: plan.reindex(&state.crashed),
-            actor_storages: plan.reindex(&state.actor_storages),
-            history: state.history.rewrite(&plan),
+            random_choices: moved(&s.random_choices, &old, &plan),
+            crashed: old.iter().map(|&i| s.crashed[i]).collect(),
+            actor_storages: moved(&s.actor_storages, &old, &plan),
+            history: s.history.rewrite(&plan),
         },
-        state.1.renamed(rename),
+        state.1.renamed(|i| usize::from(Id::from(i).rewrite(&plan))),
     )
 }
 
