@@ -441,6 +441,33 @@ fn send<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
     }
 }
 
+/// Takes the delivered `e` off `network`, as stateright's own (crate-private) `on_deliver`
+/// does: a duplicating network keeps it; a multiset loses one copy; a FIFO channel loses its
+/// first copy, and a channel left empty goes.
+fn take<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
+    match network {
+        Network::UnorderedDuplicating(..) => {}
+        Network::UnorderedNonDuplicating(multiset) => {
+            if let Some(n) = multiset.get_mut(&e) {
+                *n -= 1;
+                if *n == 0 {
+                    multiset.remove(&e);
+                }
+            }
+        }
+        Network::Ordered(flows) => {
+            if let Some(flow) = flows.get_mut(&(e.src, e.dst)) {
+                if let Some(k) = flow.iter().position(|m| *m == e.msg) {
+                    flow.remove(k);
+                }
+                if flow.is_empty() {
+                    flows.remove(&(e.src, e.dst));
+                }
+            }
+        }
+    }
+}
+
 impl<A: Actor, H> std::ops::Deref for GuardedState<A, H> {
     type Target = ActorModelState<A, H>;
     fn deref(&self) -> &Self::Target {
@@ -491,7 +518,10 @@ impl<A: Actor, H: Hash> Hash for GuardedState<A, H> {
         }
         for r in &s.random_choices {
             state.write_usize(r.map.len());
-            r.hash(state);
+            // stateright hashes even an empty map through a thread-local buffer and a sort.
+            if !r.map.is_empty() {
+                r.hash(state);
+            }
         }
         match &s.network {
             // The duplicating network's memory of the last message delivered is always
@@ -577,16 +607,6 @@ where
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
     }
-}
-
-/// A delivery's outcome on a duplicating network (see `GuardedActors::deliver`).
-enum Delivery<S> {
-    /// The step changes nothing.
-    Stutter,
-    /// The next state, before the history is observed and inert messages are dropped.
-    Next(S),
-    /// Not handled here: stateright's `ActorModel` delivers.
-    Other,
 }
 
 /// What a crash leaves of an actor's volatile state.
@@ -850,17 +870,30 @@ where
 
     /// The state after actor `id` crashes and recovers from its storage, in one step.
     fn restart(&self, state: &ActorModelState<A, H>, id: Id) -> ActorModelState<A, H> {
-        // stateright's `Crash` then `Recover`, in one clone of the state.
+        let mut next = self.crash(state, id);
+        self.start(&mut next, id);
+        next
+    }
+
+    /// Crashes actor `id`, as stateright's `ActorModel` does: its timers and pending choices
+    /// go, its state stays (until [`GuardedActors::on_crash`] wipes it or it restarts).
+    fn crash(&self, state: &ActorModelState<A, H>, id: Id) -> ActorModelState<A, H> {
         let i = usize::from(id);
         let mut next = state.clone();
         next.timers_set[i].cancel_all();
         next.random_choices[i].map.clear();
-        let mut out = stateright::actor::Out::new();
-        let local = self.inner.actors[i].on_start(id, &next.actor_storages[i], &mut out);
-        next.actor_states[i] = std::sync::Arc::new(local);
-        next.crashed[i] = false;
-        self.apply(id, out, &mut next);
+        next.crashed[i] = true;
         next
+    }
+
+    /// Starts crashed actor `id` again from its storage (`on_start`), in place.
+    fn start(&self, state: &mut ActorModelState<A, H>, id: Id) {
+        let i = usize::from(id);
+        let mut out = stateright::actor::Out::new();
+        let local = self.inner.actors[i].on_start(id, &state.actor_storages[i], &mut out);
+        state.actor_states[i] = std::sync::Arc::new(local);
+        state.crashed[i] = false;
+        self.apply(id, out, state);
     }
 
     /// Carries out what actor `id` asked for in a step, as stateright's `ActorModel` does.
@@ -917,65 +950,77 @@ where
         self
     }
 
-    /// Delivers `msg` on a duplicating network (the message stays in flight), calling the
-    /// receiver once: [`Delivery::Stutter`] when the step changes nothing, decided without
-    /// building the next state: the receiver keeps its state and storage, and all it does is
-    /// send messages already in flight or inert (which the step would drop again), renew
-    /// timers already set or cancel timers not set, with no history recorded. Most deliveries
-    /// of a set-of-messages network are such repeats (Raft's), and cloning the state to find
-    /// out cost more than the rest of the step. [`Delivery::Other`] for the other networks and
-    /// a crashed receiver, which stateright's `ActorModel` handles.
+    /// Delivers `msg` from `src` to `dst`, as stateright's `ActorModel` does, calling the
+    /// receiver once; `None` when the step changes nothing. On a duplicating network (the
+    /// message stays in flight) that is decided without building the next state: the
+    /// receiver keeps its state and storage, and all it does is send messages already in
+    /// flight or inert (which the step would drop again), renew timers already set or cancel
+    /// timers not set, with no history recorded. Most deliveries of a set-of-messages network
+    /// are such repeats (Raft's), and cloning the state to find out cost more than the rest of
+    /// the step.
     fn deliver(
         &self,
         state: &ActorModelState<A, H>,
         src: Id,
         dst: Id,
-        msg: &A::Msg,
-    ) -> Delivery<ActorModelState<A, H>> {
+        msg: A::Msg,
+    ) -> Option<ActorModelState<A, H>> {
         use stateright::actor::Command;
-        let Network::UnorderedDuplicating(flying, _) = &state.network else {
-            return Delivery::Other;
-        };
         let i = usize::from(dst);
-        let (Some(actor), Some(local)) = (self.inner.actors.get(i), state.actor_states.get(i))
-        else {
-            return Delivery::Other;
-        };
+        let (actor, local) = (self.inner.actors.get(i)?, state.actor_states.get(i)?);
         if state.crashed[i] {
-            return Delivery::Other;
+            return None;
         }
         let mut local = std::borrow::Cow::Borrowed(&**local);
         let mut out = stateright::actor::Out::new();
         actor.on_msg(dst, &mut local, src, msg.clone(), &mut out);
-        let unchanged = match &local {
-            std::borrow::Cow::Borrowed(_) => true,
-            std::borrow::Cow::Owned(s) => *s == *state.actor_states[i],
-        };
+        // stateright leaves a message that changes nothing in flight, except on FIFO channels,
+        // where it must leave to let the next one through.
+        if stateright::actor::is_no_op(&local, &out)
+            && !matches!(state.network, Network::Ordered(_))
+        {
+            return None;
+        }
         let cfg = &self.inner.cfg;
-        let history = (self.inner.record_msg_in)(cfg, &state.history, Envelope { src, dst, msg });
-        let stutters = unchanged
-            && history.is_none()
-            && out.iter().all(|c| match c {
-                Command::Send(to, m) => {
-                    let e = Envelope {
-                        src: dst,
-                        dst: *to,
-                        msg: m,
-                    };
-                    (self.inner.record_msg_out)(cfg, &state.history, e).is_none()
-                        // Inert here, so inert in the next state too: dropped again.
-                        && (self.inert.is_some_and(|rule| rule(cfg, state, e))
-                            || flying.contains(&e.to_cloned_msg()))
-                }
-                Command::SetTimer(t, _) => state.timers_set[i].iter().any(|x| x == t),
-                Command::CancelTimer(t) => !state.timers_set[i].iter().any(|x| x == t),
-                Command::Save(storage) => state.actor_storages[i].as_ref() == Some(storage),
-                Command::ChooseRandom(..) => false,
-            });
-        if stutters {
-            return Delivery::Stutter;
+        let history = (self.inner.record_msg_in)(
+            cfg,
+            &state.history,
+            Envelope {
+                src,
+                dst,
+                msg: &msg,
+            },
+        );
+        if let Network::UnorderedDuplicating(flying, _) = &state.network {
+            let unchanged = match &local {
+                std::borrow::Cow::Borrowed(_) => true,
+                std::borrow::Cow::Owned(s) => *s == *state.actor_states[i],
+            };
+            let stutters = unchanged
+                && history.is_none()
+                && out.iter().all(|c| match c {
+                    Command::Send(to, m) => {
+                        let e = Envelope {
+                            src: dst,
+                            dst: *to,
+                            msg: m,
+                        };
+                        (self.inner.record_msg_out)(cfg, &state.history, e).is_none()
+                            // Inert here, so inert in the next state too: dropped again.
+                            && (self.inert.is_some_and(|rule| rule(cfg, state, e))
+                                || flying.contains(&e.to_cloned_msg()))
+                    }
+                    Command::SetTimer(t, _) => state.timers_set[i].iter().any(|x| x == t),
+                    Command::CancelTimer(t) => !state.timers_set[i].iter().any(|x| x == t),
+                    Command::Save(storage) => state.actor_storages[i].as_ref() == Some(storage),
+                    Command::ChooseRandom(..) => false,
+                });
+            if stutters {
+                return None;
+            }
         }
         let mut next = state.clone();
+        take(&mut next.network, Envelope { src, dst, msg });
         if let std::borrow::Cow::Owned(local) = local {
             next.actor_states[i] = std::sync::Arc::new(local);
         }
@@ -983,7 +1028,31 @@ where
             next.history = history;
         }
         self.apply(dst, out, &mut next);
-        Delivery::Next(next)
+        Some(next)
+    }
+
+    /// Fires actor `id`'s `timer`, as stateright's `ActorModel` does; `None` when all the
+    /// actor does is renew the timer.
+    fn timeout(
+        &self,
+        state: &ActorModelState<A, H>,
+        id: Id,
+        timer: A::Timer,
+    ) -> Option<ActorModelState<A, H>> {
+        let i = usize::from(id);
+        let mut local = std::borrow::Cow::Borrowed(&*state.actor_states[i]);
+        let mut out = stateright::actor::Out::new();
+        self.inner.actors[i].on_timeout(id, &mut local, &timer, &mut out);
+        if stateright::actor::is_no_op_with_timer(&local, &out, &timer) {
+            return None;
+        }
+        let mut next = state.clone();
+        next.timers_set[i].cancel(&timer);
+        if let std::borrow::Cow::Owned(local) = local {
+            next.actor_states[i] = std::sync::Arc::new(local);
+        }
+        self.apply(id, out, &mut next);
+        Some(next)
     }
 
     /// The state with the inert messages removed from its network.
@@ -1229,13 +1298,15 @@ where
         let mut used = last.1;
         let next = match action {
             GuardedAction::Actor(ActorModelAction::Deliver { src, dst, msg }) => {
-                match self.deliver(&last.0, src, dst, &msg) {
-                    Delivery::Stutter => return None,
-                    Delivery::Next(next) => next,
-                    Delivery::Other => self
-                        .inner
-                        .next_state(&last.0, ActorModelAction::Deliver { src, dst, msg })?,
-                }
+                self.deliver(&last.0, src, dst, msg)?
+            }
+            GuardedAction::Actor(ActorModelAction::Timeout(id, timer)) => {
+                self.timeout(&last.0, id, timer)?
+            }
+            GuardedAction::Actor(ActorModelAction::Recover(id)) => {
+                let mut next = last.0.clone();
+                self.start(&mut next, id);
+                next
             }
             GuardedAction::Actor(action) => {
                 let crashed = match (&action, self.on_crash) {
@@ -1255,7 +1326,11 @@ where
                     }
                     _ => None,
                 };
-                let mut next = self.inner.next_state(&last.0, action)?;
+                let mut next = match action {
+                    ActorModelAction::Crash(id) => self.crash(&last.0, id),
+                    // Drop, SelectRandom.
+                    action => self.inner.next_state(&last.0, action)?,
+                };
                 if let Some((i, wipe)) = crashed {
                     next.actor_states[i] = std::sync::Arc::new(wipe(&next.actor_states[i]));
                 }
@@ -1287,14 +1362,7 @@ where
             }
             GuardedAction::Overtake(e) => {
                 spend(&mut used.reorderings, self.budget().reorderings);
-                self.inner.next_state(
-                    &last.0,
-                    ActorModelAction::Deliver {
-                        src: e.src,
-                        dst: e.dst,
-                        msg: e.msg,
-                    },
-                )?
+                self.deliver(&last.0, e.src, e.dst, e.msg)?
             }
             GuardedAction::Cut(a, b) => {
                 spend(&mut used.cuts, self.budget().cuts);
@@ -1691,13 +1759,24 @@ where
     H: Rewrite<Id> + Clone + Debug + Hash,
 {
     let keys: Vec<K> = (0..state.actor_states.len()).map(key).collect();
-    let rewrite = |rank: &[usize]| {
-        let sort_by: Vec<(&K, usize)> = keys.iter().zip(rank.iter().copied()).collect();
-        permuted(state, &sort_by)
-    };
-    // The groups of actors with equal keys, and each one's rank within its group.
+    // The actors in key order (a stable sort: equal keys in the order of their ids).
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    // Each actor's place in key order, then its rank among the actors of equal key: the
+    // renaming is by numbers, without comparing keys again.
+    let mut first = vec![0; keys.len()];
+    for (j, w) in order.iter().enumerate() {
+        first[*w] = if j > 0 && keys[order[j - 1]] == keys[*w] {
+            first[order[j - 1]]
+        } else {
+            j
+        };
+    }
+    let rewrite = |rank: &[usize]| {
+        let place: Vec<usize> = (0..keys.len()).map(|i| first[i] + rank[i]).collect();
+        permuted(state, &place)
+    };
+    // The groups of actors with equal keys, and each one's rank within its group.
     let groups: Vec<&[usize]> = order
         .chunk_by(|&a, &b| keys[a] == keys[b])
         .filter(|g| g.len() > 1)
@@ -1778,7 +1857,19 @@ where
     GuardedState(
         ActorModelState {
             actor_states: moved(&s.actor_states, &old, &plan),
-            network: s.network.rewrite(&plan),
+            network: match &s.network {
+                // Sized and seeded as the original: no table grown insert by insert, no seed
+                // drawn per state.
+                Network::UnorderedDuplicating(set, _) => {
+                    let mut renamed = stateright::util::HashableHashSet::with_capacity_and_hasher(
+                        set.len(),
+                        set.hasher().clone(),
+                    );
+                    renamed.extend(set.iter().map(|e| e.rewrite(&plan)));
+                    Network::UnorderedDuplicating(renamed, None)
+                }
+                network => network.rewrite(&plan),
+            },
             timers_set: (0..n)
                 .map(|j| {
                     let mut renamed = stateright::actor::Timers::new();
