@@ -443,26 +443,25 @@ fn send<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
 
 /// Takes the delivered `e` off `network`, as stateright's own (crate-private) `on_deliver`
 /// does: a duplicating network keeps it; a multiset loses one copy; a FIFO channel loses its
-/// first copy, and a channel left empty goes.
+/// first copy, and a channel left empty goes. `e` is in flight (actions come from the
+/// network): a miss is a bug of the kit, and panics as stateright's does.
 fn take<M: Eq + Hash + Clone>(network: &mut Network<M>, e: Envelope<M>) {
+    const MISSING: &str = "a delivered message is in flight";
     match network {
         Network::UnorderedDuplicating(..) => {}
         Network::UnorderedNonDuplicating(multiset) => {
-            if let Some(n) = multiset.get_mut(&e) {
-                *n -= 1;
-                if *n == 0 {
-                    multiset.remove(&e);
-                }
+            let n = multiset.get_mut(&e).expect(MISSING);
+            *n -= 1;
+            if *n == 0 {
+                multiset.remove(&e);
             }
         }
         Network::Ordered(flows) => {
-            if let Some(flow) = flows.get_mut(&(e.src, e.dst)) {
-                if let Some(k) = flow.iter().position(|m| *m == e.msg) {
-                    flow.remove(k);
-                }
-                if flow.is_empty() {
-                    flows.remove(&(e.src, e.dst));
-                }
+            let flow = flows.get_mut(&(e.src, e.dst)).expect(MISSING);
+            let k = flow.iter().position(|m| *m == e.msg).expect(MISSING);
+            flow.remove(k);
+            if flow.is_empty() {
+                flows.remove(&(e.src, e.dst));
             }
         }
     }
