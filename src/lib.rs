@@ -8,8 +8,8 @@
 //!
 //! The source is in rooms, each a folder that uses only the rooms listed before it:
 //! - `engine/`: the searches. [`engine::search`] runs ftcheck's breadth-first search
-//!   (`bfs.rs`, over the lock-free fingerprint table `fptable.rs`) or stateright's depth-first
-//!   and simulation checkers, under [`engine::CheckOptions`].
+//!   (`bfs.rs`, over the lock-free fingerprint table `fptable.rs`), its random walks
+//!   (`simulation.rs`) or stateright's depth-first checker, under [`engine::CheckOptions`].
 //! - `liveness/`: fair cycles (lassos) in the state graph a search stored, under weak and
 //!   strong fairness, and lifted through symmetry reduction (`symmetric.rs`).
 //! - the model, in the crate's root: [`describe`] (how states and steps are shown),

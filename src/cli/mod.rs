@@ -127,7 +127,8 @@ struct CheckArgs {
     /// Stop after this many unique states, 1 to 4294967295 (verdicts become incomplete).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_states: Option<u32>,
-    /// Explore at most this many steps from an initial state, 0 to 1000000.
+    /// Explore at most this many steps from an initial state, 0 to 1000000 (simulation: each
+    /// walk's length, 100 if not given; swarm: the longest walk).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     max_depth: Option<u32>,
     /// Stop after this many seconds, 0 to 31536000 (a year).
@@ -136,7 +137,8 @@ struct CheckArgs {
     /// Stop (incomplete) before resident memory could exceed this: 512M, 4G (bfs).
     #[arg(long, value_name = "SIZE", value_parser = engine::parse_size)]
     max_memory: Option<u64>,
-    /// Seed of the simulation.
+    /// Seed of the random walks (simulation, swarm): the same seed, the same walks and traces
+    /// on any number of threads.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Check safety and reachability only: liveness needs the whole state graph stored

@@ -1,5 +1,5 @@
-//! Running a search over any stateright [`Model`]: ftcheck's own breadth-first search, and
-//! stateright's depth-first and simulation checkers behind the same interface.
+//! Running a search over any stateright [`Model`]: ftcheck's own breadth-first search and random
+//! walks ([`simulation`]), and stateright's depth-first checker, behind the same interface.
 //!
 //! The BFS is ftcheck's own because stateright 0.31's BFS overwrites discoveries (its paths are
 //! not shortest), ignores `symmetry()`, and keeps a full state plus an action-index path per queued
@@ -19,6 +19,7 @@
 pub(crate) mod bfs;
 mod fptable;
 mod search;
+pub mod simulation;
 
 pub use search::search;
 
@@ -37,8 +38,10 @@ pub enum Engine {
     Bfs,
     /// stateright's depth-first search (multi-threaded); traces re-executed and re-checked.
     Dfs,
-    /// stateright's random walks; never exhaustive, so never `holds`.
+    /// ftcheck's random walks, reproducible by `--seed`; never exhaustive, so never `holds`.
     Simulation,
+    /// Random walks whose depth limits vary, from 1 to `--max-depth` (Spin's swarm).
+    Swarm,
 }
 
 /// One of N parts of a sharded search (`--shard I/N`, I from 1), written `I/N`.
@@ -149,9 +152,6 @@ impl Default for CheckOptions {
         }
     }
 }
-
-/// The default budget of a simulation given neither `max_states` nor `timeout`.
-pub const DEFAULT_SIMULATION_STATES: usize = 100_000;
 
 /// Counters of a search, reported at the end and in progress lines.
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]

@@ -1,12 +1,13 @@
 //! The search that `CheckOptions` selects, over any stateright `Model`: ftcheck's own BFS
-//! ([`crate::engine::bfs`]) or stateright's DFS and simulation checkers, their traces translated to
-//! action indices ([`IndexPath`]) so that every engine's traces re-execute alike.
+//! ([`crate::engine::bfs`]) and random walks ([`crate::engine::simulation`]), or stateright's DFS
+//! checker, its traces translated to action indices ([`IndexPath`]) so that every engine's
+//! traces re-execute alike.
 
 use crate::engine::{
     interrupted, CheckOptions, Discovery, Engine, IndexPath, Recorder, Representative,
-    SearchOutcome, Stats, StopReason, DEFAULT_SIMULATION_STATES,
+    SearchOutcome, Stats, StopReason,
 };
-use stateright::{Checker, Expectation, Model, UniformChooser};
+use stateright::{Checker, Expectation, Model};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
@@ -33,14 +34,18 @@ where
             progress,
             None,
         ),
-        Engine::Dfs | Engine::Simulation => {
-            stateright_search(model, symmetry.filter(|_| opts.symmetry), opts, progress)
-        }
+        Engine::Simulation | Engine::Swarm => crate::engine::simulation::simulate(
+            model,
+            symmetry.filter(|_| opts.symmetry),
+            opts,
+            progress,
+        ),
+        Engine::Dfs => stateright_dfs(model, symmetry.filter(|_| opts.symmetry), opts, progress),
     }
 }
 
-/// stateright's DFS or simulation, with their traces translated to action indices.
-fn stateright_search<M>(
+/// stateright's DFS, with its traces translated to action indices.
+fn stateright_dfs<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
     opts: &CheckOptions,
@@ -56,10 +61,7 @@ where
     if let Some(rep) = symmetry {
         builder = builder.symmetry_fn(rep);
     }
-    let mut max_states = opts.max_states;
-    if opts.engine == Engine::Simulation && max_states.is_none() && opts.timeout.is_none() {
-        max_states = Some(DEFAULT_SIMULATION_STATES);
-    }
+    let max_states = opts.max_states;
     if let Some(n) = max_states {
         builder = builder.target_state_count(n);
     }
@@ -71,10 +73,7 @@ where
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
     }
-    let checker: Box<dyn Checker<M>> = match opts.engine {
-        Engine::Dfs => Box::new(builder.spawn_dfs()),
-        _ => Box::new(builder.spawn_simulation(opts.seed, UniformChooser)),
-    };
+    let checker: Box<dyn Checker<M>> = Box::new(builder.spawn_dfs());
     // The counters stateright's checker keeps (no queue length is exposed).
     let counters = |checker: &dyn Checker<M>| Stats {
         unique_states: checker.unique_state_count(),
@@ -99,8 +98,6 @@ where
     let stats = counters(&*checker);
     let stopped = if interrupted() && !checker.is_done() {
         Some(StopReason::Interrupted)
-    } else if opts.engine == Engine::Simulation {
-        Some(StopReason::Simulation)
     } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
         opts.timeout.map(|t| StopReason::Timeout(t.as_secs()))
     } else if max_states.is_some_and(|n| stats.unique_states >= n) {
@@ -110,10 +107,9 @@ where
     } else {
         None
     };
-    // stateright's simulation records wrong action indices after an ignored action, so
-    // rebuilding its paths can panic inside stateright (all at once: it rebuilds every path). A
-    // path that cannot be rebuilt, or does not follow from the model, is still a discovery: the
-    // property is not known to hold.
+    // Rebuilding a path can panic inside stateright (all at once: it rebuilds every path); a
+    // path that cannot be rebuilt, or does not follow from the model, is still a discovery:
+    // the property is not known to hold.
     let found = quietly(|| checker.discoveries());
     let discoveries = model
         .properties()
@@ -151,7 +147,7 @@ fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
 }
 
 /// Translates a path of states and actions into action indices, or `None` if it does not
-/// follow from the model (stateright's simulation can produce such paths).
+/// follow from the model.
 fn index_path<M>(model: &M, steps: Vec<(M::State, Option<M::Action>)>) -> Option<IndexPath>
 where
     M: Model,

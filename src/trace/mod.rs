@@ -172,7 +172,7 @@ pub fn initial_summary(state: &serde_json::Value) -> String {
 pub const MAX_TRACE_BYTES: u64 = 64 << 20;
 
 /// The engines a trace file may name.
-const ENGINES: [&str; 3] = ["bfs", "dfs", "simulation"];
+const ENGINES: [&str; 4] = ["bfs", "dfs", "simulation", "swarm"];
 
 impl TraceFile {
     /// Checks the fields that need no model: the verdict fits the kind, a loop only in a
