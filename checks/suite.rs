@@ -780,6 +780,26 @@ fn a_seed_gives_the_same_trace_on_any_threads() {
     assert_ne!(run(0, 1, None), one);
 }
 
+/// Walks of depth limit 0 visit the initial states, each once, and stop: no million repeats.
+#[test]
+fn walks_of_depth_zero_visit_each_initial_state_once() {
+    let req = CheckRequest {
+        model: "two-phase-commit".into(),
+        options: CheckOptions {
+            engine: Engine::Simulation,
+            max_depth: Some(0),
+            ..CheckOptions::default()
+        },
+        ..CheckRequest::default()
+    };
+    let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
+    assert_eq!(
+        (report.stats.unique_states, report.stats.generated_states),
+        (1, 1)
+    );
+    assert!(report.results.iter().all(|r| r.verdict.name() != "holds"));
+}
+
 /// The length of the trace seed 3 finds for raft's `forget-vote` (the shortest is 7 steps).
 const SEED_3_FORGET_VOTE_STEPS: usize = 11;
 

@@ -21,8 +21,8 @@
 
 use crate::engine::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::engine::{
-    fingerprint, resident_bytes, CheckOptions, Discovery, Edge, Graph, Recorder, Representative,
-    SearchOutcome, Split, Stats, StopReason, UNFAIR,
+    decides, fingerprint, fingerprint_of, resident_bytes, CheckOptions, Discovery, Edge, Graph,
+    Recorder, Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
 use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
@@ -135,17 +135,6 @@ struct Level<'a, M: Model> {
     chunks: Mutex<Vec<Chunk<M::State>>>,
 }
 
-/// A state's fingerprint, of its representative under symmetry.
-fn fingerprint_of<M: Model>(symmetry: Option<Representative<M>>, s: &M::State) -> u64
-where
-    M::State: Hash,
-{
-    match symmetry {
-        Some(rep) => fingerprint(&rep(s)),
-        None => fingerprint(s),
-    }
-}
-
 impl<M: Model> Level<'_, M>
 where
     M::State: Hash,
@@ -162,8 +151,7 @@ where
             let i = undecided.trailing_zeros();
             undecided &= undecided - 1;
             let p = &self.properties[i as usize];
-            let holds = (p.condition)(self.model, s);
-            if holds == (p.expectation == Expectation::Sometimes) {
+            if decides(p, self.model, s) {
                 bits |= 1 << i;
             }
         }

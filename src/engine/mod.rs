@@ -449,6 +449,23 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
 /// by a permutation of interchangeable processes.
 pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 
+/// A state's fingerprint: of its representative under symmetry, else of the state.
+pub(crate) fn fingerprint_of<M: Model>(symmetry: Option<Representative<M>>, s: &M::State) -> u64
+where
+    M::State: Hash,
+{
+    match symmetry {
+        Some(rep) => fingerprint(&rep(s)),
+        None => fingerprint(s),
+    }
+}
+
+/// Whether state `s` decides safety or reachability property `p`: violates an `Always`, or
+/// satisfies a `Sometimes`. (Not for `Eventually`, which no single state decides.)
+pub(crate) fn decides<M: Model>(p: &stateright::Property<M>, model: &M, s: &M::State) -> bool {
+    (p.condition)(model, s) == (p.expectation == stateright::Expectation::Sometimes)
+}
+
 /// The parent of an initial state.
 pub const ROOT: u32 = u32::MAX;
 

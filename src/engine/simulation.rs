@@ -9,7 +9,8 @@
 //!   its actions, its depth limit) from a ChaCha8 generator seeded by `(seed, w)` alone. A step
 //!   takes an action chosen uniformly among those whose `next_state` is another state within
 //!   the model's boundary (the others are no steps: a walk does not stutter); a walk ends in a
-//!   state with none, or at its depth limit: `--max-depth`, else [`DEFAULT_WALK_DEPTH`] (TLC's simulation's default).
+//!   state with none, or at its depth limit: `--max-depth`, else [`DEFAULT_WALK_DEPTH`] (TLC's
+//!   simulation's default). With limit 0 there is one walk per initial state.
 //! - **Swarm** (`--engine swarm`): each walk draws its depth limit between 1 and that limit, as Spin's
 //!   swarm verification varies its searches: short walks reach shallow states often, long ones
 //!   deep states at all.
@@ -32,8 +33,8 @@
 //!   every run.
 
 use crate::engine::{
-    fingerprint, interrupted, CheckOptions, Discovery, Engine, IndexPath, Representative,
-    SearchOutcome, Stats, StopReason,
+    decides, fingerprint, fingerprint_of, interrupted, CheckOptions, Discovery, Engine, IndexPath,
+    Representative, SearchOutcome, Stats, StopReason,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -130,10 +131,7 @@ where
     M::Action: Clone,
 {
     fn fingerprint(&self, s: &M::State) -> u64 {
-        match self.symmetry {
-            Some(rep) => fingerprint(&rep(s)),
-            None => fingerprint(s),
-        }
+        fingerprint_of::<M>(self.symmetry, s)
     }
 
     /// Whether every property a simulation can decide is decided.
@@ -151,6 +149,11 @@ where
         let mut steps: Vec<usize> = Vec::new();
         while !self.no_more_walks.load(Relaxed) {
             let walk = self.next_walk.fetch_add(1, Relaxed);
+            // Walks of depth limit 0 visit initial states only: one walk per initial state.
+            if self.depth == 0 && walk >= self.inits.len() as u64 {
+                self.no_more_walks.store(true, Relaxed);
+                break;
+            }
             let mut rng = walk_rng(self.seed, walk);
             let limit = if self.swarm {
                 self.depth.min(1 + below(&mut rng, self.depth.max(1)))
@@ -158,7 +161,12 @@ where
                 self.depth
             };
             let (init, mut state) = {
-                let (i, s) = &self.inits[below(&mut rng, self.inits.len())];
+                let pick = if self.depth == 0 {
+                    walk as usize
+                } else {
+                    below(&mut rng, self.inits.len())
+                };
+                let (i, s) = &self.inits[pick];
                 (*i, s.clone())
             };
             steps.clear();
@@ -217,8 +225,7 @@ where
             if p.expectation == Expectation::Eventually || self.best_walk[i].load(Relaxed) <= walk {
                 continue;
             }
-            let holds = (p.condition)(self.model, state);
-            if holds != (p.expectation == Expectation::Sometimes) {
+            if !decides(p, self.model, state) {
                 continue;
             }
             let path = self.without_loops(init, steps);
