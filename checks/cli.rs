@@ -374,6 +374,23 @@ fn malformed_files_are_rejected_with_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("case 'x' appears twice"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+
+    // Seeds are for random walks, and at least one.
+    for (extra, says) in [
+        ("seeds = 10\n", "seed and seeds are for random walks"),
+        ("engine = \"swarm\"\nseeds = 0\n", "seeds = 0 runs nothing"),
+    ] {
+        let seeds = dir.path().join("seeds.toml");
+        std::fs::write(
+            &seeds,
+            format!("model = \"transaction-commit\"\n[[case]]\nname = \"x\"\n{extra}expect = {{ TypeOK = \"holds\" }}\n"),
+        )
+        .unwrap();
+        let (code, err) = stderr_of(&["suite", seeds.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -780,6 +780,84 @@ fn a_seed_gives_the_same_trace_on_any_threads() {
     assert_ne!(run(0, 1, None), one);
 }
 
+/// `--stop-on-violation` stops every engine at a counterexample and leaves the other safety
+/// properties `incomplete`, never `holds`: the BFS at the shortest trace (raft `forget-vote`:
+/// 7 steps, after 3,133 states of the 1,707,742), the walks at the same trace as without the
+/// flag on any threads, stateright's DFS although its own `Eventually` discoveries come first.
+/// A model without a violation is checked to the end, its verdicts unchanged.
+#[test]
+fn stop_on_violation_stops_every_engine_at_a_counterexample() {
+    let run = |model: &str, variant: Option<&str>, engine, threads| {
+        let req = CheckRequest {
+            model: model.into(),
+            variant: variant.map(Into::into),
+            options: CheckOptions {
+                engine,
+                threads,
+                seed: 3,
+                liveness: false,
+                stop_on_violation: true,
+                ..CheckOptions::default()
+            },
+            ..CheckRequest::default()
+        };
+        check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap()
+    };
+    for (engine, threads, steps) in [
+        (Engine::Bfs, 1, Some(7)),
+        (Engine::Bfs, 2, Some(7)),
+        (Engine::Dfs, 1, None),
+        (Engine::Simulation, 1, Some(SEED_3_FORGET_VOTE_STEPS)),
+        (Engine::Simulation, 2, Some(SEED_3_FORGET_VOTE_STEPS)),
+    ] {
+        let report = run("raft", Some("forget-vote"), engine, threads);
+        let verdicts: Vec<(&str, String)> = report
+            .results
+            .iter()
+            .filter(|r| r.kind.to_string() == "safety")
+            .map(|r| {
+                let reason = r
+                    .reason
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(" ({w})"));
+                (r.name.as_str(), format!("{}{reason}", r.verdict.name()))
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("election-safety", "violated".to_string()),
+                (
+                    "leader-append-only",
+                    "incomplete (stop-on-violation)".into()
+                ),
+                ("log-matching", "incomplete (stop-on-violation)".into()),
+                (
+                    "leader-completeness",
+                    "incomplete (stop-on-violation)".into()
+                ),
+                (
+                    "state-machine-safety",
+                    "incomplete (stop-on-violation)".into()
+                ),
+            ],
+            "{engine:?} on {threads} threads"
+        );
+        if let Some(n) = steps {
+            assert_eq!(report.results[0].trace_length, Some(n), "{engine:?}");
+        }
+        if engine == Engine::Bfs {
+            assert_eq!(report.stats.unique_states, 3133);
+        }
+    }
+    let whole = run("two-phase-commit", None, Engine::Bfs, 1);
+    assert!(whole.stopped.is_none());
+    assert!(whole
+        .results
+        .iter()
+        .all(|r| ["holds", "reached", "not-checked"].contains(&r.verdict.name())));
+}
+
 /// Walks of depth limit 0 visit the initial states, each once, and stop: no million repeats.
 #[test]
 fn walks_of_depth_zero_visit_each_initial_state_once() {

@@ -145,6 +145,10 @@ struct CheckArgs {
     /// (by the BFS), which costs time and memory.
     #[arg(long)]
     no_liveness: bool,
+    /// Stop at the first counterexample to a safety property (as TLC and Spin do); the
+    /// properties left undecided are incomplete (every engine).
+    #[arg(long)]
+    stop_on_violation: bool,
     /// Explore only part I of N (bfs): every shard searches up to the first level with
     /// 64 states per shard, then goes on from the states whose fingerprint is I-1 mod N.
     /// Combine the shards' JSON reports with `ftcheck merge`.
@@ -447,6 +451,7 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
         max_memory,
         seed,
         no_liveness,
+        stop_on_violation,
         shard,
         format,
         trace_dir,
@@ -468,6 +473,7 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
             seed,
             liveness: !no_liveness,
             shard,
+            stop_on_violation,
             progress_every: progress_every()?,
         },
         trace_dir,

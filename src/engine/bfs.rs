@@ -537,6 +537,14 @@ where
     // Stop early once every property is decided (a model without any explores everything;
     // a recorded graph must be complete).
     let stop_when_decided = undecided != 0 && recorder.is_none();
+    // `--stop-on-violation`: the safety properties whose violation stops the search.
+    let stops: u64 = if opts.stop_on_violation {
+        (0..properties.len())
+            .filter(|&i| properties[i].expectation == Expectation::Always)
+            .fold(0, |m, i| m | 1 << i)
+    } else {
+        0
+    };
     let mut parent: Vec<u32> = Vec::new();
     let mut via: Vec<u32> = Vec::new();
     let table = RwLock::new(FpTable::default());
@@ -659,6 +667,7 @@ where
                     // Edges and initial states need indices; a safety search needs none.
                     to_settle.push((k.fp, node));
                 }
+                let violation = k.bits & undecided & stops != 0;
                 if k.bits & undecided != 0 {
                     let mut hit = k.bits & undecided;
                     while hit != 0 {
@@ -681,7 +690,10 @@ where
                         .unwrap_or_else(|e| e.into_inner())
                         .push(k.state);
                 }
-                if stop_when_decided && undecided == 0 {
+                if violation && (undecided != 0 || rec.is_some()) {
+                    stopped = Some(StopReason::StopOnViolation);
+                }
+                if (stop_when_decided && undecided == 0) || violation {
                     expanded = if k.parent == ROOT {
                         0
                     } else {

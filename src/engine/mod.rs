@@ -126,6 +126,12 @@ pub struct CheckOptions {
     /// Explore only this part of the frontier beyond the split depth (BFS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// Stop at the first counterexample to a safety property, as TLC and Spin do by default;
+    /// properties it leaves undecided are then `incomplete (stop-on-violation)`. BFS finishes
+    /// the state it numbers (the trace is still a shortest one); the random walks finish every
+    /// walk numbered below the one that found it (the same trace on any threads).
+    #[serde(default)]
+    pub stop_on_violation: bool,
     /// How often the progress callback is called.
     #[serde(skip, default = "default_progress_every")]
     pub progress_every: Duration,
@@ -148,6 +154,7 @@ impl Default for CheckOptions {
             seed: 0,
             liveness: true,
             shard: None,
+            stop_on_violation: false,
             progress_every: default_progress_every(),
         }
     }
@@ -221,6 +228,8 @@ pub enum StopReason {
     Simulation,
     /// Ctrl-C (SIGINT) or SIGTERM: see [`interrupt`].
     Interrupted,
+    /// `--stop-on-violation`: a safety property was violated.
+    StopOnViolation,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -246,6 +255,7 @@ impl std::fmt::Display for StopReason {
             StopReason::MaxMemory(b) => write!(f, "max-memory {}", size_text(*b)),
             StopReason::Simulation => write!(f, "simulation"),
             StopReason::Interrupted => write!(f, "interrupted"),
+            StopReason::StopOnViolation => write!(f, "stop-on-violation"),
         }
     }
 }

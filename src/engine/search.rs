@@ -73,6 +73,17 @@ where
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
     }
+    if opts.stop_on_violation {
+        // Not `AnyFailures`: that counts stateright's own `Eventually` discoveries, which
+        // ftcheck does not take (the DFS leaves liveness to the BFS).
+        let safety = model
+            .properties()
+            .iter()
+            .filter(|p| p.expectation == Expectation::Always)
+            .map(|p| p.name)
+            .collect();
+        builder = builder.finish_when(stateright::HasDiscoveries::AnyOf(safety));
+    }
     let checker: Box<dyn Checker<M>> = Box::new(builder.spawn_dfs());
     // The counters stateright's checker keeps (no queue length is exposed).
     let counters = |checker: &dyn Checker<M>| Stats {
@@ -107,10 +118,25 @@ where
     } else {
         None
     };
+    let found = quietly(|| checker.discoveries());
+    // Stopped at a violation, if any property is left undecided.
+    let stopped = stopped.or_else(|| {
+        let failed = |p: &stateright::Property<M>| {
+            p.expectation == Expectation::Always
+                && found.as_ref().map_or(true, |f| f.contains_key(p.name))
+        };
+        let properties = model.properties();
+        // The DFS leaves `Eventually` to the BFS.
+        let decided = |p: &stateright::Property<M>| {
+            p.expectation == Expectation::Eventually
+                || found.as_ref().map_or(true, |f| f.contains_key(p.name))
+        };
+        (opts.stop_on_violation && properties.iter().any(failed) && !properties.iter().all(decided))
+            .then_some(StopReason::StopOnViolation)
+    });
     // Rebuilding a path can panic inside stateright (all at once: it rebuilds every path); a
     // path that cannot be rebuilt, or does not follow from the model, is still a discovery:
     // the property is not known to hold.
-    let found = quietly(|| checker.discoveries());
     let discoveries = model
         .properties()
         .iter()

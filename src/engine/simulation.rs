@@ -123,6 +123,10 @@ struct Shared<'a, M: Model> {
     no_more_walks: AtomicBool,
     /// Walks are to stop where they are (a bound reached).
     halt: AtomicBool,
+    /// `--stop-on-violation`: the lowest walk that violated a safety property (`u64::MAX`:
+    /// none, or not asked). Walks numbered above it stop, and what they found is dropped.
+    stop_walk: AtomicU64,
+    stop_on_violation: bool,
 }
 
 impl<M: Model> Shared<'_, M>
@@ -149,6 +153,10 @@ where
         let mut steps: Vec<usize> = Vec::new();
         while !self.no_more_walks.load(Relaxed) {
             let walk = self.next_walk.fetch_add(1, Relaxed);
+            if walk > self.stop_walk.load(Relaxed) {
+                self.no_more_walks.store(true, Relaxed);
+                break;
+            }
             // Walks of depth limit 0 visit initial states only: one walk per initial state.
             if self.depth == 0 && walk >= self.inits.len() as u64 {
                 self.no_more_walks.store(true, Relaxed);
@@ -186,7 +194,10 @@ where
                     self.halt.store(true, Relaxed);
                     self.no_more_walks.store(true, Relaxed);
                 }
-                if steps.len() >= limit || self.halt.load(Relaxed) {
+                if steps.len() >= limit
+                    || self.halt.load(Relaxed)
+                    || walk > self.stop_walk.load(Relaxed)
+                {
                     break;
                 }
                 actions.clear();
@@ -235,6 +246,9 @@ where
                 found[i] = Some(path);
             }
             drop(found);
+            if self.stop_on_violation && p.expectation == Expectation::Always {
+                self.stop_walk.fetch_min(walk, Relaxed);
+            }
             if self.all_decided() {
                 self.no_more_walks.store(true, Relaxed);
             }
@@ -328,6 +342,8 @@ where
         next_walk: AtomicU64::new(0),
         no_more_walks: AtomicBool::new(false),
         halt: AtomicBool::new(false),
+        stop_walk: AtomicU64::new(u64::MAX),
+        stop_on_violation: opts.stop_on_violation,
     };
     let stats = |s: &Shared<M>| Stats {
         unique_states: s.visited.unique.load(Relaxed),
@@ -360,15 +376,25 @@ where
     });
     let mut stats = stats(&shared);
     stats.memory_bytes = shared.visited.bytes();
+    let stop_walk = shared.stop_walk.load(Relaxed);
     let found = shared.found.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Only what the walks up to the stopping one found: the same on any threads.
+    let discoveries = found
+        .into_iter()
+        .zip(&shared.best_walk)
+        .map(|(p, b)| p.filter(|_| b.load(Relaxed) <= stop_walk))
+        .map(|p| p.map(Discovery::Trace))
+        .collect();
     SearchOutcome {
         stats,
         stopped: Some(if interrupted() {
             StopReason::Interrupted
+        } else if stop_walk != u64::MAX {
+            StopReason::StopOnViolation
         } else {
             StopReason::Simulation
         }),
-        discoveries: found.into_iter().map(|p| p.map(Discovery::Trace)).collect(),
+        discoveries,
         graph: None,
     }
 }

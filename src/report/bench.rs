@@ -2,7 +2,8 @@
 //! still checked against its manifest) and prints, per configuration, the distinct and generated
 //! states, depth, threads, time, states per second (and per thread), peak resident memory, the search's bytes per state,
 //! and, for a symmetry case, the reduction factor against the same configuration's pinned count
-//! without symmetry.
+//! without symmetry. A case with `seeds = N` (random walks) gives a row per seed: with
+//! `stop_on_violation`, its seconds are the time to the first counterexample.
 //!
 //! Each case runs in a process of its own (this executable, `bench FILE --case ID`), so that
 //! its peak resident memory is its own: an allocator keeps freed memory, and a process's peak

@@ -11,7 +11,10 @@
 //! bench = true                        # a row of `ftcheck bench`'s table (default false)
 //! params = { participants = 3 }       # optional; missing parameters take their defaults
 //! variant = "no-vote-log"             # optional
-//! engine = "bfs"                      # optional: bfs (default), dfs, simulation
+//! engine = "bfs"                      # optional: bfs (default), dfs, simulation, swarm
+//! seed = 3                            # optional: the walks' seed (simulation, swarm; default 0)
+//! seeds = 10                          # optional: run once per seed, seed..seed+9, as FILE/CASE/seed-S
+//! stop_on_violation = true            # optional: stop at the first counterexample (--stop-on-violation)
 //! symmetry = false                    # optional
 //! max_states = 100000                 # optional bounds: max_states, max_depth, timeout_secs
 //! max_memory = "4G"                   # optional: stop (incomplete) before memory could exceed it
@@ -21,7 +24,8 @@
 //! trace_lengths = { commit-reached = 9 } # optional: exact lengths of the shortest traces
 //! ```
 //! `expect` must name every property of the model, each with `holds`, `violated`, `reached`,
-//! `unreached`, `incomplete` or `not-checked`.
+//! `unreached`, `incomplete` or `not-checked`, or alternatives such as `reached|incomplete` (for
+//! random walks that stop at a violation, which may or may not have reached a state first).
 
 use crate::catalog::{Assignment, Catalog, Given};
 use crate::check::{self, CheckRequest};
@@ -63,6 +67,14 @@ pub struct Case {
     pub variant: Option<String>,
     /// Engine.
     pub engine: Option<Engine>,
+    /// The walks' seed (simulation, swarm).
+    pub seed: Option<u64>,
+    /// Run the case once per seed, from `seed` (or 0) on: each its own case,
+    /// `FILE/CASE/seed-S` (simulation, swarm).
+    pub seeds: Option<u64>,
+    /// Stop at the first counterexample to a safety property.
+    #[serde(default)]
+    pub stop_on_violation: bool,
     /// Symmetry reduction.
     #[serde(default)]
     pub symmetry: bool,
@@ -173,10 +185,23 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
                 c.name
             )));
         }
+        let walks = matches!(c.engine, Some(Engine::Simulation | Engine::Swarm));
+        if (c.seed.is_some() || c.seeds.is_some()) && !walks {
+            return Err(bad(format!(
+                "case '{}': seed and seeds are for random walks; add engine = \"simulation\" or \"swarm\", or leave them out",
+                c.name
+            )));
+        }
+        if c.seeds == Some(0) {
+            return Err(bad(format!(
+                "case '{}': seeds = 0 runs nothing; give 1 or more, or leave it out",
+                c.name
+            )));
+        }
         for (p, v) in &c.expect {
-            if Outcome::named(v).is_none() {
+            if v.split('|').any(|alt| Outcome::named(alt).is_none()) {
                 return Err(bad(format!(
-                    "case '{}': property {p} expects '{v}'; write one of {}",
+                    "case '{}': property {p} expects '{v}'; write one of {} (or alternatives: reached|incomplete)",
                     c.name,
                     Outcome::ALL.map(Outcome::name).join(", ")
                 )));
@@ -249,6 +274,8 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
             timeout: case.timeout_secs.map(Duration::from_secs),
             max_memory,
             liveness: case.liveness,
+            seed: case.seed.unwrap_or(0),
+            stop_on_violation: case.stop_on_violation,
             ..CheckOptions::default()
         },
         trace_dir: None,
@@ -279,10 +306,16 @@ pub fn run_case(
                 "property {} is {} but the manifest does not list it",
                 r.name, r.verdict
             )),
-            Some(e) if Outcome::named(e) != Some(r.verdict) => problems.push(format!(
-                "property {}: expected {e}, got {}",
-                r.name, r.verdict
-            )),
+            Some(e)
+                if !e
+                    .split('|')
+                    .any(|alt| Outcome::named(alt) == Some(r.verdict)) =>
+            {
+                problems.push(format!(
+                    "property {}: expected {e}, got {}",
+                    r.name, r.verdict
+                ))
+            }
             _ => {}
         }
         if let Some(&n) = case.trace_lengths.get(&r.name) {
@@ -365,14 +398,37 @@ impl Selection {
     }
 }
 
+/// The cases of a manifest with their ids, `file/case`: a case with `seeds = N` is N cases,
+/// `file/case/seed-S`, each with its seed.
+fn instances(file: &Path, manifest: &Manifest) -> Vec<(String, Case)> {
+    let mut out = Vec::new();
+    for case in &manifest.cases {
+        let id = format!("{}/{}", stem(file), case.name);
+        match case.seeds {
+            None => out.push((id, case.clone())),
+            Some(n) => {
+                let first = case.seed.unwrap_or(0);
+                for seed in first..first.saturating_add(n) {
+                    let one = Case {
+                        seed: Some(seed),
+                        seeds: None,
+                        ..case.clone()
+                    };
+                    out.push((format!("{id}/seed-{seed}"), one));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The manifest file and id (`file/case`) of every selected case, in order, without running.
 pub fn selected(path: &Path, selection: &Selection) -> Result<Vec<(PathBuf, String)>, InputError> {
     let mut out = Vec::new();
     for file in manifests(path)? {
         let manifest = load(&file)?;
-        for case in &manifest.cases {
-            let id = format!("{}/{}", stem(&file), case.name);
-            if selection.wants(&manifest, case, &id) {
+        for (id, case) in instances(&file, &manifest) {
+            if selection.wants(&manifest, &case, &id) {
                 out.push((file.clone(), id));
             }
         }
@@ -425,9 +481,8 @@ pub fn run(
     let mut outcomes = Vec::new();
     for file in manifests(path)? {
         let manifest = load(&file)?;
-        for case in &manifest.cases {
-            let id = format!("{}/{}", stem(&file), case.name);
-            if !selection.wants(&manifest, case, &id) {
+        for (id, case) in instances(&file, &manifest) {
+            if !selection.wants(&manifest, &case, &id) {
                 continue;
             }
             if crate::engine::interrupted() {
