@@ -375,15 +375,33 @@ fn malformed_files_are_rejected_with_exit_2() {
     assert!(err.contains("case 'x' appears twice"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 
-    // Seeds are for random walks, and at least one.
-    for (extra, says) in [
-        ("seeds = 10\n", "seed and seeds are for random walks"),
-        ("engine = \"swarm\"\nseeds = 0\n", "seeds = 0 runs nothing"),
+    // Seeds are for random walks, 1 to 10,000 of them; so are alternative verdicts.
+    for (extra, verdict, says) in [
+        (
+            "seeds = 10\n",
+            "holds",
+            "seed and seeds are for random walks",
+        ),
+        (
+            "engine = \"swarm\"\nseeds = 0\n",
+            "holds",
+            "seeds = 0 is out of range",
+        ),
+        (
+            "engine = \"swarm\"\nseeds = 9223372036854775807\n",
+            "holds",
+            "give 1 to 10000",
+        ),
+        (
+            "",
+            "holds|incomplete",
+            "alternative verdicts (a|b) are for random walks",
+        ),
     ] {
         let seeds = dir.path().join("seeds.toml");
         std::fs::write(
             &seeds,
-            format!("model = \"transaction-commit\"\n[[case]]\nname = \"x\"\n{extra}expect = {{ TypeOK = \"holds\" }}\n"),
+            format!("model = \"transaction-commit\"\n[[case]]\nname = \"x\"\n{extra}expect = {{ TypeOK = \"{verdict}\" }}\n"),
         )
         .unwrap();
         let (code, err) = stderr_of(&["suite", seeds.to_str().unwrap()]);
@@ -791,7 +809,10 @@ fn a_simulation_of_a_model_that_ignores_actions_runs_to_its_timeout() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
-    assert!(stdout.contains("election-safety       safety        incomplete"));
+    assert!(
+        stdout.contains("election-safety       safety        incomplete (timeout 3s)"),
+        "{stdout}"
+    );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
 

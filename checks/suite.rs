@@ -858,6 +858,33 @@ fn stop_on_violation_stops_every_engine_at_a_counterexample() {
         .all(|r| ["holds", "reached", "not-checked"].contains(&r.verdict.name())));
 }
 
+/// stateright's DFS stops at `--max-states` states *generated*, below that many distinct ones:
+/// the search is still stopped by the bound, never `holds` (2PC `no-vote-log` is broken).
+#[test]
+fn a_dfs_stopped_by_max_states_below_its_distinct_count_is_incomplete() {
+    let req = CheckRequest {
+        model: "two-phase-commit".into(),
+        variant: Some("no-vote-log".into()),
+        options: CheckOptions {
+            engine: Engine::Dfs,
+            max_states: Some(2000),
+            liveness: false,
+            ..CheckOptions::default()
+        },
+        ..CheckRequest::default()
+    };
+    let report = check::check(&Catalog::builtin(), &req, &mut |_| {}).unwrap();
+    assert!(
+        report.stats.unique_states < 2000,
+        "{}",
+        report.stats.unique_states
+    );
+    assert!(report
+        .results
+        .iter()
+        .all(|r| !["holds", "unreached"].contains(&r.verdict.name())));
+}
+
 /// Walks of depth limit 0 visit the initial states, each once, and stop: no million repeats.
 #[test]
 fn walks_of_depth_zero_visit_each_initial_state_once() {

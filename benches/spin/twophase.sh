@@ -12,7 +12,8 @@
 # times and peak memories and their ratios; exit 1 if the counts differ. Needs spin and a C compiler: on Debian
 # `apt-get install spin gcc` (run as root, it installs them itself).
 set -eu
-N=${1:-8}
+N=${1-8}
+if [ $# -gt 1 ]; then echo "twophase.sh: one argument, N; try benches/spin/twophase.sh 8" >&2; exit 2; fi
 case "$N" in [1-9]) ;; *) echo "twophase.sh: N must be 1 to 9, not '$N'; try benches/spin/twophase.sh 8" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 if ! command -v spin >/dev/null || ! command -v gcc >/dev/null; then

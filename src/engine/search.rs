@@ -111,7 +111,9 @@ where
         Some(StopReason::Interrupted)
     } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
         opts.timeout.map(|t| StopReason::Timeout(t.as_secs()))
-    } else if max_states.is_some_and(|n| stats.unique_states >= n) {
+    } else if max_states.is_some_and(|n| stats.generated_states.max(stats.unique_states) >= n) {
+        // stateright's DFS stops at `target_state_count` states *generated*, which may be
+        // fewer distinct states than the bound.
         max_states.map(StopReason::MaxStates)
     } else if opts.max_depth.is_some_and(|d| stats.max_depth >= d) {
         opts.max_depth.map(StopReason::MaxDepth)

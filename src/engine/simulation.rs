@@ -28,7 +28,9 @@
 //!   shortens it further.
 //! - **Budget.** A simulation is never exhaustive, so it never says `holds`. It stops once
 //!   every safety and reachability property is decided, at `--max-states` distinct states, at
-//!   `--timeout`, and without a timeout after [`DEFAULT_SIMULATION_STEPS`] states visited. The state
+//!   `--timeout`, and without a timeout after [`DEFAULT_SIMULATION_STEPS`] states visited
+//!   (undecided properties then `incomplete (max-states N)`, `(timeout Ns)` or `(simulation)`,
+//!   or `(stop-on-violation)` when that flag stopped the walks). The state
 //!   bounds are checked by the walks at every state, so one thread stops at the same state in
 //!   every run.
 
@@ -127,6 +129,8 @@ struct Shared<'a, M: Model> {
     /// none, or not asked). Walks numbered above it stop, and what they found is dropped.
     stop_walk: AtomicU64,
     stop_on_violation: bool,
+    /// The bound that stopped the walks (`--max-states`, `--timeout`), if one did.
+    bound: Mutex<Option<StopReason>>,
 }
 
 impl<M: Model> Shared<'_, M>
@@ -136,6 +140,12 @@ where
 {
     fn fingerprint(&self, s: &M::State) -> u64 {
         fingerprint_of::<M>(self.symmetry, s)
+    }
+
+    /// Records the first bound that stopped the walks.
+    fn stopped_by(&self, reason: StopReason) {
+        let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        bound.get_or_insert(reason);
     }
 
     /// Whether every property a simulation can decide is decided.
@@ -191,6 +201,12 @@ where
                         .budget
                         .is_some_and(|n| self.generated.load(Relaxed) + visited >= n);
                 if spent {
+                    if let Some(n) = self
+                        .max_states
+                        .filter(|&n| self.visited.unique.load(Relaxed) >= n)
+                    {
+                        self.stopped_by(StopReason::MaxStates(n));
+                    }
                     self.halt.store(true, Relaxed);
                     self.no_more_walks.store(true, Relaxed);
                 }
@@ -344,6 +360,7 @@ where
         halt: AtomicBool::new(false),
         stop_walk: AtomicU64::new(u64::MAX),
         stop_on_violation: opts.stop_on_violation,
+        bound: Mutex::new(None),
     };
     let stats = |s: &Shared<M>| Stats {
         unique_states: s.visited.unique.load(Relaxed),
@@ -365,6 +382,9 @@ where
             std::thread::sleep(Duration::from_millis(5));
             // A timeout or an interrupt stops the walks where they are.
             if interrupted() || opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+                if let Some(t) = opts.timeout.filter(|_| !interrupted()) {
+                    shared.stopped_by(StopReason::Timeout(t.as_secs()));
+                }
                 shared.halt.store(true, Relaxed);
                 shared.no_more_walks.store(true, Relaxed);
             }
@@ -377,6 +397,11 @@ where
     let mut stats = stats(&shared);
     stats.memory_bytes = shared.visited.bytes();
     let stop_walk = shared.stop_walk.load(Relaxed);
+    let bound = shared
+        .bound
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
     let found = shared.found.into_inner().unwrap_or_else(|e| e.into_inner());
     // Only what the walks up to the stopping one found: the same on any threads.
     let discoveries = found
@@ -389,6 +414,8 @@ where
         stats,
         stopped: Some(if interrupted() {
             StopReason::Interrupted
+        } else if let Some(bound) = bound {
+            bound
         } else if stop_walk != u64::MAX {
             StopReason::StopOnViolation
         } else {

@@ -145,6 +145,9 @@ impl CaseOutcome {
     }
 }
 
+/// The most seeds a case runs (`seeds`).
+pub const MAX_SEEDS: u64 = 10_000;
+
 /// The largest manifest `load` reads.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
@@ -192,9 +195,16 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
                 c.name
             )));
         }
-        if c.seeds == Some(0) {
+        if c.seeds.is_some_and(|n| n == 0 || n > MAX_SEEDS) {
             return Err(bad(format!(
-                "case '{}': seeds = 0 runs nothing; give 1 or more, or leave it out",
+                "case '{}': seeds = {} is out of range; give 1 to {MAX_SEEDS}, or leave it out",
+                c.name,
+                c.seeds.unwrap_or(0)
+            )));
+        }
+        if !walks && c.expect.values().any(|v| v.contains('|')) {
+            return Err(bad(format!(
+                "case '{}': alternative verdicts (a|b) are for random walks, whose seeds decide differently; expect one verdict, or add engine = \"simulation\"",
                 c.name
             )));
         }
