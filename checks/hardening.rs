@@ -757,3 +757,117 @@ fn fuzz_mutated_traces_and_reports_never_panic_nor_pass() {
         assert!(code == 0 || code == 2, "{err}");
     }
 }
+
+/// Each property's name, verdict and trace length.
+type Verdicts = Vec<(String, String, Option<usize>)>;
+
+/// The verdicts, trace lengths, unique states and summed owned states of a JSON report.
+fn search_outcome(report: &Value) -> (Verdicts, u64, u64) {
+    let lengths: std::collections::BTreeMap<String, usize> = report["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let steps = t["steps"].as_array().unwrap().len();
+            (t["property"].as_str().unwrap().to_string(), steps)
+        })
+        .collect();
+    let verdicts = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap().to_string();
+            let verdict = r["verdict"].as_str().unwrap().to_string();
+            let length = lengths.get(&name).copied();
+            (name, verdict, length)
+        })
+        .collect();
+    let owned = report["stats"]["workers"].as_array().map_or(0, |w| {
+        w.iter().map(|w| w["owned_states"].as_u64().unwrap()).sum()
+    });
+    (
+        verdicts,
+        report["stats"]["unique_states"].as_u64().unwrap(),
+        owned,
+    )
+}
+
+#[test]
+fn the_distributed_search_explores_each_state_once_with_one_two_and_four_processes() {
+    // raft's default (every safety property holds) and paxos's no-leader-id on one slot
+    // (three violated): the counts are the manifests' oracles.
+    for (args, unique) in [
+        (&["raft"][..], 911_029),
+        (
+            &[
+                "paxos",
+                "-p",
+                "slots=1",
+                "-p",
+                "crashes=0",
+                "--variant",
+                "no-leader-id",
+            ][..],
+            733_246,
+        ),
+    ] {
+        let check = |extra: &[&str]| {
+            let mut all = vec!["check"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--no-liveness", "--format", "json"]);
+            all.extend_from_slice(extra);
+            let (code, out, err) = run(&all);
+            let report: Value =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?}: {e}: {out} {err}"));
+            (code, report)
+        };
+        let (code, single) = check(&[]);
+        let (verdicts, count, _) = search_outcome(&single);
+        assert_eq!(count, unique, "{args:?}");
+        for workers in ["1", "2", "4"] {
+            let (c, report) = check(&["--workers", workers]);
+            assert_eq!(c, code, "{args:?} --workers {workers}");
+            let (v, n, owned) = search_outcome(&report);
+            assert_eq!(v, verdicts, "{args:?} --workers {workers}");
+            assert_eq!((n, owned), (unique, unique), "{args:?} --workers {workers}");
+            let per_worker = report["stats"]["workers"].as_array().unwrap();
+            assert_eq!(per_worker.len(), workers.parse::<usize>().unwrap());
+            if workers != "1" {
+                // Each process owns about its share of the states.
+                for w in per_worker {
+                    let share = w["owned_states"].as_u64().unwrap() as f64 / unique as f64;
+                    assert!((share - 1.0 / per_worker.len() as f64).abs() < 0.05, "{w}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_distributed_search_refuses_bad_hosts_and_options_in_one_line() {
+    let dir = tmp();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1:1\nnot-an-address\n").unwrap();
+    let file = hosts.to_str().unwrap();
+    assert_refused(
+        &["check", "raft", "--hosts", file, "--process", "0"],
+        &["line 2", "host:port"],
+    );
+    std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
+    assert_refused(
+        &["check", "raft", "--hosts", file, "--process", "3"],
+        &["--process 3", "give 0 to 0"],
+    );
+    assert_refused(
+        &["check", "raft", "--workers", "2", "--engine", "dfs"],
+        &["--engine bfs"],
+    );
+    assert_refused(
+        &["check", "raft", "--workers", "2", "--shard", "1/2"],
+        &["--shard"],
+    );
+    assert_refused(&["check", "raft", "--workers", "0"], &["--workers"]);
+    assert_refused(&["check", "raft", "--hosts", file], &["--process"]);
+    assert_refused(&["check", "nosuch", "--workers", "2"], &["unknown model"]);
+}

@@ -621,6 +621,8 @@ where
             Some("the liveness engine runs on the BFS's state graph; use --engine bfs")
         } else if opts.shard.is_some() {
             Some("a fair cycle may pass through several shards' parts; check liveness unsharded")
+        } else if opts.cluster.is_some() {
+            Some("the distributed search stores no state graph; check liveness in one process")
         } else {
             None
         };

@@ -11,6 +11,7 @@
 //! ```
 
 mod availability;
+mod workers;
 
 use crate::catalog::{self, Assignment, Catalog};
 use crate::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
@@ -154,6 +155,19 @@ struct CheckArgs {
     /// Combine the shards' JSON reports with `ftcheck merge`.
     #[arg(long, value_name = "I/N")]
     shard: Option<engine::Shard>,
+    /// Search with this many worker processes on this machine, 1 to 64 (bfs): each owns the
+    /// states whose fingerprint falls to it, and no state is explored twice. The same
+    /// verdicts, counts and trace lengths as one process; liveness is not checked.
+    #[arg(long, value_name = "N", conflicts_with = "hosts", value_parser = clap::value_parser!(u16).range(1..=workers::MAX_WORKERS as i64))]
+    workers: Option<u16>,
+    /// Join a distributed search whose processes are listed in FILE, one host:port per line
+    /// (the same file on every machine); needs --process.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    hosts: Option<PathBuf>,
+    /// This process's line in the --hosts file, from 0; process 0 prints the report and
+    /// writes the traces.
+    #[arg(long, value_name = "I", requires = "hosts")]
+    process: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -453,12 +467,15 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
         no_liveness,
         stop_on_violation,
         shard,
+        workers,
+        hosts,
+        process,
         format,
         trace_dir,
         export,
         minimize,
     } = args;
-    let req = CheckRequest {
+    let mut req = CheckRequest {
         model,
         params,
         variant,
@@ -474,6 +491,7 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
             liveness: !no_liveness,
             shard,
             stop_on_violation,
+            cluster: None,
             progress_every: progress_every()?,
         },
         trace_dir,
@@ -481,10 +499,36 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
         minimize,
     };
     stop_on_signals();
+    // Process 0 starts the others once the request is known to be good: they would wait for
+    // it forever otherwise.
+    let mut local = None;
+    if let Some(n) = workers {
+        // Validated as a distributed search (its options together), before it has addresses.
+        req.options.cluster = Some(engine::cluster::Cluster {
+            process: 0,
+            addresses: Vec::new(),
+        });
+        check::validate(catalog, &req)?;
+        let started = workers::LocalWorkers::start(n.into())?;
+        req.options.cluster = Some(started.cluster.clone());
+        local = Some(started);
+    } else if let (Some(file), Some(i)) = (&hosts, process) {
+        req.options.cluster = Some(workers::read_hosts(file, i)?);
+    }
+    let first = req.options.cluster.as_ref().is_none_or(|c| c.process == 0);
+    if !first {
+        req.trace_dir = None;
+    }
     let report = check::check(catalog, &req, &mut |s| {
         eprintln!("{}", check::progress_line(s));
-    })?;
-    Ok(print_report(&report, format))
+    });
+    drop(local);
+    let report = report?;
+    if first {
+        Ok(print_report(&report, format))
+    } else {
+        Ok(report.exit_code)
+    }
 }
 
 /// `ftcheck merge`: combines sharded reports.

@@ -17,6 +17,7 @@
 //! rather than stopping once the other properties are decided. The liveness search (`src/liveness/`) searches it.
 
 pub(crate) mod bfs;
+pub mod cluster;
 mod fptable;
 mod search;
 pub mod simulation;
@@ -132,6 +133,9 @@ pub struct CheckOptions {
     /// walk numbered below the one that found it (the same trace on any threads).
     #[serde(default)]
     pub stop_on_violation: bool,
+    /// Search with the other worker processes of this cluster (BFS): see [`cluster`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<cluster::Cluster>,
     /// How often the progress callback is called.
     #[serde(skip, default = "default_progress_every")]
     pub progress_every: Duration,
@@ -155,6 +159,7 @@ impl Default for CheckOptions {
             liveness: true,
             shard: None,
             stop_on_violation: false,
+            cluster: None,
             progress_every: default_progress_every(),
         }
     }
@@ -186,6 +191,9 @@ pub struct Stats {
     /// before a level was large enough to split).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<Split>,
+    /// Each worker's share of a distributed search (empty for one process).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<cluster::WorkerStats>,
 }
 
 impl Stats {
@@ -230,6 +238,8 @@ pub enum StopReason {
     Interrupted,
     /// `--stop-on-violation`: a safety property was violated.
     StopOnViolation,
+    /// A worker of a distributed search failed or could not connect: why.
+    WorkerFailed(String),
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -256,6 +266,7 @@ impl std::fmt::Display for StopReason {
             StopReason::Simulation => write!(f, "simulation"),
             StopReason::Interrupted => write!(f, "interrupted"),
             StopReason::StopOnViolation => write!(f, "stop-on-violation"),
+            StopReason::WorkerFailed(why) => write!(f, "{why}"),
         }
     }
 }

@@ -26,6 +26,18 @@ where
     M::Action: Clone + PartialEq + Hash,
 {
     match opts.engine {
+        Engine::Bfs if opts.cluster.is_some() => {
+            let cluster = opts.cluster.as_ref().expect("checked");
+            let symmetry = symmetry.filter(|_| opts.symmetry);
+            crate::engine::cluster::search(model, symmetry, opts, cluster, progress).unwrap_or_else(
+                |why| SearchOutcome {
+                    stats: Stats::default(),
+                    stopped: Some(StopReason::WorkerFailed(why)),
+                    discoveries: vec![None; model.properties().len()],
+                    graph: None,
+                },
+            )
+        }
         Engine::Bfs => crate::engine::bfs::bfs(
             model,
             symmetry.filter(|_| opts.symmetry),

@@ -143,18 +143,13 @@ pub fn exit_code(rows: &[ResultRow]) -> i32 {
     }
 }
 
-/// Validates the request, runs the check, writes trace files, and builds the report.
-pub fn check(
-    catalog: &Catalog,
-    req: &CheckRequest,
-    progress: &mut dyn FnMut(&Stats),
-) -> Result<CheckReport, InputError> {
-    let catalog::Resolved {
-        entry,
-        params,
-        variant,
-        model,
-    } = catalog.resolve(&req.model, &req.params, req.variant.as_deref())?;
+/// Validates the request: its model, parameters and variant, the options together, and the
+/// trace folder; the model, built.
+///
+/// Errors: as [`check`]'s.
+pub fn validate(catalog: &Catalog, req: &CheckRequest) -> Result<catalog::Resolved, InputError> {
+    let resolved = catalog.resolve(&req.model, &req.params, req.variant.as_deref())?;
+    let (entry, model) = (&resolved.entry, &resolved.model);
     if req.options.symmetry && !model.has_symmetry() {
         return Err(InputError::Usage(format!(
             "model '{}' has no symmetry reduction; drop --symmetry",
@@ -188,9 +183,34 @@ pub fn check(
             "--shard splits the bfs engine's frontier; drop it or use --engine bfs".into(),
         ));
     }
+    if req.options.cluster.is_some() && req.options.engine != Engine::Bfs {
+        return Err(InputError::Usage(
+            "--workers and --hosts distribute the bfs engine; drop them or use --engine bfs".into(),
+        ));
+    }
+    if req.options.cluster.is_some() && req.options.shard.is_some() {
+        return Err(InputError::Usage(
+            "--shard splits a search without sharing seen states; drop it with --workers or --hosts".into(),
+        ));
+    }
     if let Some(dir) = &req.trace_dir {
         trace::ensure_writable_dir(dir)?;
     }
+    Ok(resolved)
+}
+
+/// Validates the request, runs the check, writes trace files, and builds the report.
+pub fn check(
+    catalog: &Catalog,
+    req: &CheckRequest,
+    progress: &mut dyn FnMut(&Stats),
+) -> Result<CheckReport, InputError> {
+    let catalog::Resolved {
+        entry,
+        params,
+        variant,
+        model,
+    } = validate(catalog, req)?;
     let mut run: Run = model.check(&req.options, progress);
     if let Some(why) = &run.unwritable {
         return Err(InputError::Usage(format!(
