@@ -21,12 +21,12 @@
 
 use crate::engine::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::engine::{
-    decides, fingerprint, fingerprint_of, resident_bytes, CheckOptions, Discovery, Edge, Graph,
-    Recorder, Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
+    decides, decision_masks, fingerprint, fingerprint_of, resident_bytes, CheckOptions, Discovery,
+    Edge, Graph, Recorder, Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
 };
 use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
-use stateright::{Expectation, Model, Property};
+use stateright::{Model, Property};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, RwLock};
@@ -531,20 +531,11 @@ where
         "the BFS evaluates at most {MAX_BITS} properties and liveness predicates together"
     );
     let mut found: Vec<Option<u32>> = vec![None; properties.len()];
-    let mut undecided: u64 = (0..properties.len())
-        .filter(|&i| properties[i].expectation != Expectation::Eventually)
-        .fold(0, |m, i| m | 1 << i);
+    // `stops`: under `--stop-on-violation`, the safety properties whose violation stops it.
+    let (mut undecided, stops) = decision_masks(&properties, opts.stop_on_violation);
     // Stop early once every property is decided (a model without any explores everything;
     // a recorded graph must be complete).
     let stop_when_decided = undecided != 0 && recorder.is_none();
-    // `--stop-on-violation`: the safety properties whose violation stops the search.
-    let stops: u64 = if opts.stop_on_violation {
-        (0..properties.len())
-            .filter(|&i| properties[i].expectation == Expectation::Always)
-            .fold(0, |m, i| m | 1 << i)
-    } else {
-        0
-    };
     let mut parent: Vec<u32> = Vec::new();
     let mut via: Vec<u32> = Vec::new();
     let table = RwLock::new(FpTable::default());

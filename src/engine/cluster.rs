@@ -33,11 +33,13 @@
 //! [timely dataflow]: https://github.com/TimelyDataflow/timely-dataflow
 
 use crate::engine::{
-    decides, fingerprint_of, interrupted, path_to, peak_resident_bytes, resident_bytes,
-    CheckOptions, Discovery, Representative, SearchOutcome, Stats, StopReason, ROOT,
+    decides, decision_masks, fingerprint_of, interrupted, path_to, peak_resident_bytes,
+    resident_bytes, CheckOptions, Discovery, Representative, SearchOutcome, Stats, StopReason,
+    ROOT,
 };
+use fxhash::FxHashSet;
 use serde::{Deserialize, Serialize};
-use stateright::{Expectation, Model};
+use stateright::Model;
 use std::cell::RefCell;
 use std::hash::Hash;
 use std::io::{Read, Write};
@@ -51,9 +53,6 @@ use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Exchange, Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
-
-type FxHashSet<T> = std::collections::HashSet<T, fxhash::FxBuildHasher>;
-type FxHashMap<K, V> = std::collections::HashMap<K, V, fxhash::FxBuildHasher>;
 
 /// Where the worker processes of a distributed search are, and which one this is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +121,31 @@ struct Final {
     stats: WorkerStats,
     /// The traces it found that are reported: (property, initial-state index, action indices).
     traces: Vec<(u32, u32, Vec<u32>)>,
+}
+
+/// A worker's inputs to the dataflow, and the round they are at.
+#[derive(Default)]
+struct Inputs {
+    requests: In<Request>,
+    replies: In<Reply>,
+    summaries: In<Summary>,
+    finals: In<Final>,
+    round: u64,
+}
+
+impl Inputs {
+    /// One exchange: every input moves to the next round, and the worker runs the dataflow
+    /// until every worker's data of this round has arrived (`probe` has passed it).
+    fn exchange(&mut self, worker: &mut timely::worker::Worker, probe: &ProbeHandle<u64>) {
+        self.round += 1;
+        self.requests.advance_to(self.round);
+        self.replies.advance_to(self.round);
+        self.summaries.advance_to(self.round);
+        self.finals.advance_to(self.round);
+        while probe.less_than(&self.round) {
+            worker.step();
+        }
+    }
 }
 
 /// The worker that owns a fingerprint (timely routes by this value modulo the workers).
@@ -306,10 +330,7 @@ where
     let me = worker.index();
     let workers = worker.peers();
 
-    let mut requests_in = In::<Request>::new();
-    let mut replies_in = In::<Reply>::new();
-    let mut summaries_in = In::<Summary>::new();
-    let mut finals_in = In::<Final>::new();
+    let mut inputs = Inputs::default();
     let requests: Rc<RefCell<Vec<Request>>> = Rc::default();
     let replies: Rc<RefCell<Vec<Reply>>> = Rc::default();
     let summaries: Rc<RefCell<Vec<Summary>>> = Rc::default();
@@ -318,70 +339,38 @@ where
     worker.dataflow::<u64, _, _>(|scope| {
         let (r, p) = (requests.clone(), probe.clone());
         scope
-            .input_from(&mut requests_in)
+            .input_from(&mut inputs.requests)
             .exchange(|x: &Request| route(x.0))
             .inspect(move |x| r.borrow_mut().push(*x))
             .probe_with(&p);
         let r = replies.clone();
         scope
-            .input_from(&mut replies_in)
+            .input_from(&mut inputs.replies)
             .exchange(|x: &Reply| x.0 as u64)
             .inspect(move |x| r.borrow_mut().push(*x))
             .probe_with(&probe);
         let r = summaries.clone();
         scope
-            .input_from(&mut summaries_in)
+            .input_from(&mut inputs.summaries)
             .broadcast()
             .inspect(move |x| r.borrow_mut().push(x.clone()))
             .probe_with(&probe);
         let r = finals.clone();
         scope
-            .input_from(&mut finals_in)
+            .input_from(&mut inputs.finals)
             .broadcast()
             .inspect(move |x| r.borrow_mut().push(x.clone()))
             .probe_with(&probe);
     });
-    // One exchange: every input moves to the next round, and the worker runs the dataflow
-    // until every worker's data of this round has arrived.
-    let mut round = 0u64;
-    let mut barrier = |worker: &mut timely::worker::Worker,
-                       requests_in: &mut In<Request>,
-                       replies_in: &mut In<Reply>,
-                       summaries_in: &mut In<Summary>,
-                       finals_in: &mut In<Final>| {
-        round += 1;
-        requests_in.advance_to(round);
-        replies_in.advance_to(round);
-        summaries_in.advance_to(round);
-        finals_in.advance_to(round);
-        while probe.less_than(&round) {
-            worker.step();
-        }
-    };
     macro_rules! exchange {
         () => {
-            barrier(
-                worker,
-                &mut requests_in,
-                &mut replies_in,
-                &mut summaries_in,
-                &mut finals_in,
-            )
+            inputs.exchange(worker, &probe)
         };
     }
 
     let properties = model.properties();
-    let mut undecided: u64 = (0..properties.len())
-        .filter(|&i| properties[i].expectation != Expectation::Eventually)
-        .fold(0, |m, i| m | 1 << i);
+    let (mut undecided, stops) = decision_masks(&properties, opts.stop_on_violation);
     let stop_when_decided = undecided != 0;
-    let stops: u64 = if opts.stop_on_violation {
-        (0..properties.len())
-            .filter(|&i| properties[i].expectation == Expectation::Always)
-            .fold(0, |m, i| m | 1 << i)
-    } else {
-        0
-    };
     // The states this worker kept, by number: their parent's number and the action index (the
     // initial-state index for an initial state).
     let mut parent: Vec<u32> = Vec::new();
@@ -407,15 +396,17 @@ where
     let mut generated: Vec<(u32, u32)> = Vec::new();
     let inits = model.init_states();
     let mut generated_now = 0usize;
-    let mut sent: FxHashMap<u64, ()> = FxHashMap::default();
+    let mut sent: FxHashSet<u64> = FxHashSet::default();
     for (i, s) in inits.iter().enumerate() {
         generated_now += 1;
         if !model.within_boundary(s) {
             continue;
         }
         let fp = fingerprint_of::<M>(symmetry, s);
-        if sent.insert(fp, ()).is_none() {
-            requests_in.send((fp, me as u32, generated.len() as u32));
+        if sent.insert(fp) {
+            inputs
+                .requests
+                .send((fp, me as u32, generated.len() as u32));
             generated.push((ROOT, i as u32));
         }
     }
@@ -446,12 +437,12 @@ where
                     owned += 1;
                     if replicate {
                         for &(_, w, n) in &reqs[i..j] {
-                            replies_in.send((w, n));
+                            inputs.replies.send((w, n));
                         }
                     } else {
                         let (_, w, n) = choose(&reqs[i..j], fp, &assigned);
                         assigned[w as usize] += 1;
-                        replies_in.send((w, n));
+                        inputs.replies.send((w, n));
                     }
                 }
                 i = j;
@@ -518,7 +509,7 @@ where
         } else {
             0
         };
-        summaries_in.send(Summary {
+        inputs.summaries.send(Summary {
             worker: me as u32,
             owned,
             kept,
@@ -592,7 +583,7 @@ where
                         .is_some_and(|n| model.within_boundary(&n))
                 })
             });
-            summaries_in.send(Summary {
+            inputs.summaries.send(Summary {
                 worker: me as u32,
                 found: cut as u64,
                 ..Summary::default()
@@ -630,8 +621,10 @@ where
                 }
                 generated_now += 1;
                 let fp = fingerprint_of::<M>(symmetry, &next);
-                if sent.insert(fp, ()).is_none() {
-                    requests_in.send((fp, me as u32, generated.len() as u32));
+                if sent.insert(fp) {
+                    inputs
+                        .requests
+                        .send((fp, me as u32, generated.len() as u32));
                     generated.push((from as u32, index as u32));
                 }
             }
@@ -655,7 +648,7 @@ where
         })
         .collect();
     mine.memory_bytes = seen.capacity() * 9 + (parent.capacity() + via.capacity()) * 4;
-    finals_in.send(Final {
+    inputs.finals.send(Final {
         stats: mine,
         traces,
     });

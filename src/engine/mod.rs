@@ -481,6 +481,29 @@ where
     }
 }
 
+/// The properties `properties` a search decides state by state (every one but `Eventually`),
+/// and of those the `Always` ones whose violation stops it under `--stop-on-violation` (none
+/// without it): bit masks by property index.
+pub(crate) fn decision_masks<M: Model>(
+    properties: &[stateright::Property<M>],
+    stop_on_violation: bool,
+) -> (u64, u64) {
+    let mask = |keep: &dyn Fn(&stateright::Expectation) -> bool| {
+        properties
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| keep(&p.expectation))
+            .fold(0u64, |m, (i, _)| m | 1 << i)
+    };
+    let decidable = mask(&|e| *e != stateright::Expectation::Eventually);
+    let stops = if stop_on_violation {
+        mask(&|e| *e == stateright::Expectation::Always)
+    } else {
+        0
+    };
+    (decidable, stops)
+}
+
 /// Whether state `s` decides safety or reachability property `p`: violates an `Always`, or
 /// satisfies a `Sometimes`. (Not for `Eventually`, which no single state decides.)
 pub(crate) fn decides<M: Model>(p: &stateright::Property<M>, model: &M, s: &M::State) -> bool {
