@@ -912,6 +912,54 @@ fn bench_prints_the_benchmark_table() {
     assert!(lines[2].ends_with(",8.64,yes"), "{text}");
 }
 
+/// `ftcheck bench --workers N` runs each breadth-first case as a distributed search of N
+/// processes, still checked against its manifest (liveness then not checked), and the table
+/// gains each process's peak memory.
+#[test]
+fn bench_runs_each_case_distributed_with_workers() {
+    let out = ftcheck()
+        .args([
+            "bench",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/checks/voting-group.toml"),
+            "--format",
+            "csv",
+            "--workers",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("case,distinct states,generated,depth,threads,processes,seconds,")
+            && lines[0].contains(",peak RSS (MiB),peak RSS per process (MiB),bytes/state,"),
+        "{text}"
+    );
+    for (line, case) in lines[1..].iter().zip([
+        "voting-group/arbitrary-k3-n7,432,",
+        "voting-group/arbitrary-k3-n7-symmetry,50,",
+    ]) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert!(line.starts_with(case), "{text}");
+        assert_eq!((cells[4], cells[5]), ("2", "2"), "{text}");
+        assert_eq!(cells[10].split(" / ").count(), 2, "{text}");
+        assert_eq!(cells.last(), Some(&"yes"), "{text}");
+    }
+    // The random walks are not breadth-first searches.
+    let out = ftcheck()
+        .args(["bench", "--filter", "walks", "--workers", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--workers: no case of") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
 /// The parallel BFS numbers states as one thread would: the same counts, verdicts, traces
 /// (files byte for byte) and liveness lassos, on one thread or three. Only the generated count
 /// of a search stopped by a bound may differ.

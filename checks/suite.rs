@@ -109,12 +109,19 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
         .find(|c| c.name == "rms-3")
         .unwrap()
         .clone();
-    let ok = suite::run_case(&Catalog::builtin(), &manifest, &case, "rms-3".into()).unwrap();
+    let ok = suite::run_case(&Catalog::builtin(), &manifest, &case, "rms-3".into(), None).unwrap();
     assert!(ok.passed(), "{:?}", ok.problems);
 
     let mut wrong_count = case.clone();
     wrong_count.unique_states = Some(289);
-    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_count, "x".into()).unwrap();
+    let out = suite::run_case(
+        &Catalog::builtin(),
+        &manifest,
+        &wrong_count,
+        "x".into(),
+        None,
+    )
+    .unwrap();
     assert_eq!(
         out.problems,
         vec!["expected 289 unique states, got 288".to_string()]
@@ -124,7 +131,14 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     wrong_verdict
         .expect
         .insert("TCConsistent".into(), "violated".into());
-    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_verdict, "x".into()).unwrap();
+    let out = suite::run_case(
+        &Catalog::builtin(),
+        &manifest,
+        &wrong_verdict,
+        "x".into(),
+        None,
+    )
+    .unwrap();
     assert_eq!(
         out.problems,
         vec!["property TCConsistent: expected violated, got holds".to_string()]
@@ -132,7 +146,14 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
-    let out = suite::run_case(&Catalog::builtin(), &manifest, &wrong_length, "x".into()).unwrap();
+    let out = suite::run_case(
+        &Catalog::builtin(),
+        &manifest,
+        &wrong_length,
+        "x".into(),
+        None,
+    )
+    .unwrap();
     assert_eq!(
         out.problems,
         vec!["property abort-reached: expected a trace of 4 steps, got 3".to_string()]
@@ -140,7 +161,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut missing = case;
     missing.expect.remove("TypeOK");
-    let out = suite::run_case(&Catalog::builtin(), &manifest, &missing, "x".into()).unwrap();
+    let out = suite::run_case(&Catalog::builtin(), &manifest, &missing, "x".into(), None).unwrap();
     assert_eq!(
         out.problems,
         vec!["property TypeOK is holds but the manifest does not list it".to_string()]

@@ -11,7 +11,7 @@
 //! ```
 
 mod availability;
-mod workers;
+pub(crate) mod workers;
 
 use crate::catalog::{self, Assignment, Catalog};
 use crate::check::{self, CheckRequest, EXIT_OK, EXIT_USAGE};
@@ -314,9 +314,21 @@ struct BenchArgs {
     /// Run every case on this many threads, 1 to 1024 (default: as its manifest says, else 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
     threads: Option<u16>,
+    /// Run each case as a distributed search of this many processes on this machine, 1 to 64
+    /// (`check --workers N`; the breadth-first cases only, liveness not checked): the table
+    /// gains each process's peak memory.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=workers::MAX_WORKERS as i64))]
+    workers: Option<u16>,
     /// Run only the case with this id here (how bench runs each case in its own process).
     #[arg(long, hide = true)]
     case: Option<String>,
+    /// With --case: join the distributed search of this hosts file (how `--workers` starts
+    /// the other processes of a case).
+    #[arg(long, hide = true, requires = "case", requires = "process")]
+    hosts: Option<PathBuf>,
+    /// With --hosts: this process's line in it.
+    #[arg(long, hide = true, requires = "hosts")]
+    process: Option<usize>,
 }
 
 /// The arguments of `ftcheck suite`.
@@ -667,12 +679,24 @@ fn bench_table(catalog: &Catalog, args: BenchArgs) -> Result<i32, InputError> {
         filter,
         format,
         threads,
+        workers,
         case,
+        hosts,
+        process,
     } = args;
     let threads = threads.map(usize::from);
     let rows = match case {
-        Some(id) => bench::run_here(catalog, &path, &id, threads)?,
-        None => bench::run(&path, filter, threads)?,
+        Some(id) => {
+            let distributed = match (&hosts, process, workers) {
+                (Some(file), Some(i), _) => {
+                    Some(bench::Distributed::Join(workers::read_hosts(file, i)?))
+                }
+                (_, _, Some(n)) => Some(bench::Distributed::Start(n)),
+                _ => None,
+            };
+            bench::run_here(catalog, &path, &id, threads, distributed)?
+        }
+        None => bench::run(&path, filter, threads, workers)?,
     };
     match format {
         BenchFormat::Markdown => print!("{}", bench::markdown(&rows)),

@@ -69,6 +69,8 @@ pub struct WorkerStats {
     /// The worker's number, from 0 (process `p` with `t` threads has workers `p*t` to
     /// `p*t+t-1`).
     pub worker: usize,
+    /// The worker's process, from 0 (its line in the hosts file).
+    pub process: usize,
     /// Distinct states whose fingerprint this worker owns: their sum over the workers is the
     /// search's count of distinct states.
     pub owned_states: usize,
@@ -381,6 +383,7 @@ where
     let mut found: Vec<Option<u32>> = vec![None; properties.len()];
     let mut mine = WorkerStats {
         worker: me,
+        process: me / opts.threads.max(1),
         ..WorkerStats::default()
     };
     let mut stats = Stats {

@@ -10,6 +10,10 @@
 //! never comes down.
 
 use crate::catalog::Catalog;
+use crate::check;
+use crate::cli::workers::LocalWorkers;
+use crate::engine::cluster::Cluster;
+use crate::engine::Engine;
 use crate::error::InputError;
 use crate::suite::{self, CaseOutcome, Selection};
 use serde::{Deserialize, Serialize};
@@ -41,6 +45,17 @@ pub struct Row {
     pub symmetry_factor: Option<f64>,
     /// Whether verdicts and counts matched the manifest.
     pub matches_manifest: bool,
+    /// Processes of a distributed search (`bench --workers N`); 1 otherwise.
+    #[serde(default = "one")]
+    pub processes: usize,
+    /// Each process's peak resident memory in bytes, process 0 first, for a distributed
+    /// search (0 where the system does not report it); empty otherwise.
+    #[serde(default)]
+    pub peak_resident_per_process: Vec<u64>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Row {
@@ -60,11 +75,21 @@ impl Row {
                 .unreduced_states
                 .map(|n| n as f64 / o.unique_states.max(1) as f64),
             matches_manifest: o.passed(),
+            processes: o.stats.workers.last().map_or(1, |w| w.process + 1),
+            // Workers are in order, a process's together; each reports its process's peak.
+            peak_resident_per_process: o
+                .stats
+                .workers
+                .chunk_by(|a, b| a.process == b.process)
+                .map(|process| process[0].peak_resident_bytes)
+                .collect(),
         }
     }
 
-    fn cells(&self) -> Vec<String> {
-        vec![
+    /// The row's cells; with `distributed`, also its processes and their peak memories.
+    fn cells(&self, distributed: bool) -> Vec<String> {
+        let mib = |b: u64| format!("{:.0}", b as f64 / (1u64 << 20) as f64);
+        let mut cells = vec![
             self.case.clone(),
             self.unique_states.to_string(),
             self.generated_states.to_string(),
@@ -73,16 +98,40 @@ impl Row {
             format!("{:.2}", self.seconds),
             format!("{:.0}", self.states_per_sec),
             format!("{:.0}", self.states_per_sec / self.threads as f64),
-            self.peak_resident_bytes
-                .map(|b| format!("{:.0}", b as f64 / (1u64 << 20) as f64))
-                .unwrap_or_default(),
+            self.peak_resident_bytes.map(mib).unwrap_or_default(),
             format!("{:.0}", self.bytes_per_state),
             self.symmetry_factor
                 .map(|f| format!("{f:.2}"))
                 .unwrap_or_default(),
             if self.matches_manifest { "yes" } else { "NO" }.into(),
-        ]
+        ];
+        if distributed {
+            cells.insert(5, self.processes.to_string());
+            let per_process: Vec<String> = self
+                .peak_resident_per_process
+                .iter()
+                .map(|&b| mib(b))
+                .collect();
+            cells.insert(10, per_process.join(" / "));
+        }
+        cells
     }
+}
+
+/// The columns; with `distributed` (some row is a distributed search), also the processes
+/// and each one's peak memory.
+fn header(distributed: bool) -> Vec<&'static str> {
+    let mut h = HEADER.to_vec();
+    if distributed {
+        h.insert(5, "processes");
+        h.insert(10, "peak RSS per process (MiB)");
+    }
+    h
+}
+
+/// Whether some row is a distributed search.
+fn distributed(rows: &[Row]) -> bool {
+    rows.iter().any(|r| !r.peak_resident_per_process.is_empty())
 }
 
 const HEADER: [&str; 12] = [
@@ -102,29 +151,35 @@ const HEADER: [&str; 12] = [
 
 /// The table in Markdown.
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out = format!("| {} |\n", HEADER.join(" | "));
-    out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
+    let d = distributed(rows);
+    let h = header(d);
+    let mut out = format!("| {} |\n", h.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(h.len())));
     for r in rows {
-        out.push_str(&format!("| {} |\n", r.cells().join(" | ")));
+        out.push_str(&format!("| {} |\n", r.cells(d).join(" | ")));
     }
     out
 }
 
 /// The table as CSV (no field contains a comma or a quote).
 pub fn csv(rows: &[Row]) -> String {
-    let mut out = HEADER.join(",") + "\n";
+    let d = distributed(rows);
+    let mut out = header(d).join(",") + "\n";
     for r in rows {
-        out.push_str(&(r.cells().join(",") + "\n"));
+        out.push_str(&(r.cells(d).join(",") + "\n"));
     }
     out
 }
 
 /// Runs every selected `bench` case, each in a child process of this executable, and returns
 /// their rows in order.
+/// With `workers`, each case is a distributed search of that many processes on this machine
+/// (`check --workers N`), and only the cases of the breadth-first search run.
 pub fn run(
     path: &Path,
     filter: Option<String>,
     threads: Option<usize>,
+    workers: Option<u16>,
 ) -> Result<Vec<Row>, InputError> {
     let selection = Selection {
         filter,
@@ -138,7 +193,18 @@ pub fn run(
         ))
     })?;
     let mut rows = Vec::new();
-    for (file, id) in suite::selected(path, &selection)? {
+    let mut cases = suite::selected(path, &selection)?;
+    if workers.is_some() {
+        cases.retain(|(_, _, req)| req.options.engine == Engine::Bfs);
+        if cases.is_empty() {
+            return Err(InputError::Usage(format!(
+                "--workers: no case of {} that matches runs the breadth-first search; \
+                 give a --filter that selects one",
+                path.display()
+            )));
+        }
+    }
+    for (file, id, _) in cases {
         let problem = |what: String| InputError::File {
             path: file.clone(),
             problem: format!("case {id}: {what}"),
@@ -151,6 +217,9 @@ pub fn run(
         if let Some(t) = threads {
             child.args(["--threads", &t.to_string()]);
         }
+        if let Some(n) = workers {
+            child.args(["--workers", &n.to_string()]);
+        }
         let out = child
             .stderr(std::process::Stdio::inherit())
             .output()
@@ -162,20 +231,53 @@ pub fn run(
     Ok(rows)
 }
 
-/// Runs the one case `id` of `path` in this process.
+/// Runs the one case `id` of `path` in this process: alone, as process 0 of a distributed
+/// search that starts `workers − 1` more processes (`Distributed::Start`), or as a process of
+/// one that process 0 started (`Distributed::Join`).
 pub fn run_here(
     catalog: &Catalog,
     path: &Path,
     id: &str,
     threads: Option<usize>,
+    distributed: Option<Distributed>,
 ) -> Result<Vec<Row>, InputError> {
-    let selection = Selection {
+    let mut selection = Selection {
         exact: Some(id.to_string()),
         threads,
         ..Selection::default()
     };
+    let mut local = None;
+    match distributed {
+        Some(Distributed::Start(n)) => {
+            // The case is checked as a distributed search before the other processes start:
+            // they would wait for process 0 otherwise.
+            for (_, _, mut req) in suite::selected(path, &selection)? {
+                req.options.cluster = Some(Cluster {
+                    process: 0,
+                    addresses: Vec::new(),
+                });
+                check::validate(catalog, &req)?;
+            }
+            let started = LocalWorkers::start(n.into())?;
+            selection.cluster = Some(started.cluster.clone());
+            local = Some(started);
+        }
+        Some(Distributed::Join(cluster)) => selection.cluster = Some(cluster),
+        None => {}
+    }
     let outcomes = suite::run(catalog, path, &selection, &mut |o| {
-        eprintln!("{}", suite::table_line(o));
-    })?;
-    Ok(outcomes.iter().map(Row::of).collect())
+        if selection.cluster.as_ref().is_none_or(|c| c.process == 0) {
+            eprintln!("{}", suite::table_line(o));
+        }
+    });
+    drop(local);
+    Ok(outcomes?.iter().map(Row::of).collect())
+}
+
+/// How a case of `bench --workers N` runs in its process.
+pub enum Distributed {
+    /// As process 0, starting this many processes in all.
+    Start(u16),
+    /// As a process that process 0 started.
+    Join(Cluster),
 }

@@ -29,9 +29,10 @@
 
 use crate::catalog::{Assignment, Catalog, Given};
 use crate::check::{self, CheckRequest};
+use crate::engine::cluster::Cluster;
 use crate::engine::{CheckOptions, Engine};
 use crate::error::InputError;
-use crate::runner::Outcome;
+use crate::runner::{Outcome, PropertyKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -294,14 +295,20 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
     })
 }
 
-/// Runs one case and compares it with its expectations.
+/// Runs one case and compares it with its expectations; with a `cluster`, as that process of
+/// a distributed search (which checks no liveness: the case's liveness properties are then
+/// expected `not-checked`, their trace lengths are not compared, and neither is the count of
+/// states of a search that stopped once every other property was decided).
 pub fn run_case(
     catalog: &Catalog,
     manifest: &Manifest,
     case: &Case,
     id: String,
+    cluster: Option<&Cluster>,
 ) -> Result<CaseOutcome, InputError> {
-    let request = request(manifest, case, &id)?;
+    let mut request = request(manifest, case, &id)?;
+    request.options.cluster = cluster.cloned();
+    let distributed = cluster.is_some();
     let start = Instant::now();
     let report = check::check(catalog, &request, &mut |_| {}).map_err(|e| InputError::File {
         path: PathBuf::from(&id),
@@ -311,7 +318,13 @@ pub fn run_case(
     let mut unexpected = Vec::new();
     for r in &report.results {
         let before = problems.len();
-        match case.expect.get(&r.name) {
+        let not_checked = distributed && r.kind == PropertyKind::Liveness;
+        match case.expect.get(&r.name).map(String::as_str) {
+            Some(_) if not_checked && r.verdict != Outcome::NotChecked => problems.push(format!(
+                "property {}: expected not-checked (a distributed search), got {}",
+                r.name, r.verdict
+            )),
+            _ if not_checked => {}
             None => problems.push(format!(
                 "property {} is {} but the manifest does not list it",
                 r.name, r.verdict
@@ -329,7 +342,7 @@ pub fn run_case(
             _ => {}
         }
         if let Some(&n) = case.trace_lengths.get(&r.name) {
-            if r.trace_length != Some(n) {
+            if r.trace_length != Some(n) && !not_checked {
                 problems.push(format!(
                     "property {}: expected a trace of {n} steps, got {}",
                     r.name,
@@ -354,7 +367,12 @@ pub fn run_case(
             problems.push(format!("the model has no property {name}"));
         }
     }
-    if let Some(n) = case.unique_states {
+    // A distributed search checks no liveness, so it stops once every other property is
+    // decided, where a case that checks liveness searches the whole graph: its count is that
+    // search's only if some property holds (the search ran to its end).
+    let comparable = !(distributed && case.liveness)
+        || report.results.iter().any(|r| r.verdict == Outcome::Holds);
+    if let (Some(n), true) = (case.unique_states, comparable) {
         if n != report.stats.unique_states {
             problems.push(format!(
                 "expected {n} unique states, got {}",
@@ -394,6 +412,8 @@ pub struct Selection {
     pub exact: Option<String>,
     /// Run every case on this many threads, whatever its manifest says.
     pub threads: Option<usize>,
+    /// Run every case as this process of a distributed search.
+    pub cluster: Option<Cluster>,
 }
 
 impl Selection {
@@ -432,14 +452,19 @@ fn instances(file: &Path, manifest: &Manifest) -> Vec<(String, Case)> {
     out
 }
 
-/// The manifest file and id (`file/case`) of every selected case, in order, without running.
-pub fn selected(path: &Path, selection: &Selection) -> Result<Vec<(PathBuf, String)>, InputError> {
+/// The manifest file, id (`file/case`) and check request of every selected case, in order,
+/// without running.
+pub fn selected(
+    path: &Path,
+    selection: &Selection,
+) -> Result<Vec<(PathBuf, String, CheckRequest)>, InputError> {
     let mut out = Vec::new();
     for file in manifests(path)? {
         let manifest = load(&file)?;
         for (id, case) in instances(&file, &manifest) {
             if selection.wants(&manifest, &case, &id) {
-                out.push((file.clone(), id));
+                let req = request(&manifest, &case, &id)?;
+                out.push((file.clone(), id, req));
             }
         }
     }
@@ -503,7 +528,7 @@ pub fn run(
                 threads: selection.threads.or(case.threads),
                 ..case.clone()
             };
-            let mut outcome = run_case(catalog, &manifest, case, id)?;
+            let mut outcome = run_case(catalog, &manifest, case, id, selection.cluster.as_ref())?;
             // The same configuration without symmetry, if the manifest pins its count.
             outcome.unreduced_states = manifest
                 .cases
