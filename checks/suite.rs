@@ -144,6 +144,27 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
         vec!["property TCConsistent: expected violated, got holds".to_string()]
     );
 
+    // A verdict the property's kind never has, even as a moot alternative.
+    let mut wrong_kind = case.clone();
+    wrong_kind
+        .expect
+        .insert("TCConsistent".into(), "holds|reached".into());
+    let out = suite::run_case(
+        &Catalog::builtin(),
+        &manifest,
+        &wrong_kind,
+        "x".into(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        out.problems,
+        vec![
+            "property TCConsistent is a safety property, which is never reached; fix the manifest"
+                .to_string()
+        ]
+    );
+
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
     let out = suite::run_case(

@@ -150,6 +150,16 @@ impl Outcome {
         }
     }
 
+    /// Whether a property of `kind` can have this verdict: `reached` and `unreached` are
+    /// reachability's, `holds` and `violated` safety's and liveness's.
+    pub fn fits(self, kind: PropertyKind) -> bool {
+        match self {
+            Outcome::Reached | Outcome::Unreached => kind == PropertyKind::Reachability,
+            Outcome::Holds | Outcome::Violated => kind != PropertyKind::Reachability,
+            Outcome::Incomplete | Outcome::NotChecked => true,
+        }
+    }
+
     /// Whether it decides the property with a trace (violated or reached).
     pub fn has_trace(self) -> bool {
         matches!(self, Outcome::Violated | Outcome::Reached)

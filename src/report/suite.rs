@@ -319,6 +319,23 @@ pub fn run_case(
     for r in &report.results {
         let before = problems.len();
         let not_checked = distributed && r.kind == PropertyKind::Liveness;
+        // A verdict the property's kind never has is a mistake of the manifest, even as an
+        // alternative that another verdict makes moot.
+        let misfits: Vec<&str> = case
+            .expect
+            .get(&r.name)
+            .into_iter()
+            .flat_map(|e| e.split('|'))
+            .filter(|alt| Outcome::named(alt).is_some_and(|o| !o.fits(r.kind)))
+            .collect();
+        if !misfits.is_empty() {
+            problems.push(format!(
+                "property {} is a {} property, which is never {}; fix the manifest",
+                r.name,
+                r.kind,
+                misfits.join(" or ")
+            ));
+        }
         match case.expect.get(&r.name).map(String::as_str) {
             Some(_) if not_checked && r.verdict != Outcome::NotChecked => problems.push(format!(
                 "property {}: expected not-checked (a distributed search), got {}",
