@@ -69,6 +69,7 @@ where
     M::Action: Clone + PartialEq,
 {
     let start = Instant::now();
+    let properties = model.properties();
     let mut builder = model.clone().checker().threads(opts.threads.max(1));
     if let Some(rep) = symmetry {
         builder = builder.symmetry_fn(rep);
@@ -88,8 +89,7 @@ where
     if opts.stop_on_violation {
         // Not `AnyFailures`: that counts stateright's own `Eventually` discoveries, which
         // ftcheck does not take (the DFS leaves liveness to the BFS).
-        let safety = model
-            .properties()
+        let safety = properties
             .iter()
             .filter(|p| p.expectation == Expectation::Always)
             .map(|p| p.name)
@@ -139,7 +139,6 @@ where
             p.expectation == Expectation::Always
                 && found.as_ref().map_or(true, |f| f.contains_key(p.name))
         };
-        let properties = model.properties();
         // The DFS leaves `Eventually` to the BFS.
         let decided = |p: &stateright::Property<M>| {
             p.expectation == Expectation::Eventually
@@ -151,8 +150,7 @@ where
     // Rebuilding a path can panic inside stateright (all at once: it rebuilds every path); a
     // path that cannot be rebuilt, or does not follow from the model, is still a discovery:
     // the property is not known to hold.
-    let discoveries = model
-        .properties()
+    let discoveries = properties
         .iter()
         .map(|p| {
             if p.expectation == Expectation::Eventually {
