@@ -947,6 +947,24 @@ fn bench_runs_each_case_distributed_with_workers() {
         assert_eq!(cells[10].split(" / ").count(), 2, "{text}");
         assert_eq!(cells.last(), Some(&"yes"), "{text}");
     }
+    // A case whose input is bad is reported once, on one line naming it.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "model = \"voting-group\"\n[[case]]\nname = \"a\"\nbench = true\nparams = { faulty = 5 }\nexpect = {}\n",
+    )
+    .unwrap();
+    let out = ftcheck()
+        .args(["bench", bad.to_str().unwrap(), "--workers", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.lines().count() == 1 && err.contains("case bad/a: parameter faulty=5"),
+        "{err}"
+    );
     // The random walks are not breadth-first searches.
     let out = ftcheck()
         .args(["bench", "--filter", "walks", "--workers", "2"])

@@ -871,3 +871,24 @@ fn a_distributed_search_refuses_bad_hosts_and_options_in_one_line() {
     assert_refused(&["check", "raft", "--hosts", file], &["--process"]);
     assert_refused(&["check", "nosuch", "--workers", "2"], &["unknown model"]);
 }
+
+/// A closed standard output (`ftcheck ... | head`) ends the program quietly, as it ends other
+/// Unix tools (killed by SIGPIPE), not with a panic of `print!`.
+#[test]
+#[cfg(unix)]
+fn a_closed_stdout_ends_the_program_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ftcheck"))
+        .args(["check", "voting-group"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end is closed before the report is printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.signal(), Some(13), "{:?} {err}", out.status);
+}

@@ -165,6 +165,24 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
         ]
     );
 
+    // Every run checks safety: not-checked is liveness's alone.
+    wrong_kind
+        .expect
+        .insert("TCConsistent".into(), "not-checked".into());
+    let out = suite::run_case(
+        &Catalog::builtin(),
+        &manifest,
+        &wrong_kind,
+        "x".into(),
+        None,
+    )
+    .unwrap();
+    assert!(
+        out.problems[0].contains("is a safety property, which is never not-checked"),
+        "{:?}",
+        out.problems
+    );
+
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
     let out = suite::run_case(

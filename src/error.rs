@@ -75,6 +75,10 @@ pub enum InputError {
     /// An option that does not apply.
     #[error("{0}")]
     Usage(String),
+    /// Bad input that a child process of this program has already reported on its own line
+    /// (the program prints nothing more, and exits 2).
+    #[error("reported above")]
+    Reported,
     /// A file that cannot be read or parsed.
     #[error("{path}: {problem}")]
     File {

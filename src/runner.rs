@@ -151,12 +151,14 @@ impl Outcome {
     }
 
     /// Whether a property of `kind` can have this verdict: `reached` and `unreached` are
-    /// reachability's, `holds` and `violated` safety's and liveness's.
+    /// reachability's, `holds` and `violated` safety's and liveness's, `not-checked`
+    /// liveness's alone (every run checks safety and reachability).
     pub fn fits(self, kind: PropertyKind) -> bool {
         match self {
             Outcome::Reached | Outcome::Unreached => kind == PropertyKind::Reachability,
             Outcome::Holds | Outcome::Violated => kind != PropertyKind::Reachability,
-            Outcome::Incomplete | Outcome::NotChecked => true,
+            Outcome::NotChecked => kind == PropertyKind::Liveness,
+            Outcome::Incomplete => true,
         }
     }
 

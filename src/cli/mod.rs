@@ -375,16 +375,20 @@ fn progress_every() -> Result<Duration, InputError> {
 
 /// Ctrl-C and SIGTERM stop the search (see [`engine::interrupt`]); a second one ends the
 /// process at once (exit 130).
-fn stop_on_signals() {
-    let installed = ctrlc::set_handler(|| {
+fn stop_on_signals(announce: bool) {
+    let installed = ctrlc::set_handler(move || {
         if engine::interrupted() {
+            // The hosts file of `--workers` is removed here: its owner's drop does not run.
+            workers::remove_hosts_file();
             std::process::exit(130);
         }
         engine::interrupt();
-        eprintln!(
-            "{}: interrupted: stopping the search and reporting what it found (again to quit at once)",
-            program()
-        );
+        if announce {
+            eprintln!(
+                "{}: interrupted: stopping the search and reporting what it found (again to quit at once)",
+                program()
+            );
+        }
     });
     if let Err(e) = installed {
         eprintln!(
@@ -510,7 +514,8 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
         exports: export,
         minimize,
     };
-    stop_on_signals();
+    // Only process 0 of a distributed search says so (the others print nothing).
+    stop_on_signals(process.is_none_or(|p| p == 0));
     // Process 0 starts the others once the request is known to be good: they would wait for
     // it forever otherwise.
     let mut local = None;
@@ -685,6 +690,9 @@ fn bench_table(catalog: &Catalog, args: BenchArgs) -> Result<i32, InputError> {
         process,
     } = args;
     let threads = threads.map(usize::from);
+    // Ctrl-C: the case that runs is reported (incomplete) and no other starts; only the
+    // first process says so.
+    stop_on_signals(process.is_none_or(|p| p == 0) && case.is_none());
     let rows = match case {
         Some(id) => {
             let distributed = match (&hosts, process, workers) {
@@ -727,7 +735,7 @@ fn run_suite(catalog: &Catalog, args: SuiteArgs) -> Result<i32, InputError> {
         quick_only: quick,
         ..suite::Selection::default()
     };
-    stop_on_signals();
+    stop_on_signals(true);
     let outcomes = suite::run(catalog, &path, &selection, &mut |o| {
         println!("{}", suite::table_line(o));
         let _ = std::io::stdout().flush();
@@ -796,6 +804,14 @@ fn program_name() -> String {
 /// Parses the command line, runs the subcommand on the models of `catalog` and returns the
 /// exit code (see `ftcheck --help`): the whole `ftcheck` program, for any catalog.
 pub fn main(catalog: Catalog) -> ExitCode {
+    // A closed standard output (`ftcheck ... | head`) ends the program quietly, as it ends
+    // other Unix tools, where `print!` would panic. The distributed search's sockets are not
+    // concerned: Rust's `TcpStream` sends with `MSG_NOSIGNAL`.
+    #[cfg(unix)]
+    // SAFETY: restores one signal's default action, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     crate::error::set_program(program_name());
     let name = program();
     let parsed = Cli::command()
@@ -833,6 +849,7 @@ pub fn main(catalog: Catalog) -> ExitCode {
     };
     match run(&catalog, cli) {
         Ok(code) => ExitCode::from(code as u8),
+        Err(InputError::Reported) => ExitCode::from(EXIT_USAGE as u8),
         Err(e) => {
             eprintln!("{name}: error: {e}");
             ExitCode::from(EXIT_USAGE as u8)

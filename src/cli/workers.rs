@@ -62,6 +62,17 @@ pub fn read_hosts(path: &Path, process: usize) -> Result<Cluster, InputError> {
     Ok(Cluster { process, addresses })
 }
 
+/// The hosts file of the `--workers` search running, if one is: a second Ctrl-C quits at once,
+/// without the drop that removes it.
+static HOSTS_FILE: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Removes the hosts file of the `--workers` search running, if any (on a quick quit).
+pub fn remove_hosts_file() {
+    if let Some(path) = HOSTS_FILE.lock().ok().and_then(|mut p| p.take()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// The processes of `check --workers N` on this machine: this one (process 0) and the N−1
 /// children it started, which it waits for when dropped.
 pub struct LocalWorkers {
@@ -98,6 +109,9 @@ impl LocalWorkers {
         hosts
             .write_all(format!("{}\n", addresses.join("\n")).as_bytes())
             .map_err(|e| failed(format!("cannot write a hosts file ({e})")))?;
+        if let Ok(mut registered) = HOSTS_FILE.lock() {
+            *registered = Some(hosts.path().to_path_buf());
+        }
         let exe = std::env::current_exe()
             .map_err(|e| failed(format!("cannot find this program ({e})")))?;
         let args = without_workers(std::env::args_os().skip(1));
@@ -110,7 +124,7 @@ impl LocalWorkers {
             _hosts: hosts,
         };
         for process in 1..n {
-            let child = Command::new(&exe)
+            let child = stop_with_parent(&mut Command::new(&exe))
                 .args(&args)
                 .arg("--hosts")
                 .arg(workers._hosts.path())
@@ -140,7 +154,30 @@ impl Drop for LocalWorkers {
                 let _ = child.wait();
             }
         }
+        if let Ok(mut registered) = HOSTS_FILE.lock() {
+            *registered = None;
+        }
     }
+}
+
+/// Has the child that `command` starts told to stop when this process ends (Linux: SIGTERM,
+/// which it takes as Ctrl-C), so that no process of a search outlives the one that started it.
+pub fn stop_with_parent(command: &mut Command) -> &mut Command {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec the closure only calls prctl, which is
+        // async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    command
 }
 
 /// The arguments without `--workers N` (or `--workers=N`), and without the options that only

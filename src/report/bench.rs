@@ -11,7 +11,7 @@
 
 use crate::catalog::Catalog;
 use crate::check;
-use crate::cli::workers::LocalWorkers;
+use crate::cli::workers::{self, LocalWorkers};
 use crate::engine::cluster::Cluster;
 use crate::engine::Engine;
 use crate::error::InputError;
@@ -195,7 +195,15 @@ pub fn run(
     let mut rows = Vec::new();
     let mut cases = suite::selected(path, &selection)?;
     if workers.is_some() {
+        let all = cases.len();
         cases.retain(|(_, _, req)| req.options.engine == Engine::Bfs);
+        if cases.len() < all && !cases.is_empty() {
+            eprintln!(
+                "{}: --workers: {} of the {all} cases that match are not breadth-first searches, and are left out",
+                crate::error::program(),
+                all - cases.len()
+            );
+        }
         if cases.is_empty() {
             return Err(InputError::Usage(format!(
                 "--workers: no case of {} that matches runs the breadth-first search; \
@@ -205,12 +213,16 @@ pub fn run(
         }
     }
     for (file, id, _) in cases {
+        if crate::engine::interrupted() {
+            // Ctrl-C: the case that was running is reported; no other starts.
+            break;
+        }
         let problem = |what: String| InputError::File {
             path: file.clone(),
             problem: format!("case {id}: {what}"),
         };
         let mut child = std::process::Command::new(&exe);
-        child
+        workers::stop_with_parent(&mut child)
             .arg("bench")
             .arg(&file)
             .args(["--case", &id, "--format", "json"]);
@@ -224,6 +236,10 @@ pub fn run(
             .stderr(std::process::Stdio::inherit())
             .output()
             .map_err(|e| problem(format!("cannot run ({e})")))?;
+        if out.status.code() == Some(check::EXIT_USAGE) && out.stdout.is_empty() {
+            // The case's input was bad, and the child said so.
+            return Err(InputError::Reported);
+        }
         let mut got: Vec<Row> = serde_json::from_slice(&out.stdout)
             .map_err(|e| problem(format!("the child process printed no table ({e})")))?;
         rows.append(&mut got);
@@ -251,12 +267,15 @@ pub fn run_here(
         Some(Distributed::Start(n)) => {
             // The case is checked as a distributed search before the other processes start:
             // they would wait for process 0 otherwise.
-            for (_, _, mut req) in suite::selected(path, &selection)? {
+            for (file, id, mut req) in suite::selected(path, &selection)? {
                 req.options.cluster = Some(Cluster {
                     process: 0,
                     addresses: Vec::new(),
                 });
-                check::validate(catalog, &req)?;
+                check::validate(catalog, &req).map_err(|e| InputError::File {
+                    path: file,
+                    problem: format!("case {id}: {e}"),
+                })?;
             }
             let started = LocalWorkers::start(n.into())?;
             selection.cluster = Some(started.cluster.clone());

@@ -531,15 +531,6 @@ fn part_row(row: &ResultRow) -> ResultRow {
     }
 }
 
-/// The verdicts a property of each kind can have in a report.
-fn verdicts_of(kind: PropertyKind) -> [Outcome; 4] {
-    use Outcome::*;
-    match kind {
-        PropertyKind::Reachability => [Reached, Unreached, Incomplete, NotChecked],
-        _ => [Holds, Violated, Incomplete, NotChecked],
-    }
-}
-
 /// Checks a shard's report against its model, as `check` would have written it: the model
 /// and its properties, each verdict (and part verdict) one its kind can have, a trace for
 /// each violated or reached property and for no other, of the length the row says, that
@@ -565,13 +556,17 @@ fn validate_shard(
     }
     let mut decisive = 0;
     for x in &r.results {
-        let valid = verdicts_of(x.kind);
-        if !valid.contains(&x.verdict) {
+        if !x.verdict.fits(x.kind) {
+            let valid: Vec<&str> = Outcome::ALL
+                .into_iter()
+                .filter(|o| o.fits(x.kind))
+                .map(Outcome::name)
+                .collect();
             return Err(format!(
                 "property '{}' has verdict '{}', not one of {}",
                 x.name,
                 x.verdict,
-                valid.map(Outcome::name).join(", ")
+                valid.join(", ")
             ));
         }
         if let Some(v) = &x.part_verdict {

@@ -298,7 +298,7 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
 /// Runs one case and compares it with its expectations; with a `cluster`, as that process of
 /// a distributed search (which checks no liveness: the case's liveness properties are then
 /// expected `not-checked`, their trace lengths are not compared, and neither is the count of
-/// states of a search that stopped once every other property was decided).
+/// states of a search that stopped before its end).
 pub fn run_case(
     catalog: &Catalog,
     manifest: &Manifest,
@@ -384,11 +384,15 @@ pub fn run_case(
             problems.push(format!("the model has no property {name}"));
         }
     }
-    // A distributed search checks no liveness, so it stops once every other property is
-    // decided, where a case that checks liveness searches the whole graph: its count is that
-    // search's only if some property holds (the search ran to its end).
-    let comparable = !(distributed && case.liveness)
-        || report.results.iter().any(|r| r.verdict == Outcome::Holds);
+    // A distributed search stops only between levels (a state bound, a violation, every
+    // property decided: it counts the whole level), and checks no liveness, where a case that
+    // checks liveness searches the whole graph: the case's count is its count only if it ran
+    // to its end, as a property that holds or is unreached shows.
+    let comparable = !distributed
+        || report
+            .results
+            .iter()
+            .any(|r| matches!(r.verdict, Outcome::Holds | Outcome::Unreached));
     if let (Some(n), true) = (case.unique_states, comparable) {
         if n != report.stats.unique_states {
             problems.push(format!(
