@@ -109,19 +109,15 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
         .find(|c| c.name == "rms-3")
         .unwrap()
         .clone();
-    let ok = suite::run_case(&Catalog::builtin(), &manifest, &case, "rms-3".into(), None).unwrap();
+    let run = |case: &suite::Case| {
+        suite::run_case(&Catalog::builtin(), &manifest, case, "x".into(), None).unwrap()
+    };
+    let ok = run(&case);
     assert!(ok.passed(), "{:?}", ok.problems);
 
     let mut wrong_count = case.clone();
     wrong_count.unique_states = Some(289);
-    let out = suite::run_case(
-        &Catalog::builtin(),
-        &manifest,
-        &wrong_count,
-        "x".into(),
-        None,
-    )
-    .unwrap();
+    let out = run(&wrong_count);
     assert_eq!(
         out.problems,
         vec!["expected 289 unique states, got 288".to_string()]
@@ -131,14 +127,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     wrong_verdict
         .expect
         .insert("TCConsistent".into(), "violated".into());
-    let out = suite::run_case(
-        &Catalog::builtin(),
-        &manifest,
-        &wrong_verdict,
-        "x".into(),
-        None,
-    )
-    .unwrap();
+    let out = run(&wrong_verdict);
     assert_eq!(
         out.problems,
         vec!["property TCConsistent: expected violated, got holds".to_string()]
@@ -149,14 +138,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     wrong_kind
         .expect
         .insert("TCConsistent".into(), "holds|reached".into());
-    let out = suite::run_case(
-        &Catalog::builtin(),
-        &manifest,
-        &wrong_kind,
-        "x".into(),
-        None,
-    )
-    .unwrap();
+    let out = run(&wrong_kind);
     assert_eq!(
         out.problems,
         vec![
@@ -169,14 +151,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
     wrong_kind
         .expect
         .insert("TCConsistent".into(), "not-checked".into());
-    let out = suite::run_case(
-        &Catalog::builtin(),
-        &manifest,
-        &wrong_kind,
-        "x".into(),
-        None,
-    )
-    .unwrap();
+    let out = run(&wrong_kind);
     assert!(
         out.problems[0].contains("is a safety property, which is never not-checked"),
         "{:?}",
@@ -185,14 +160,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut wrong_length = case.clone();
     wrong_length.trace_lengths.insert("abort-reached".into(), 4);
-    let out = suite::run_case(
-        &Catalog::builtin(),
-        &manifest,
-        &wrong_length,
-        "x".into(),
-        None,
-    )
-    .unwrap();
+    let out = run(&wrong_length);
     assert_eq!(
         out.problems,
         vec!["property abort-reached: expected a trace of 4 steps, got 3".to_string()]
@@ -200,7 +168,7 @@ fn suite_fails_when_a_manifest_count_or_verdict_is_changed() {
 
     let mut missing = case;
     missing.expect.remove("TypeOK");
-    let out = suite::run_case(&Catalog::builtin(), &manifest, &missing, "x".into(), None).unwrap();
+    let out = run(&missing);
     assert_eq!(
         out.problems,
         vec!["property TypeOK is holds but the manifest does not list it".to_string()]
