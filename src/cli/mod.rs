@@ -691,8 +691,8 @@ fn bench_table(catalog: &Catalog, args: BenchArgs) -> Result<i32, InputError> {
     } = args;
     let threads = threads.map(usize::from);
     // Ctrl-C: the case that runs is reported (incomplete) and no other starts; only the
-    // first process says so.
-    stop_on_signals(process.is_none_or(|p| p == 0) && case.is_none());
+    // parent process (no `--case`) says so.
+    stop_on_signals(case.is_none());
     let rows = match case {
         Some(id) => {
             let distributed = match (&hosts, process, workers) {

@@ -45,17 +45,11 @@ pub struct Row {
     pub symmetry_factor: Option<f64>,
     /// Whether verdicts and counts matched the manifest.
     pub matches_manifest: bool,
-    /// Processes of a distributed search (`bench --workers N`); 1 otherwise.
-    #[serde(default = "one")]
-    pub processes: usize,
     /// Each process's peak resident memory in bytes, process 0 first, for a distributed
-    /// search (0 where the system does not report it); empty otherwise.
+    /// search (`bench --workers N`: N entries; 0 where the system does not report it); empty
+    /// otherwise.
     #[serde(default)]
     pub peak_resident_per_process: Vec<u64>,
-}
-
-fn one() -> usize {
-    1
 }
 
 impl Row {
@@ -75,7 +69,6 @@ impl Row {
                 .unreduced_states
                 .map(|n| n as f64 / o.unique_states.max(1) as f64),
             matches_manifest: o.passed(),
-            processes: o.stats.workers.last().map_or(1, |w| w.process + 1),
             // Workers are in order, a process's together; each reports its process's peak.
             peak_resident_per_process: o
                 .stats
@@ -106,25 +99,31 @@ impl Row {
             if self.matches_manifest { "yes" } else { "NO" }.into(),
         ];
         if distributed {
-            cells.insert(5, self.processes.to_string());
+            let processes = self.peak_resident_per_process.len().max(1);
+            cells.insert(PROCESSES_AT, processes.to_string());
             let per_process: Vec<String> = self
                 .peak_resident_per_process
                 .iter()
                 .map(|&b| mib(b))
                 .collect();
-            cells.insert(10, per_process.join(" / "));
+            cells.insert(PER_PROCESS_AT, per_process.join(" / "));
         }
         cells
     }
 }
+
+/// Where a table with a distributed row has its column of processes (after "threads"), and
+/// then its column of each process's peak memory (after "peak RSS").
+const PROCESSES_AT: usize = 5;
+const PER_PROCESS_AT: usize = 10;
 
 /// The columns; with `distributed` (some row is a distributed search), also the processes
 /// and each one's peak memory.
 fn header(distributed: bool) -> Vec<&'static str> {
     let mut h = HEADER.to_vec();
     if distributed {
-        h.insert(5, "processes");
-        h.insert(10, "peak RSS per process (MiB)");
+        h.insert(PROCESSES_AT, "processes");
+        h.insert(PER_PROCESS_AT, "peak RSS per process (MiB)");
     }
     h
 }
