@@ -892,3 +892,72 @@ fn a_closed_stdout_ends_the_program_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.signal(), Some(13), "{:?} {err}", out.status);
 }
+
+/// When one process of a distributed search dies (`kill -9`), the other stops at once with
+/// one line naming the lost process, exit code 3 (incomplete) and no panic: process 0 in its
+/// report, any other process on stderr.
+#[test]
+#[cfg(unix)]
+fn a_lost_process_stops_the_distributed_search_with_one_line() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    for victim in [1, 0] {
+        let ports: Vec<std::net::TcpListener> = (0..2)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let hosts = dir.path().join(format!("hosts-{victim}"));
+        let lines: Vec<String> = ports
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect();
+        std::fs::write(&hosts, lines.join("\n")).unwrap();
+        drop(ports);
+        let start = |process: usize| {
+            Command::new(assert_cmd::cargo::cargo_bin("ftcheck"))
+                .args(["check", "raft", "--no-liveness", "--hosts"])
+                .arg(&hosts)
+                .args(["--process", &process.to_string()])
+                .env("FTCHECK_PROGRESS_SECS", "0.2")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut children = [start(0), start(1)];
+        // Once the search runs: process 0's first progress line.
+        let mut progress = BufReader::new(children[0].stderr.take().unwrap()).lines();
+        let first = progress.next().unwrap().unwrap();
+        assert!(first.starts_with("Progress("), "{first}");
+        let [zero, one] = children;
+        let (mut dead, survivor) = if victim == 1 {
+            (one, zero)
+        } else {
+            (zero, one)
+        };
+        dead.kill().unwrap();
+        dead.wait().unwrap();
+        let out = survivor.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let rest: Vec<String> = progress.map_while(Result::ok).collect();
+        let stderr = if victim == 1 {
+            rest.join("\n")
+        } else {
+            String::from_utf8_lossy(&out.stderr).to_string()
+        };
+        assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let lost = format!("lost process {victim} of the search (");
+        if victim == 1 {
+            assert!(stdout.contains(&lost), "{stdout}");
+            assert!(stdout.contains("election-safety       safety        incomplete (lost"));
+        } else {
+            assert_eq!(stdout, "");
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{stderr}");
+            assert!(
+                lines[0].starts_with(&format!("ftcheck: process 1: {lost}")),
+                "{stderr}"
+            );
+        }
+    }
+}

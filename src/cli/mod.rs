@@ -541,10 +541,15 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
     });
     drop(local);
     let report = report?;
-    if first {
-        Ok(print_report(&report, format))
-    } else {
-        Ok(report.exit_code)
+    match (first, &report.stopped) {
+        (true, _) => Ok(print_report(&report, format)),
+        // Process 0 reports the search; a failure of this process's part only this one knows.
+        (false, Some(why)) if report.worker_failed => {
+            let process = req.options.cluster.as_ref().map_or(0, |c| c.process);
+            eprintln!("ftcheck: process {process}: {why}");
+            Ok(report.exit_code)
+        }
+        (false, _) => Ok(report.exit_code),
     }
 }
 

@@ -40,12 +40,13 @@ use crate::engine::{
 use fxhash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use stateright::Model;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hash::Hash;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::Duration;
 use std::time::Instant;
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
@@ -145,6 +146,10 @@ impl Inputs {
         self.summaries.advance_to(self.round);
         self.finals.advance_to(self.round);
         while probe.less_than(&self.round) {
+            if FAILED.load(Ordering::Relaxed) {
+                // Another thread of this process failed (a lost peer): the round never ends.
+                std::panic::resume_unwind(Box::new("a thread of the search failed"));
+            }
             worker.step();
         }
     }
@@ -198,6 +203,7 @@ where
     let (tx, rx) = mpsc::channel::<Stats>();
     let tx = Mutex::new(tx);
     let reporter = cluster.process == 0;
+    watch_failures();
     let guards = timely::execute::execute_from(
         builders,
         Box::new(guard),
@@ -215,12 +221,83 @@ where
     for stats in rx {
         progress(&stats);
     }
+    // Joining panics too if a networking thread failed: that failure is the report.
+    QUIET.set(true);
+    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
+    QUIET.set(false);
+    let failure = FAILURE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .map(|(thread, why)| describe_failure(&thread, &why));
+    FAILED.store(false, Ordering::Relaxed);
+    let results = match (results, failure) {
+        (_, Some(failure)) => return Err(failure),
+        (Err(_), None) => return Err("a worker failed".into()),
+        (Ok(results), None) => results,
+    };
     let mut outcome = None;
-    for result in guards.join() {
+    for result in results {
         let o = result.map_err(|e| format!("a worker failed: {e}"))?;
         outcome.get_or_insert(o);
     }
     outcome.ok_or_else(|| "no worker ran".to_string())
+}
+
+/// The first panic of a thread of a distributed search in this process: the thread's name
+/// and the panic's message.
+static FAILURE: Mutex<Option<(String, String)>> = Mutex::new(None);
+
+/// Set by the first such panic; the other workers of this process then stop too.
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Whether a panic of this thread is expected and reported otherwise (the search's
+    /// thread while it joins the workers).
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, once per process, a panic hook that records the panics of timely's threads
+/// (named `timely:work-N`, `timely:send-P` and `timely:recv-P`) in `FAILURE` instead of
+/// printing them, and prints nothing for a `QUIET` thread. A peer process that dies breaks its
+/// connections, and every thread of timely here panics in turn; the search reports the first
+/// failure as one line. Other panics go to the hook installed before.
+fn watch_failures() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or_default();
+            if QUIET.get() {
+                return;
+            }
+            if !name.starts_with("timely:") {
+                return previous(info);
+            }
+            FAILED.store(true, Ordering::Relaxed);
+            let payload = info.payload();
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let mut first = FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert((name.to_string(), why));
+        }));
+    });
+}
+
+/// One line for the first failure of a search's thread `thread` (a timely thread name).
+fn describe_failure(thread: &str, why: &str) -> String {
+    let why = why.trim_start_matches("timely communication error: ");
+    let peer = thread
+        .strip_prefix("timely:send-")
+        .or_else(|| thread.strip_prefix("timely:recv-"));
+    match peer {
+        Some(p) => format!("lost process {p} of the search ({why})"),
+        None => format!("a worker failed: {why}"),
+    }
 }
 
 /// How long the processes of a search have to connect to each other, from the start of each.

@@ -2,7 +2,7 @@
 //! code.
 
 use crate::catalog::{self, Catalog};
-use crate::engine::{CheckOptions, Engine, Stats};
+use crate::engine::{CheckOptions, Engine, Stats, StopReason};
 use crate::error::{program, InputError};
 use crate::runner::{Outcome, PropertyKind, Run, Verdict};
 use crate::trace::{self, TraceFile};
@@ -64,6 +64,10 @@ pub struct CheckReport {
     pub bytes_per_state: f64,
     /// What stopped the search early.
     pub stopped: Option<String>,
+    /// Whether that was a failure of this process's part of a distributed search (a lost peer,
+    /// peers that did not connect), which only this process knows of. Not serialized.
+    #[serde(skip)]
+    pub worker_failed: bool,
     /// Per property.
     pub results: Vec<ResultRow>,
     /// The exit code.
@@ -318,6 +322,7 @@ pub fn check(
         collision_probability: run.stats.collision_probability(),
         bytes_per_state: run.stats.bytes_per_state(),
         stats: run.stats,
+        worker_failed: matches!(run.stopped, Some(StopReason::WorkerFailed(_))),
         stopped: run.stopped.map(|s| s.to_string()),
         exit_code: exit_code(&results),
         results,
@@ -825,6 +830,7 @@ pub fn merge(catalog: &Catalog, files: &[PathBuf]) -> Result<CheckReport, InputE
         bytes_per_state: stats.bytes_per_state(),
         stats,
         stopped,
+        worker_failed: false,
         exit_code: exit_code(&results),
         results,
         traces,
