@@ -349,6 +349,24 @@ fn malformed_files_are_rejected_with_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("malformed manifest"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    // A syntax error, whose message from toml has two lines, and a missing path: one line.
+    std::fs::write(&bad_manifest, "[raft\nx = 1\n").unwrap();
+    let (code, err) = stderr_of(&["suite", bad_manifest.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "malformed manifest at line 1, column 6: invalid table header; expected `.`, `]`; see"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let missing = dir.path().join("nothere.toml");
+    let (code, err) = stderr_of(&["bench", missing.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("nothere.toml: no such file or folder; give the checks/ folder or a manifest"),
+        "{err}"
+    );
 
     let bad_verdict = dir.path().join("verdict.toml");
     std::fs::write(

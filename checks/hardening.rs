@@ -842,6 +842,22 @@ fn the_distributed_search_explores_each_state_once_with_one_two_and_four_process
             }
         }
     }
+    // A search that stops once every property is decided leaves its last level unexpanded.
+    let (_, out, err) = run(&[
+        "check",
+        "failure-detector",
+        "--no-liveness",
+        "--workers",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    let stats = &report["stats"];
+    assert_eq!(
+        (stats["unique_states"].as_u64(), stats["queue"].as_u64()),
+        (Some(16), Some(4))
+    );
 }
 
 #[test]

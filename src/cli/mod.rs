@@ -324,7 +324,13 @@ struct BenchArgs {
     case: Option<String>,
     /// With --case: join the distributed search of this hosts file (how `--workers` starts
     /// the other processes of a case).
-    #[arg(long, hide = true, requires = "case", requires = "process")]
+    #[arg(
+        long,
+        hide = true,
+        requires = "case",
+        requires = "process",
+        conflicts_with = "workers"
+    )]
     hosts: Option<PathBuf>,
     /// With --hosts: this process's line in it.
     #[arg(long, hide = true, requires = "hosts")]

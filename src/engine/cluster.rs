@@ -10,8 +10,8 @@
 //!   owner keeps the fingerprints it has not seen, and for each tells one of the workers that
 //!   generated it to keep the state (chosen by the fingerprint's bits, not by arrival, so the
 //!   search is the same in every run); (3) every worker evaluates the properties on the states
-//!   it kept and sends every other worker a summary: states owned, states kept, states
-//!   generated, properties decided, bounds hit. Every worker thus takes the same decision to go
+//!   it kept and sends every other worker a summary: states owned, states generated,
+//!   properties decided, bounds hit. Every worker thus takes the same decision to go
 //!   on or stop, after the same level.
 //! - **States never cross the wire**, only fingerprints (16 bytes a request, 8 a reply): a
 //!   state stays with the worker that generated it, which re-executes the one action that led to
@@ -108,8 +108,6 @@ struct Summary {
     worker: u32,
     /// New fingerprints it owns (this level).
     owned: u64,
-    /// States it kept (this level).
-    kept: u64,
     /// States it generated (this level).
     generated: u64,
     /// Properties decided by a state it kept.
@@ -575,8 +573,7 @@ where
             }
             next.push((state, node));
         }
-        let kept = (parent.len() - first_kept) as u64;
-        mine.kept_states += kept as usize;
+        mine.kept_states += parent.len() - first_kept;
         let stop = if interrupted() {
             1
         } else if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
@@ -592,7 +589,6 @@ where
         inputs.summaries.send(Summary {
             worker: me as u32,
             owned,
-            kept,
             generated: level_generated as u64,
             found: local_found,
             stop,
@@ -603,8 +599,9 @@ where
         let mut all = std::mem::take(&mut *summaries.borrow_mut());
         all.sort_unstable_by_key(|s| s.worker);
         let level_owned: u64 = all.iter().map(|s| s.owned).sum();
-        let level_kept: u64 = all.iter().map(|s| s.kept).sum();
         stats.unique_states += level_owned as usize;
+        // This level is expanded next, unless the search stops here.
+        stats.queue = level_owned as usize;
         stats.generated_states += all.iter().map(|s| s.generated).sum::<u64>() as usize;
         if level_owned > 0 {
             stats.max_depth = depth as usize;
@@ -677,7 +674,6 @@ where
         }
         if me == 0 && last_progress.elapsed() >= opts.progress_every {
             last_progress = Instant::now();
-            stats.queue = level_kept as usize;
             stats.elapsed_secs = start.elapsed().as_secs_f64();
             progress(&stats);
         }
@@ -746,7 +742,6 @@ where
             });
         }
     }
-    stats.queue = if stopped.is_some() { level.len() } else { 0 };
     stats.elapsed_secs = start.elapsed().as_secs_f64();
     stats.memory_bytes = finals.iter().map(|f| f.stats.memory_bytes).sum();
     stats.workers = finals.into_iter().map(|f| f.stats).collect();

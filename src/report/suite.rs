@@ -173,7 +173,7 @@ pub fn load(path: &Path) -> Result<Manifest, InputError> {
             .unwrap_or_default();
         bad(format!(
             "malformed manifest{at}: {}; see the format in `{} suite --help`",
-            e.message().trim_end(),
+            e.message().trim_end().replace('\n', "; "),
             crate::error::program()
         ))
     })?;
@@ -229,9 +229,11 @@ pub fn manifests(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     }
     let entries = std::fs::read_dir(path).map_err(|e| InputError::File {
         path: path.to_path_buf(),
-        problem: format!(
-            "cannot read the suite folder ({e}); give the checks/ folder or a manifest"
-        ),
+        problem: if path.exists() {
+            format!("cannot read the suite folder ({e}); give the checks/ folder or a manifest")
+        } else {
+            "no such file or folder; give the checks/ folder or a manifest (a .toml file)".into()
+        },
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
