@@ -261,7 +261,7 @@ fn bad_input_is_one_line_naming_the_input_and_the_fix_with_exit_2() {
         ),
         (
             &["suite", "/nonexistent-folder"],
-            "cannot read the suite folder",
+            "no such file or folder; give the checks/ folder or a manifest",
         ),
         (
             &["check", "transaction-commit", "--max-memory", "3X"],
