@@ -1208,3 +1208,44 @@ fn matrix_reads_off_the_faults_each_property_survives() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// SIGTERM sent to `bench` alone (as a CI runner's timeout sends it) stops the case that is
+/// running, which is reported (incomplete, so it does not match its manifest: exit 1), and no
+/// other case starts.
+#[test]
+#[cfg(target_os = "linux")]
+fn bench_stops_its_running_case_on_sigterm_to_it_alone() {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ftcheck"))
+        .args([
+            "bench",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/checks/raft.toml"),
+            "--filter",
+            "raft/two-restarts",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // raft/two-restarts's search (1,715,003 states; the case before raft/two-restarts-symmetry)
+    // takes longer than this.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["case"], "raft/two-restarts");
+    assert_eq!(rows[0]["matches_manifest"], false);
+    assert!(
+        rows[0]["unique_states"].as_u64().unwrap() < 1_715_003,
+        "{rows:?}"
+    );
+}

@@ -231,10 +231,7 @@ pub fn run(
         if let Some(n) = workers {
             child.args(["--workers", &n.to_string()]);
         }
-        let out = child
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .map_err(|e| problem(format!("cannot run ({e})")))?;
+        let out = run_child(&mut child).map_err(|e| problem(format!("cannot run ({e})")))?;
         if out.status.code() == Some(check::EXIT_USAGE) && out.stdout.is_empty() {
             // The case's input was bad, and the child said so.
             return Err(InputError::Reported);
@@ -244,6 +241,49 @@ pub fn run(
         rows.append(&mut got);
     }
     Ok(rows)
+}
+
+/// Runs a case's child process and collects its output. The child has a process group of its
+/// own, so a Ctrl-C at the terminal reaches this process alone; when it is interrupted (Ctrl-C,
+/// or SIGTERM sent to it alone), it passes one SIGTERM on to the child, which stops its case
+/// and reports it as a first Ctrl-C would. A second Ctrl-C ends this process, and the child
+/// with it (`stop_with_parent`).
+fn run_child(child: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    #[cfg(target_os = "linux")]
+    std::os::unix::process::CommandExt::process_group(child, 0);
+    let mut running = child
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()?;
+    let mut stdout = running.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
+    let mut passed_on = false;
+    let status = loop {
+        if let Some(status) = running.try_wait()? {
+            break status;
+        }
+        if crate::engine::interrupted() && !passed_on {
+            passed_on = true;
+            #[cfg(target_os = "linux")]
+            // SAFETY: kill has no memory effects; the child is ours and not yet reaped.
+            unsafe {
+                libc::kill(running.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stdout = reader
+        .join()
+        .map_err(|_| std::io::Error::other("the child's output could not be read"))??;
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    })
 }
 
 /// Runs the one case `id` of `path` in this process: alone, as process 0 of a distributed
