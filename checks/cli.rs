@@ -898,8 +898,8 @@ fn bench_prints_the_benchmark_table() {
     assert_eq!(rows[0]["unique_states"], 1_745_408);
     assert_eq!(rows[0]["generated_states"], 18_507_778);
     assert_eq!(rows[0]["threads"], 2);
-    assert!(rows[0]["symmetry_factor"].is_null());
-    let factor = rows[1]["symmetry_factor"].as_f64().unwrap();
+    assert!(rows[0]["reduction_factor"].is_null());
+    let factor = rows[1]["reduction_factor"].as_f64().unwrap();
     assert!((factor - 1_745_408.0 / 1_461.0).abs() < 1e-9, "{factor}");
     assert!(rows[0]["bytes_per_state"].as_f64().unwrap() > 0.0);
     assert_eq!(rows[1]["matches_manifest"], true);

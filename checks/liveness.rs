@@ -70,6 +70,7 @@ fn ring(exit_from_both: bool, exit: Fairness, dead_end: bool) -> Bound<Ring, Pla
         },
         describe: Plain,
         symmetry: None,
+        reduction: None,
         fairness: |m: &Ring, a: &RingStep| match a {
             RingStep::Exit => m.exit,
             RingStep::Stop => Fairness::Unfair,
@@ -255,6 +256,7 @@ fn service(answer: Fairness) -> Bound<Service, Plain> {
         model: Service { answer },
         describe: Plain,
         symmetry: None,
+        reduction: None,
         fairness: |m: &Service, a: &ServiceStep| match a {
             ServiceStep::Ask => Fairness::Unfair,
             ServiceStep::Answer => m.answer,
@@ -458,6 +460,7 @@ fn the_engine_agrees_with_brute_force_on_random_graphs() {
             model: model.clone(),
             describe: Plain,
             symmetry: None,
+            reduction: None,
             fairness: |m: &Random, l: &u8| m.fair[*l as usize],
             leads_to: vec![],
             bounds: None,
@@ -492,6 +495,7 @@ fn an_unfair_action_is_never_forced_even_when_it_is_the_only_step() {
         },
         describe: Plain,
         symmetry: None,
+        reduction: None,
         fairness: |m: &Random, l: &u8| m.fair[*l as usize],
         leads_to: vec![],
         bounds: None,
@@ -562,6 +566,7 @@ fn token(leave: Fairness, symmetry: bool) -> Bound<Token, Plain> {
         describe: Plain,
         // The representative: process 0 holds the token.
         symmetry: symmetry.then_some(|s: &TokenState| s.map(|_| 0)),
+        reduction: None,
         fairness: |m: &Token, a: &TokenStep| match a {
             TokenStep::Leave(_) => m.leave,
             TokenStep::Pass(_) => Fairness::Weak,

@@ -192,8 +192,14 @@ fn engine_agrees_with_stateright_on_state_counts() {
             .spawn_bfs()
             .join()
             .unique_state_count();
-        let ours =
-            ftcheck::engine::search(&model, None, &CheckOptions::default(), None, &mut |_| {});
+        let ours = ftcheck::engine::search(
+            &model,
+            None,
+            None,
+            &CheckOptions::default(),
+            None,
+            &mut |_| {},
+        );
         assert_eq!(ours.stats.unique_states, theirs);
         assert!(ours.stopped.is_none());
         theirs
@@ -289,6 +295,7 @@ fn bfs_returns_the_shortest_counterexample_with_an_unsatisfiable_extra_property(
             &Grid {
                 unsatisfiable_extra: extra,
             },
+            None,
             None,
             &CheckOptions::default(),
             None,
@@ -727,6 +734,7 @@ fn simulation_traces_are_rechecked_before_they_are_reported() {
         model: Counter,
         describe: ftcheck::describe::Plain,
         symmetry: None,
+        reduction: None,
         fairness: |_, _| ftcheck::protocol::Fairness::Unfair,
         leads_to: vec![],
         bounds: None,

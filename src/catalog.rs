@@ -237,8 +237,10 @@ where
 {
     // The name was validated against the same list (`Entry::parse_variant`).
     let variant = variant.map(|name| P::Variant::named(name).expect("a validated variant name"));
+    let model = P::build(params, variant);
     Box::new(Bound {
-        model: P::build(params, variant),
+        reduction: P::reduction(&model),
+        model,
         describe: D::default(),
         symmetry: P::symmetry(),
         fairness: P::fairness,
@@ -379,6 +381,7 @@ impl Entry {
             entry: self,
             properties: model.properties(),
             symmetry: model.has_symmetry(),
+            por: model.has_reduction(),
         }
     }
 }
@@ -448,4 +451,6 @@ pub struct EntryInfo<'a> {
     pub properties: Vec<PropertyInfo>,
     /// Whether `--symmetry` applies.
     pub symmetry: bool,
+    /// Whether `--por` applies (the model declares a partial-order reduction).
+    pub por: bool,
 }

@@ -284,6 +284,8 @@ pub trait Checkable: Send + Sync {
     fn properties(&self) -> Vec<PropertyInfo>;
     /// Whether it has a symmetry reduction.
     fn has_symmetry(&self) -> bool;
+    /// Whether it declares a partial-order reduction.
+    fn has_reduction(&self) -> bool;
     /// The predicates a liveness check records per state: each liveness property's
     /// condition, and its trigger if it is a leads-to.
     fn liveness_predicates(&self) -> usize;
@@ -356,6 +358,8 @@ pub struct Bound<M: Model, D> {
     pub describe: D,
     /// Its representative function, if it has a symmetry.
     pub symmetry: Option<engine::Representative<M>>,
+    /// Its partial-order reduction, if it declares one (`Protocol::reduction`).
+    pub reduction: Option<engine::Reduction<M>>,
     /// The fairness of its actions, for liveness.
     pub fairness: fn(&M, &M::Action) -> Fairness,
     /// Its `Eventually` properties that are `P leads-to Q`.
@@ -599,6 +603,10 @@ where
         self.symmetry.is_some()
     }
 
+    fn has_reduction(&self) -> bool {
+        self.reduction.is_some()
+    }
+
     fn liveness_predicates(&self) -> usize {
         let properties = self.model.properties();
         let live = properties
@@ -613,6 +621,7 @@ where
         crate::engine::bfs::bfs(
             &self.model,
             self.symmetry.filter(|_| opts.symmetry),
+            self.reduction.filter(|_| opts.por),
             opts,
             None,
             &mut |_| {},
@@ -635,6 +644,8 @@ where
             Some("a fair cycle may pass through several shards' parts; check liveness unsharded")
         } else if opts.cluster.is_some() {
             Some("the distributed search stores no state graph; check liveness in one process")
+        } else if opts.por {
+            Some("partial-order reduction keeps a part of the state graph; check liveness without --por")
         } else {
             None
         };
@@ -653,6 +664,7 @@ where
         let mut outcome = crate::engine::search(
             &self.model,
             self.symmetry,
+            self.reduction,
             opts,
             recorder.as_ref(),
             progress,

@@ -619,6 +619,11 @@ pub type Observe<A, C, H> = fn(&C, &ActorModelState<A, H>, &ActorModelState<A, H
 /// in every state reachable from here? (See [`GuardedActors::inert`].)
 pub type Inert<A, C, H> = fn(&C, &ActorModelState<A, H>, Envelope<&<A as Actor>::Msg>) -> bool;
 
+/// Is this actor quiet in this state: on every path from here of the other actors' steps, is
+/// nothing sent to it, does nothing its timer guard (and inert rule) reads change, and does none
+/// of its own steps change what theirs read? (See [`GuardedActors::independence`].)
+pub type Quiet<A, C, H> = fn(&C, &GuardedState<A, H>, Id) -> bool;
+
 /// An actor model with guarded timeouts and its own properties.
 pub struct GuardedActors<A, C, H>
 where
@@ -666,6 +671,9 @@ where
     /// The sides the network may partition off (see [`GuardedActors::partitions`]; empty:
     /// a cut is of one link).
     pub sides: Vec<Vec<Id>>,
+    /// The protocol's declaration of independence, for partial-order reduction (see
+    /// [`GuardedActors::independence`]; `None`: no reduction).
+    pub quiet: Option<Quiet<A, C, H>>,
 }
 
 impl<A, C, H> Clone for GuardedActors<A, C, H>
@@ -692,6 +700,7 @@ where
             fault_prone: self.fault_prone.clone(),
             sides: self.sides.clone(),
             single_copy: self.single_copy,
+            quiet: self.quiet,
         }
     }
 }
@@ -730,7 +739,240 @@ where
             fault_prone: Vec::new(),
             sides: Vec::new(),
             single_copy: false,
+            quiet: None,
         }
+    }
+
+    /// Declares when an actor's steps are independent of the others' (`quiet`), which makes
+    /// partial-order reduction (`--por`) available: at a state, the steps of one quiet actor
+    /// (its deliveries, timeouts and random choices) are explored, and the rest only when the
+    /// search needs them ([`crate::Reduction`]). `quiet(cfg, state, p)` may be `true` only if,
+    /// on every path from `state` of steps of actors other than `p`:
+    /// 1. no message to `p` is sent (its deliveries stay those in flight);
+    /// 2. nothing `p`'s timer guard or the inert rule for messages to `p` reads changes;
+    /// 3. no step `p` can take changes what those steps' guards or inert rule read.
+    ///
+    /// Declaring it also asserts, of the whole model: the observer's history updates of
+    /// different actors' steps commute; a fault step the boundary excludes stays excluded on
+    /// every path of protocol steps; and no step of an actor that is quiet (or of one whose
+    /// state is what it was when it was quiet) turns a state that violates an invariant into
+    /// one that does not, or one where a reachability property's condition holds into one
+    /// where it does not. The kit adds the rest: no state with a fault step the boundary
+    /// allows, or with a Byzantine actor, is reduced (any actor may be struck), and the
+    /// actor with the fewest steps is taken. Source: persistent sets (Godefroid, LNCS 1032,
+    /// 1996); the lecture's processes communicate only by messages, which is what makes the
+    /// steps of different processes commute.
+    pub fn independence(mut self, quiet: Quiet<A, C, H>) -> Self {
+        self.quiet = Some(quiet);
+        self
+    }
+
+    /// The partial-order reduction this model declares ([`GuardedActors::independence`]), for
+    /// its protocol's `Protocol::reduction`.
+    pub fn reduction(&self) -> Option<crate::Reduction<Self>> {
+        self.quiet
+            .map(|_| Self::persistent as crate::Reduction<Self>)
+    }
+
+    /// Which actor a step belongs to for the reduction (a delivery: its receiver; a timeout,
+    /// a random choice: its actor); `None` for a fault step.
+    fn owner(action: &GuardedAction<A::Msg, A::Timer, A::Random>) -> Option<Id> {
+        match action {
+            GuardedAction::Actor(ActorModelAction::Deliver { dst, .. }) => Some(*dst),
+            GuardedAction::Actor(
+                ActorModelAction::Timeout(id, _) | ActorModelAction::SelectRandom { actor: id, .. },
+            ) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// Checks the declaration of [`GuardedActors::independence`] by brute force, for a
+    /// protocol's tests: explores the whole state space (stopping with an error beyond
+    /// `max_states` states) and, from every state where an actor `p` is quiet and the kit
+    /// would reduce (no fault step the boundary allows, no Byzantine actor), every path of the
+    /// other actors' steps and faults. Along them it checks that no message to `p` is sent,
+    /// that `p`'s enabled steps stay those of the quiet state, that each of them commutes with
+    /// each other step (same state in either order, neither disabling the other, both within
+    /// the boundary), and that none turns a violated invariant into a holding one or a
+    /// reached condition into an unmet one. Returns the number of (state, actor) pairs checked,
+    /// or the first breach in words.
+    pub fn verify_independence(&self, max_states: usize) -> Result<usize, String>
+    where
+        A::State: Eq,
+        H: Eq,
+    {
+        use std::collections::{HashSet, VecDeque};
+        let quiet = self.quiet.ok_or("the model declares no independence")?;
+        let properties = self.properties();
+        let step = |s: &GuardedState<A, H>, a: &GuardedAction<A::Msg, A::Timer, A::Random>| {
+            // A step that changes nothing (`None`) leaves the state as it is.
+            let next = Model::next_state(self, s, a.clone()).unwrap_or_else(|| s.clone());
+            Model::within_boundary(self, &next).then_some(next)
+        };
+        let enabled = |s: &GuardedState<A, H>| {
+            let mut v = Vec::new();
+            Model::actions(self, s, &mut v);
+            v
+        };
+        let to = |s: &GuardedState<A, H>, p: Id| {
+            let mut v: Vec<_> = in_flight(&s.network)
+                .into_iter()
+                .filter(|e| e.dst == p)
+                .map(|e| e.to_cloned_msg())
+                .collect();
+            v.sort();
+            v
+        };
+        let mut seen: HashSet<GuardedState<A, H>> = HashSet::new();
+        let mut queue: VecDeque<GuardedState<A, H>> = VecDeque::new();
+        for s in Model::init_states(self) {
+            if Model::within_boundary(self, &s) && seen.insert(s.clone()) {
+                queue.push_back(s);
+            }
+        }
+        let mut checked = 0;
+        while let Some(s) = queue.pop_front() {
+            let actions = enabled(&s);
+            let mut reducible = s.1.corrupt == 0;
+            for a in &actions {
+                // As `persistent`: a fault step the boundary allows prevents the reduction.
+                reducible &= Self::owner(a).is_some()
+                    || Model::next_state(self, &s, a.clone())
+                        .is_none_or(|next| !Model::within_boundary(self, &next));
+                if let Some(next) = step(&s, a) {
+                    if seen.len() >= max_states {
+                        return Err(format!("more than {max_states} states"));
+                    }
+                    if seen.insert(next.clone()) {
+                        queue.push_back(next);
+                    }
+                }
+            }
+            if !reducible {
+                continue;
+            }
+            let n = s.actor_states.len();
+            for p in (0..n).map(Id::from) {
+                if !quiet(&self.inner.cfg, &s, p) {
+                    continue;
+                }
+                checked += 1;
+                let mine: Vec<_> = actions
+                    .iter()
+                    .filter(|a| Self::owner(a) == Some(p))
+                    .cloned()
+                    .collect();
+                let listed = |v: &[GuardedAction<A::Msg, A::Timer, A::Random>]| {
+                    let mut v: Vec<String> = v.iter().map(|a| format!("{a:?}")).collect();
+                    v.sort();
+                    v
+                };
+                let (messages, at) = (to(&s, p), format!("{p:?} quiet at {s:?}"));
+                let mut inner: HashSet<GuardedState<A, H>> = HashSet::from([s.clone()]);
+                let mut paths = VecDeque::from([s.clone()]);
+                while let Some(u) = paths.pop_front() {
+                    if to(&u, p) != messages {
+                        return Err(format!("{at}: a message to it is sent, in {u:?}"));
+                    }
+                    let all = enabled(&u);
+                    let (own, others): (Vec<_>, Vec<_>) =
+                        all.into_iter().partition(|a| Self::owner(a) == Some(p));
+                    if listed(&own) != listed(&mine) {
+                        return Err(format!(
+                            "{at}: its steps change from {mine:?} to {own:?} in {u:?}"
+                        ));
+                    }
+                    for t in &mine {
+                        let Some(tu) = step(&u, t) else {
+                            return Err(format!("{at}: {t:?} leaves the boundary in {u:?}"));
+                        };
+                        for prop in &properties {
+                            let (before, after) =
+                                ((prop.condition)(self, &u), (prop.condition)(self, &tu));
+                            let repaired = match prop.expectation {
+                                stateright::Expectation::Always => !before && after,
+                                stateright::Expectation::Sometimes => before && !after,
+                                stateright::Expectation::Eventually => false,
+                            };
+                            if repaired {
+                                return Err(format!(
+                                    "{at}: {t:?} changes the decision of '{}' in {u:?}",
+                                    prop.name
+                                ));
+                            }
+                        }
+                        for a in &others {
+                            let Some(au) = step(&u, a) else { continue };
+                            let ta = enabled(&au).contains(t).then(|| step(&au, t)).flatten();
+                            let at_ = enabled(&tu).contains(a).then(|| step(&tu, a)).flatten();
+                            if ta.is_none() || ta != at_ {
+                                return Err(format!(
+                                    "{at}: {t:?} and {a:?} do not commute in {u:?}"
+                                ));
+                            }
+                        }
+                    }
+                    for a in &others {
+                        if let Some(next) = step(&u, a) {
+                            if inner.len() >= max_states {
+                                return Err(format!("more than {max_states} states"));
+                            }
+                            if inner.insert(next.clone()) {
+                                paths.push_back(next);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(checked)
+    }
+
+    /// A persistent set at `state`: the steps of the quiet actor with the fewest enabled
+    /// steps (see [`crate::Reduction`]).
+    fn persistent(
+        &self,
+        state: &GuardedState<A, H>,
+        actions: &[GuardedAction<A::Msg, A::Timer, A::Random>],
+        keep: &mut Vec<bool>,
+    ) -> bool {
+        let Some(quiet) = self.quiet else {
+            return false;
+        };
+        if state.1.corrupt != 0 {
+            return false;
+        }
+        let mut owners = Vec::with_capacity(actions.len());
+        for a in actions {
+            let owner = Self::owner(a);
+            if owner.is_none()
+                && Model::next_state(self, state, a.clone())
+                    .is_some_and(|next| Model::within_boundary(self, &next))
+            {
+                // A fault the boundary allows: it may strike any actor.
+                return false;
+            }
+            owners.push(owner);
+        }
+        let mut best: Option<(Id, usize)> = None;
+        for (i, owner) in owners.iter().enumerate() {
+            let Some(p) = *owner else { continue };
+            if owners[..i].contains(owner) {
+                continue;
+            }
+            let steps = owners[i..].iter().filter(|o| **o == Some(p)).count();
+            if best.is_none_or(|(_, n)| steps < n) && quiet(&self.inner.cfg, state, p) {
+                best = Some((p, steps));
+            }
+        }
+        let Some((p, steps)) = best else {
+            return false;
+        };
+        if steps == actions.len() {
+            return false;
+        }
+        keep.extend(owners.iter().map(|o| *o == Some(p)));
+        true
     }
 
     /// Bounds the run's faults by `budget`, for any actor protocol: each kind of [`Faults`]

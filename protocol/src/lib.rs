@@ -204,6 +204,14 @@ pub trait Protocol {
     fn symmetry() -> Option<Symmetry<Self::Model>> {
         None
     }
+    /// The partial-order reduction (`--por`), if the model declares one: a function choosing,
+    /// at a state, a persistent set among its enabled actions (see [`Reduction`]). The search
+    /// adds the cycle proviso; the model answers for persistence and for the stability of
+    /// its properties. Models of the actor kit declare one with
+    /// [`guarded::GuardedActors::independence`].
+    fn reduction(_model: &Self::Model) -> Option<Reduction<Self::Model>> {
+        None
+    }
     /// The fairness assumed of each action, for liveness properties. Each action is its own
     /// class (two actions are the same class when they are equal): "deliver this message",
     /// "fire this timer". Faults (crash, loss, Byzantine choices) are left [`Fairness::Unfair`]:
@@ -270,6 +278,27 @@ impl<M: stateright::Model> Clone for LeadsTo<M> {
 /// A representative function: equal results for states that differ only by a permutation of
 /// interchangeable processes, and always a permutation of its argument.
 pub type Symmetry<M> = fn(&<M as stateright::Model>::State) -> <M as stateright::Model>::State;
+
+/// A partial-order reduction: given a state and its enabled actions (as `actions()` lists
+/// them), sets `keep[i]` (`keep` comes cleared; push one entry per action) for the actions of
+/// a persistent set and returns `true`, or returns `false` to expand the state fully.
+///
+/// A set T of enabled actions is persistent at `s` when, on every path from `s` of actions
+/// outside T, each action is independent of every action of T: neither disables the other,
+/// and in either order they reach the same state. The reduced search ([`Protocol::reduction`])
+/// is then sound for every safety and reachability property whose decision is stable — once
+/// an invariant is violated (or a reachability property's condition holds) in a state, it is
+/// in every state reachable from it — provided every cycle of the reduced graph has a state
+/// expanded fully, which ftcheck's BFS ensures (a state whose reduced successors include one
+/// seen at its depth or earlier is expanded fully). Source: Godefroid, "Partial-Order Methods
+/// for the Verification of Concurrent Systems" (LNCS 1032, 1996), persistent sets; Clarke,
+/// Grumberg and Peled, "Model Checking", ch. 10 (the cycle proviso).
+pub type Reduction<M> = fn(
+    &M,
+    &<M as stateright::Model>::State,
+    &[<M as stateright::Model>::Action],
+    &mut Vec<bool>,
+) -> bool;
 
 /// Every permutation of `0..n`, for representatives that try each renaming.
 pub fn permutations(n: usize) -> Vec<Vec<u8>> {

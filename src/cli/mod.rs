@@ -91,7 +91,7 @@ enum Command {
     /// Re-execute a trace file and confirm its verdict.
     Replay(ReplayArgs),
     /// The benchmark table: runs the suite's cases marked `bench = true` and prints states,
-    /// time, rate, peak memory, bytes per state and symmetry factor per configuration.
+    /// time, rate, peak memory, bytes per state and reduction factor (symmetry, partial-order) per configuration.
     Bench(BenchArgs),
     /// Run the verification suite: manifests of expected verdicts and state counts.
     Suite(SuiteArgs),
@@ -125,6 +125,11 @@ struct CheckArgs {
     /// Reduce the state space by the model's symmetry.
     #[arg(long)]
     symmetry: bool,
+    /// Partial-order reduction, for models that declare one: explore a persistent set of
+    /// each state's steps (safety and reachability; liveness is not checked; a counterexample
+    /// is real but may not be a shortest one).
+    #[arg(long)]
+    por: bool,
     /// Stop after this many unique states, 1 to 4294967295 (verdicts become incomplete).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_states: Option<u32>,
@@ -460,6 +465,9 @@ fn list_models(catalog: &Catalog, args: ListArgs) -> Result<i32, InputError> {
         if info.symmetry {
             println!("  --symmetry available");
         }
+        if info.por {
+            println!("  --por available");
+        }
         if info
             .properties
             .iter()
@@ -481,6 +489,7 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
         engine,
         threads,
         symmetry,
+        por,
         max_states,
         max_depth,
         timeout,
@@ -505,6 +514,7 @@ fn check_model(catalog: &Catalog, args: CheckArgs) -> Result<i32, InputError> {
             engine,
             threads: threads.into(),
             symmetry,
+            por,
             max_states: max_states.map(|n| n as usize),
             max_depth: max_depth.map(|n| n as usize),
             timeout: timeout.map(|t| Duration::from_secs(t.into())),

@@ -22,7 +22,8 @@
 use crate::engine::fptable::{Claim, FpTable, Inserts, MAX_INDEX};
 use crate::engine::{
     decides, decision_masks, fingerprint, fingerprint_of, resident_bytes, CheckOptions, Discovery,
-    Edge, Graph, Recorder, Representative, SearchOutcome, Split, Stats, StopReason, UNFAIR,
+    Edge, Graph, Recorder, Reduction, Representative, SearchOutcome, Split, Stats, StopReason,
+    UNFAIR,
 };
 use crate::protocol::Fairness;
 use fxhash::{FxHashMap, FxHashSet};
@@ -69,6 +70,10 @@ struct Chunk<S> {
     /// Kept successors that an earlier parent claimed afterwards: (parent, fingerprint).
     displaced: Vec<(u32, u64)>,
     generated: usize,
+    /// States expanded by a persistent set only (partial-order reduction).
+    reduced: usize,
+    /// The last claim found a state numbered before this level (the cycle proviso's test).
+    old_hit: bool,
     /// A successor beyond the depth bound was not explored.
     truncated: bool,
     /// Recording: edges per position, the edges, and positions cut off by the depth bound.
@@ -86,6 +91,8 @@ impl<S> Chunk<S> {
             kept: Vec::new(),
             displaced: Vec::new(),
             generated: 0,
+            reduced: 0,
+            old_hit: false,
             truncated: false,
             edge_counts: Vec::new(),
             edges: Vec::new(),
@@ -106,6 +113,10 @@ struct Successor<S> {
 /// A thread's buffers, reused from state to state.
 struct Scratch<M: Model> {
     actions: Vec<M::Action>,
+    /// The partial-order reduction's choice, per action.
+    keep: Vec<bool>,
+    /// Actions left out of the persistent set, with their indices.
+    deferred: Vec<(usize, M::Action)>,
     successors: Vec<Successor<M::State>>,
     inserts: Inserts,
 }
@@ -121,6 +132,7 @@ struct Level<'a, M: Model> {
     first: u32,
     at_depth_bound: bool,
     symmetry: Option<Representative<M>>,
+    reduction: Option<Reduction<M>>,
     properties: &'a [Property<M>],
     /// Bit `i`: property `i` is still undecided.
     undecided: u64,
@@ -205,54 +217,119 @@ where
             if self.at_depth_bound && c.truncated && !recording {
                 continue;
             }
-            // For plain-data states: all successors first, their buckets prefetched, then the
-            // claims, so the table's cache misses overlap instead of following one another.
             scratch.actions.clear();
             model.actions(state, &mut scratch.actions);
-            for (index, action) in scratch.actions.drain(..).enumerate() {
-                let (fairness, action_fp) = match self.recorder {
-                    Some(r) if !self.at_depth_bound => match (r.fairness)(model, &action) {
-                        Fairness::Unfair => (Fairness::Unfair, 0),
-                        f => (f, fingerprint(&action)),
-                    },
-                    _ => (Fairness::Unfair, 0),
-                };
-                let Some(next) = model.next_state(state, action) else {
-                    continue;
-                };
-                if !model.within_boundary(&next) {
-                    continue;
+            // Partial-order reduction: a persistent set first; the rest only if one of its
+            // successors was numbered before this level (the cycle proviso: every cycle of
+            // the reduced graph passes through a state expanded fully) or none is a state.
+            let reduced = match self.reduction {
+                Some(reduce) if !self.at_depth_bound && !recording => {
+                    scratch.keep.clear();
+                    reduce(model, state, &scratch.actions, &mut scratch.keep)
+                        && scratch.keep.len() == scratch.actions.len()
+                        && scratch.keep.iter().any(|k| !k)
                 }
-                let fp = self.fingerprint(&next);
-                let s = Successor {
-                    state: next,
-                    fp,
-                    index: index as u32,
-                    fairness,
-                    action_fp,
-                };
-                if std::mem::needs_drop::<M::State>() {
-                    // A state that owns heap memory is claimed (and, if seen, freed) at once,
-                    // while its allocations are still hot in the allocator's caches.
-                    if !self.take(table, &mut c, &mut scratch.inserts, node, s) {
-                        break;
-                    }
-                } else {
-                    table.prefetch(fp);
-                    scratch.successors.push(s);
-                }
-            }
-            for s in scratch.successors.drain(..) {
-                if !self.take(table, &mut c, &mut scratch.inserts, node, s) {
+                _ => false,
+            };
+            let mut deferred = std::mem::take(&mut scratch.deferred);
+            let mut actions = std::mem::take(&mut scratch.actions);
+            let kept_before = c.generated;
+            c.old_hit = false;
+            for (index, action) in actions.drain(..).enumerate() {
+                if reduced && !scratch.keep[index] {
+                    deferred.push((index, action));
+                } else if !self.successor(table, &mut c, scratch, node, state, index, action) {
                     break;
                 }
             }
+            let mut more = self.claim_successors(table, &mut c, scratch, node);
+            if reduced {
+                if more && (c.old_hit || c.generated == kept_before) {
+                    for (index, action) in deferred.drain(..) {
+                        more = more
+                            && self.successor(table, &mut c, scratch, node, state, index, action);
+                    }
+                    self.claim_successors(table, &mut c, scratch, node);
+                } else {
+                    c.reduced += 1;
+                }
+                deferred.clear();
+            }
+            scratch.deferred = deferred;
+            scratch.actions = actions;
             if recording {
                 c.edge_counts.push((c.edges.len() - edges_before) as u32);
             }
         }
         table.flush(&mut scratch.inserts);
         c
+    }
+
+    /// Generates the successor of `state` (number `node`) by its `index`-th action and claims
+    /// it at once (states that own heap memory) or queues it for [`Level::claim_successors`];
+    /// `false` when the state's other successors need not be looked at (at the depth bound).
+    #[allow(clippy::too_many_arguments)]
+    fn successor(
+        &self,
+        table: &FpTable,
+        c: &mut Chunk<M::State>,
+        scratch: &mut Scratch<M>,
+        node: u32,
+        state: &M::State,
+        index: usize,
+        action: M::Action,
+    ) -> bool {
+        let model = self.model;
+        let (fairness, action_fp) = match self.recorder {
+            Some(r) if !self.at_depth_bound => match (r.fairness)(model, &action) {
+                Fairness::Unfair => (Fairness::Unfair, 0),
+                f => (f, fingerprint(&action)),
+            },
+            _ => (Fairness::Unfair, 0),
+        };
+        let Some(next) = model.next_state(state, action) else {
+            return true;
+        };
+        if !model.within_boundary(&next) {
+            return true;
+        }
+        let fp = self.fingerprint(&next);
+        let s = Successor {
+            state: next,
+            fp,
+            index: index as u32,
+            fairness,
+            action_fp,
+        };
+        if std::mem::needs_drop::<M::State>() {
+            // A state that owns heap memory is claimed (and, if seen, freed) at once,
+            // while its allocations are still hot in the allocator's caches.
+            self.take(table, c, &mut scratch.inserts, node, s)
+        } else {
+            // For plain-data states: all successors first, their buckets prefetched, then
+            // the claims, so the table's cache misses overlap instead of following one
+            // another.
+            table.prefetch(fp);
+            scratch.successors.push(s);
+            true
+        }
+    }
+
+    /// Claims the successors [`Level::successor`] queued; `false` as [`Level::take`].
+    fn claim_successors(
+        &self,
+        table: &FpTable,
+        c: &mut Chunk<M::State>,
+        scratch: &mut Scratch<M>,
+        node: u32,
+    ) -> bool {
+        let mut more = true;
+        for s in scratch.successors.drain(..) {
+            if more && !self.take(table, c, &mut scratch.inserts, node, s) {
+                more = false;
+            }
+        }
+        more
     }
 
     /// Claims successor `s` of state `node`: keeps it if new, records its edge; `false` when
@@ -280,7 +357,10 @@ where
         }
         c.generated += 1;
         let target = match table.claim(s.fp, node, self.first, inserts) {
-            Claim::Seen(index) => index.unwrap_or(UNRESOLVED),
+            Claim::Seen(index) => {
+                c.old_hit = true;
+                index.unwrap_or(UNRESOLVED)
+            }
             Claim::Taken => UNRESOLVED,
             Claim::Won { displaced } => {
                 if let Some(d) = displaced {
@@ -314,6 +394,8 @@ where
     fn work(&self, tick: &mut dyn FnMut(&FpTable) -> bool) {
         let mut scratch = Scratch {
             actions: Vec::new(),
+            keep: Vec::new(),
+            deferred: Vec::new(),
             successors: Vec::new(),
             inserts: Inserts::default(),
         };
@@ -512,6 +594,7 @@ fn visited_bytes(table: &FpTable, parent: &Vec<u32>, via: &Vec<u32>) -> usize {
 pub fn bfs<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
+    reduction: Option<Reduction<M>>,
     opts: &CheckOptions,
     recorder: Option<&Recorder<M>>,
     progress: &mut dyn FnMut(&Stats),
@@ -569,6 +652,7 @@ where
             first: 0,
             at_depth_bound: false,
             symmetry,
+            reduction,
             properties: &properties,
             undecided,
             recorder,
@@ -629,6 +713,7 @@ where
         let t = table.read().unwrap_or_else(|e| e.into_inner());
         for chunk in std::mem::take(&mut pending) {
             stats.generated_states += chunk.generated;
+            stats.reduced_states += chunk.reduced;
             truncated |= chunk.truncated;
             if let Some(r) = rec.as_mut() {
                 r.add_edges(&chunk);
@@ -757,6 +842,7 @@ where
             first: expanded as u32,
             at_depth_bound: opts.max_depth.is_some_and(|d| depth >= d),
             symmetry,
+            reduction,
             properties: &properties,
             undecided,
             recorder,

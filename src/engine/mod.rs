@@ -112,6 +112,10 @@ pub struct CheckOptions {
     pub threads: usize,
     /// Reduce by the model's symmetry (its representative function).
     pub symmetry: bool,
+    /// Reduce by the model's partial-order reduction, if it declares one (BFS, safety and
+    /// reachability only: liveness is then not checked).
+    #[serde(default)]
+    pub por: bool,
     /// Stop after this many unique states.
     pub max_states: Option<usize>,
     /// Do not explore beyond this many steps from an initial state.
@@ -151,6 +155,7 @@ impl Default for CheckOptions {
             engine: Engine::Bfs,
             threads: 1,
             symmetry: false,
+            por: false,
             max_states: None,
             max_depth: None,
             timeout: None,
@@ -183,6 +188,9 @@ pub struct Stats {
     /// Bytes held by the search's own structures at the end (visited set, parent links, and
     /// the state graph when liveness is checked); not the process's resident memory.
     pub memory_bytes: usize,
+    /// States expanded by a persistent set only, under partial-order reduction (`--por`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reduced_states: usize,
     /// Edges of the stored state graph (0 when no liveness property is checked).
     pub graph_edges: usize,
     /// Seconds spent deciding liveness properties on the stored graph (after the search).
@@ -470,6 +478,9 @@ pub fn fingerprint<T: Hash>(value: &T) -> u64 {
 /// by a permutation of interchangeable processes.
 pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
 
+/// A model's partial-order reduction (`--por`): see [`crate::protocol::Reduction`].
+pub use crate::protocol::Reduction;
+
 /// A state's fingerprint: of its representative under symmetry, else of the state.
 pub(crate) fn fingerprint_of<M: Model>(symmetry: Option<Representative<M>>, s: &M::State) -> u64
 where
@@ -556,4 +567,8 @@ where
         state = next;
     }
     Ok((init, steps))
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

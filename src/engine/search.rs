@@ -4,7 +4,7 @@
 //! traces re-execute alike.
 
 use crate::engine::{
-    interrupted, CheckOptions, Discovery, Engine, IndexPath, Recorder, Representative,
+    interrupted, CheckOptions, Discovery, Engine, IndexPath, Recorder, Reduction, Representative,
     SearchOutcome, Stats, StopReason,
 };
 use stateright::{Checker, Expectation, Model};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub fn search<M>(
     model: &M,
     symmetry: Option<Representative<M>>,
+    reduction: Option<Reduction<M>>,
     opts: &CheckOptions,
     recorder: Option<&Recorder<M>>,
     progress: &mut dyn FnMut(&Stats),
@@ -41,6 +42,7 @@ where
         Engine::Bfs => crate::engine::bfs::bfs(
             model,
             symmetry.filter(|_| opts.symmetry),
+            reduction.filter(|_| opts.por),
             opts,
             recorder,
             progress,

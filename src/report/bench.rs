@@ -40,9 +40,9 @@ pub struct Row {
     pub peak_resident_bytes: Option<u64>,
     /// The search's own structures per distinct state, in bytes.
     pub bytes_per_state: f64,
-    /// Distinct states without symmetry / with it, for a symmetry case whose unreduced count
-    /// the manifest pins.
-    pub symmetry_factor: Option<f64>,
+    /// Distinct states without reduction / with it, for a case with symmetry or partial-order
+    /// reduction whose unreduced count the manifest pins.
+    pub reduction_factor: Option<f64>,
     /// Whether verdicts and counts matched the manifest.
     pub matches_manifest: bool,
     /// Each process's peak resident memory in bytes, process 0 first, for a distributed
@@ -65,7 +65,7 @@ impl Row {
             states_per_sec: o.stats.states_per_sec(),
             peak_resident_bytes: o.peak_resident,
             bytes_per_state: o.stats.bytes_per_state(),
-            symmetry_factor: o
+            reduction_factor: o
                 .unreduced_states
                 .map(|n| n as f64 / o.unique_states.max(1) as f64),
             matches_manifest: o.passed(),
@@ -93,7 +93,7 @@ impl Row {
             format!("{:.0}", self.states_per_sec / self.threads as f64),
             self.peak_resident_bytes.map(mib).unwrap_or_default(),
             format!("{:.0}", self.bytes_per_state),
-            self.symmetry_factor
+            self.reduction_factor
                 .map(|f| format!("{f:.2}"))
                 .unwrap_or_default(),
             if self.matches_manifest { "yes" } else { "NO" }.into(),
@@ -144,7 +144,7 @@ const HEADER: [&str; 12] = [
     "states/s per thread",
     "peak RSS (MiB)",
     "bytes/state",
-    "symmetry factor",
+    "reduction factor",
     "matches manifest",
 ];
 
@@ -195,10 +195,10 @@ pub fn run(
     let mut cases = suite::selected(path, &selection)?;
     if workers.is_some() {
         let all = cases.len();
-        cases.retain(|(_, _, req)| req.options.engine == Engine::Bfs);
+        cases.retain(|(_, _, req)| req.options.engine == Engine::Bfs && !req.options.por);
         if cases.len() < all && !cases.is_empty() {
             eprintln!(
-                "{}: --workers: {} of the {all} cases that match are not breadth-first searches, and are left out",
+                "{}: --workers: {} of the {all} cases that match are not breadth-first searches in one process (random walks, partial-order reduction), and are left out",
                 crate::error::program(),
                 all - cases.len()
             );

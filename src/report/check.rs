@@ -160,6 +160,26 @@ pub fn validate(catalog: &Catalog, req: &CheckRequest) -> Result<catalog::Resolv
             entry.name
         )));
     }
+    if req.options.por {
+        let o = &req.options;
+        let refused = if !model.has_reduction() {
+            Some(format!(
+                "model '{}' declares no partial-order reduction; drop --por",
+                entry.name
+            ))
+        } else if o.symmetry {
+            Some("--por and --symmetry do not combine; use one".to_string())
+        } else if o.engine != Engine::Bfs || o.shard.is_some() || o.cluster.is_some() {
+            Some(
+                "--por reduces the BFS in one process; drop --engine, --shard and --workers".into(),
+            )
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            return Err(InputError::Usage(why));
+        }
+    }
     let properties = model.properties().len();
     let predicates = if req.options.liveness && req.options.engine == Engine::Bfs {
         model.liveness_predicates()
@@ -486,6 +506,13 @@ pub fn render_text(r: &CheckReport) -> String {
             .map(|b| format!("; stopped by {b}"))
             .unwrap_or_default()
     );
+    if r.options.por {
+        let _ = writeln!(
+            out,
+            "partial-order reduction: {} of the {} states expanded by a persistent set only; a trace may be longer than the shortest",
+            s.reduced_states, s.unique_states
+        );
+    }
     if r.options.engine == Engine::Bfs {
         let _ = writeln!(
             out,

@@ -16,6 +16,7 @@
 //! seeds = 10                          # optional: run once per seed, seed..seed+9, as FILE/CASE/seed-S
 //! stop_on_violation = true            # optional: stop at the first counterexample (--stop-on-violation)
 //! symmetry = false                    # optional
+//! por = false                         # optional: partial-order reduction (--por)
 //! max_states = 100000                 # optional bounds: max_states, max_depth, timeout_secs
 //! max_memory = "4G"                   # optional: stop (incomplete) before memory could exceed it
 //! liveness = false                    # optional: skip liveness (default true)
@@ -79,6 +80,9 @@ pub struct Case {
     /// Symmetry reduction.
     #[serde(default)]
     pub symmetry: bool,
+    /// Partial-order reduction.
+    #[serde(default)]
+    pub por: bool,
     /// Bound on unique states.
     pub max_states: Option<usize>,
     /// Bound on depth.
@@ -131,8 +135,8 @@ pub struct CaseOutcome {
     pub stats: crate::engine::Stats,
     /// Whether the case ran with symmetry reduction.
     pub symmetry: bool,
-    /// For a symmetry case: the distinct states of the same configuration without symmetry,
-    /// when its manifest pins them.
+    /// For a case with symmetry or partial-order reduction: the distinct states of the same
+    /// configuration without either, when its manifest pins them.
     pub unreduced_states: Option<usize>,
     /// The counterexamples (and witnesses) of properties whose verdict or trace length is
     /// not the manifest's.
@@ -282,6 +286,7 @@ pub fn request(manifest: &Manifest, case: &Case, id: &str) -> Result<CheckReques
             engine: case.engine.unwrap_or(Engine::Bfs),
             threads: case.threads.unwrap_or(1),
             symmetry: case.symmetry,
+            por: case.por,
             max_states: case.max_states,
             max_depth: case.max_depth,
             timeout: case.timeout_secs.map(Duration::from_secs),
@@ -552,11 +557,11 @@ pub fn run(
                 ..case.clone()
             };
             let mut outcome = run_case(catalog, &manifest, case, id, selection.cluster.as_ref())?;
-            // The same configuration without symmetry, if the manifest pins its count.
+            // The same configuration without reduction, if the manifest pins its count.
             outcome.unreduced_states = manifest
                 .cases
                 .iter()
-                .filter(|c| case.symmetry && !c.symmetry)
+                .filter(|c| (case.symmetry || case.por) && !c.symmetry && !c.por)
                 .filter(|c| c.params == case.params && c.variant == case.variant)
                 .find_map(|c| c.unique_states);
             each(&outcome);
