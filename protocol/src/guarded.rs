@@ -942,18 +942,7 @@ where
         if state.1.corrupt != 0 {
             return false;
         }
-        let mut owners = Vec::with_capacity(actions.len());
-        for a in actions {
-            let owner = Self::owner(a);
-            if owner.is_none()
-                && Model::next_state(self, state, a.clone())
-                    .is_some_and(|next| Model::within_boundary(self, &next))
-            {
-                // A fault the boundary allows: it may strike any actor.
-                return false;
-            }
-            owners.push(owner);
-        }
+        let owners: Vec<Option<Id>> = actions.iter().map(Self::owner).collect();
         let mut best: Option<(Id, usize)> = None;
         for (i, owner) in owners.iter().enumerate() {
             let Some(p) = *owner else { continue };
@@ -969,6 +958,15 @@ where
             return false;
         };
         if steps == actions.len() {
+            return false;
+        }
+        // A fault the boundary allows may strike any actor (looked at last: it costs a step).
+        let fault_allowed = actions.iter().zip(&owners).any(|(a, owner)| {
+            owner.is_none()
+                && Model::next_state(self, state, a.clone())
+                    .is_some_and(|next| Model::within_boundary(self, &next))
+        });
+        if fault_allowed {
             return false;
         }
         keep.extend(owners.iter().map(|o| *o == Some(p)));

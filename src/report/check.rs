@@ -278,6 +278,7 @@ pub fn check(
                 verdict: r.verdict.outcome(),
                 engine: format!("{:?}", req.options.engine).to_lowercase(),
                 symmetry: req.options.symmetry,
+                por: req.options.por,
                 trace: t,
             })
         })

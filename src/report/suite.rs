@@ -631,6 +631,9 @@ pub fn summary(catalog: &Catalog, outcomes: &[CaseOutcome]) -> String {
             if t.symmetry {
                 command.push_str(" --symmetry");
             }
+            if t.por {
+                command.push_str(" --por");
+            }
             let _ = write!(
                 out,
                 "\n{} property `{}` {} in {} steps; `{command} --trace-dir traces` writes it as `traces/{}.trace.json`:\n\n```mermaid\n{}```\n",

@@ -8,7 +8,7 @@
 //! - `model`, `params` (every parameter with its value), `variant` (or `null`);
 //! - `property`, `kind` (`safety` | `reachability` | `liveness`), `verdict` (`violated` |
 //!   `reached` | `incomplete` for a run blocked by a bound);
-//! - `engine`, `symmetry`: how it was found;
+//! - `engine`, `symmetry`, `por` (only when on): how it was found;
 //! - `lanes`: the actors (lanes of the sequence diagram);
 //! - `init_index` (which of the model's initial states) and `init_state`;
 //! - `steps`: for each step `n` (from 1), `action_index` (the index of the action among the
@@ -69,6 +69,9 @@ pub struct TraceFile {
     pub engine: String,
     /// Whether symmetry reduction was on.
     pub symmetry: bool,
+    /// Whether partial-order reduction was on (then the trace may not be a shortest one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub por: bool,
     /// The trace.
     #[serde(flatten)]
     pub trace: Trace,
