@@ -39,7 +39,14 @@ fn cfg(lossy: bool) -> PingCfg {
 
 /// Unique states, and for each property whether the search decided it (violated or reached).
 fn explore(model: GuardedActors<PingActor, PingCfg, ()>) -> (usize, Vec<bool>) {
-    let out = search(&model, None, None, &CheckOptions::default(), None, &mut |_| {});
+    let out = search(
+        &model,
+        None,
+        None,
+        &CheckOptions::default(),
+        None,
+        &mut |_| {},
+    );
     assert!(out.stopped.is_none(), "exhaustive");
     let decided = out
         .discoveries
