@@ -5,7 +5,7 @@
 
 use ftcheck::catalog::Catalog;
 use ftcheck::engine::{CheckOptions, Discovery, SearchOutcome};
-use ftcheck::protocol::guarded::{GuardedActors, GuardedState};
+use ftcheck::protocol::guarded::{Faults, GuardedActors, GuardedState};
 use ftcheck::protocol::Reduction;
 use stateright::actor::{Actor, ActorModel, Id, Network, Out};
 use stateright::{Expectation, Model};
@@ -222,7 +222,25 @@ fn system(seed: u64, wrong: bool) -> System {
             table: table.clone(),
         });
     }
-    GuardedActors::new(model, None)
+    // Every fifth system may lose a message, every fifth restart an actor (to its start):
+    // nothing is reduced until the fault is spent.
+    let faults = match seed % 5 {
+        3 => Some(Faults {
+            omissions: 1,
+            ..Faults::default()
+        }),
+        4 => Some(Faults {
+            restarts: 1,
+            ..Faults::default()
+        }),
+        _ => None,
+    };
+    let model = GuardedActors::new(model, None);
+    let model = match faults {
+        Some(budget) => model.faults(budget),
+        None => model,
+    };
+    model
         .independence(quiet)
         .property(Expectation::Always, "never", |m, s| {
             let (a, x, b, y) = m.inner.cfg.table.never;
@@ -276,8 +294,8 @@ fn decided(model: &System, out: &SearchOutcome) -> Vec<bool> {
         .collect()
 }
 
-/// On 300 random systems of 2 to 4 actors (FIFO, set and multiset networks, with timers that
-/// fire forever, so cycles): the reduced search decides each property as the full one, every
+/// On 300 random systems of 2 or 3 actors (FIFO, set and multiset networks, timers that fire
+/// forever, so cycles; a loss or a restart in two fifths of them): the reduced search decides each property as the full one, every
 /// trace it finds replays to a state that decides it, it never has more states, its counts
 /// are the same on 1 and 2 threads, and the declaration passes the kit's brute-force check.
 /// The reduction is not idle: it removes states from most systems, and from some by half.
@@ -313,7 +331,7 @@ fn the_reduced_search_decides_every_property_as_the_full_one_on_random_systems()
     // The exact tallies of these 300 systems, a regression oracle.
     assert_eq!(
         (smaller, halved, violated, reached, verified),
-        (234, 30, 252, 233, 281)
+        (206, 20, 252, 233, 257)
     );
 }
 
@@ -334,7 +352,7 @@ fn a_wrong_declaration_misses_violations_and_is_refuted() {
             assert!(model.verify_independence(1_000_000).is_err(), "seed {seed}");
         }
     }
-    assert_eq!(missed, 9);
+    assert_eq!(missed, 5);
 }
 
 /// Every BFS case of the two-phase-commit manifest keeps its verdicts with `--por` (liveness
@@ -371,7 +389,7 @@ fn the_two_phase_commit_manifest_keeps_its_verdicts_with_the_reduction() {
         assert!(outcome.problems.is_empty(), "{id}: {:?}", outcome.problems);
         ran += 1;
     }
-    assert_eq!(ran, 25);
+    assert_eq!(ran, 26);
 }
 
 fn ftcheck() -> assert_cmd::Command {

@@ -753,13 +753,16 @@ where
     /// 3. no step `p` can take changes what those steps' guards or inert rule read.
     ///
     /// Declaring it also asserts, of the whole model: the observer's history updates of
-    /// different actors' steps commute; a fault step the boundary excludes stays excluded on
-    /// every path of protocol steps; and no step of an actor that is quiet (or of one whose
-    /// state is what it was when it was quiet) turns a state that violates an invariant into
-    /// one that does not, or one where a reachability property's condition holds into one
-    /// where it does not. The kit adds the rest: no state with a fault step the boundary
-    /// allows, or with a Byzantine actor, is reduced (any actor may be struck), and the
-    /// actor with the fewest steps is taken. Source: persistent sets (Godefroid, LNCS 1032,
+    /// different actors' steps commute; a crash or recovery of the wrapped model's own (its
+    /// `max_crashes`) that the boundary excludes stays excluded on every path of protocol
+    /// steps; and no step of an actor that is quiet (or of one whose state is what it was
+    /// when it was quiet) turns a state that violates an invariant into one that does not,
+    /// or one where a reachability property's condition holds into one where it does not.
+    /// The kit adds the rest: no state is reduced while a fault may still strike, now or
+    /// later (a fault of the budget with any left, a lossy network, a cut link that may
+    /// heal, a Byzantine actor, a crash or recovery the boundary allows), and the quiet actor
+    /// with the fewest steps is taken. [`GuardedActors::verify_independence`] checks a
+    /// declaration by brute force. Source: persistent sets (Godefroid, LNCS 1032,
     /// 1996); the lecture's processes communicate only by messages, which is what makes the
     /// steps of different processes commute.
     pub fn independence(mut self, quiet: Quiet<A, C, H>) -> Self {
@@ -833,12 +836,8 @@ where
         let mut checked = 0;
         while let Some(s) = queue.pop_front() {
             let actions = enabled(&s);
-            let mut reducible = s.1.corrupt == 0;
+            let reducible = self.may_reduce(&s, &actions);
             for a in &actions {
-                // As `persistent`: a fault step the boundary allows prevents the reduction.
-                reducible &= Self::owner(a).is_some()
-                    || Model::next_state(self, &s, a.clone())
-                        .is_none_or(|next| !Model::within_boundary(self, &next));
                 if let Some(next) = step(&s, a) {
                     if seen.len() >= max_states {
                         return Err(format!("more than {max_states} states"));
@@ -928,6 +927,42 @@ where
         Ok(checked)
     }
 
+    /// Whether the kit reduces at `state` at all: not while a fault may still strike any
+    /// actor, now or after other steps — a fault of the budget with any left, a lossy network,
+    /// a cut link that may heal, a Byzantine actor — nor while a fault step the boundary
+    /// allows is enabled (the wrapped model's own crashes and recoveries, which only the
+    /// boundary bounds).
+    fn may_reduce(
+        &self,
+        state: &GuardedState<A, H>,
+        actions: &[GuardedAction<A::Msg, A::Timer, A::Random>],
+    ) -> bool {
+        let used = state.1;
+        if used.corrupt != 0 || self.inner.lossy_network == stateright::actor::LossyNetwork::Yes {
+            return false;
+        }
+        if let Some(b) = self.faults {
+            let left = used.crashes < b.crashes
+                || used.restarts < b.restarts
+                || used.amnesia < b.amnesia
+                || used.omissions < b.omissions
+                || used.duplications < b.duplications
+                || used.reorderings < b.reorderings
+                || used.cuts < b.cuts
+                || used.byzantine() < b.byzantine
+                || (b.heal && used.cut != 0)
+                || (b.recovery && state.crashed.iter().any(|c| *c));
+            if left {
+                return false;
+            }
+        }
+        !actions.iter().any(|a| {
+            Self::owner(a).is_none()
+                && Model::next_state(self, state, a.clone())
+                    .is_some_and(|next| Model::within_boundary(self, &next))
+        })
+    }
+
     /// A persistent set at `state`: the steps of the quiet actor with the fewest enabled
     /// steps (see [`crate::Reduction`]).
     fn persistent(
@@ -960,13 +995,8 @@ where
         if steps == actions.len() {
             return false;
         }
-        // A fault the boundary allows may strike any actor (looked at last: it costs a step).
-        let fault_allowed = actions.iter().zip(&owners).any(|(a, owner)| {
-            owner.is_none()
-                && Model::next_state(self, state, a.clone())
-                    .is_some_and(|next| Model::within_boundary(self, &next))
-        });
-        if fault_allowed {
+        // Looked at last: it may cost a step per fault.
+        if !self.may_reduce(state, actions) {
             return false;
         }
         keep.extend(owners.iter().map(|o| *o == Some(p)));

@@ -286,10 +286,11 @@ pub type Symmetry<M> = fn(&<M as stateright::Model>::State) -> <M as stateright:
 /// A set T of enabled actions is persistent at `s` when, on every path from `s` of actions
 /// outside T, each action is independent of every action of T: neither disables the other,
 /// and in either order they reach the same state. The reduced search ([`Protocol::reduction`])
-/// is then sound for every safety and reachability property whose decision is stable — once
-/// an invariant is violated (or a reachability property's condition holds) in a state, it is
-/// in every state reachable from it — provided every cycle of the reduced graph has a state
-/// expanded fully, which ftcheck's BFS ensures (a state whose reduced successors include one
+/// is then sound for every safety and reachability property provided no action a persistent
+/// set may hold repairs a decision — turns a state that violates an invariant into one that
+/// does not, or one where a reachability property's condition holds into one where it does
+/// not — and every cycle of the reduced graph has a state expanded fully, which ftcheck's
+/// BFS ensures (a state whose reduced successors include one
 /// seen at its depth or earlier is expanded fully). Source: Godefroid, "Partial-Order Methods
 /// for the Verification of Concurrent Systems" (LNCS 1032, 1996), persistent sets; Clarke,
 /// Grumberg and Peled, "Model Checking", ch. 10 (the cycle proviso).
