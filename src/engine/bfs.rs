@@ -233,7 +233,7 @@ where
             };
             let mut deferred = std::mem::take(&mut scratch.deferred);
             let mut actions = std::mem::take(&mut scratch.actions);
-            let kept_before = c.generated;
+            let claims_before = c.generated;
             c.old_hit = false;
             for (index, action) in actions.drain(..).enumerate() {
                 if reduced && !scratch.keep[index] {
@@ -242,17 +242,15 @@ where
                     break;
                 }
             }
-            let mut more = self.claim_successors(table, &mut c, scratch, node);
-            if reduced {
-                if more && (c.old_hit || c.generated == kept_before) {
-                    for (index, action) in deferred.drain(..) {
-                        more = more
-                            && self.successor(table, &mut c, scratch, node, state, index, action);
-                    }
-                    self.claim_successors(table, &mut c, scratch, node);
-                } else {
-                    c.reduced += 1;
+            self.claim_successors(table, &mut c, scratch, node);
+            // (No reduction at the depth bound, the only place a claim stops the others.)
+            if reduced && (c.old_hit || c.generated == claims_before) {
+                for (index, action) in deferred.drain(..) {
+                    self.successor(table, &mut c, scratch, node, state, index, action);
                 }
+                self.claim_successors(table, &mut c, scratch, node);
+            } else if reduced {
+                c.reduced += 1;
                 deferred.clear();
             }
             scratch.deferred = deferred;
@@ -315,21 +313,19 @@ where
         }
     }
 
-    /// Claims the successors [`Level::successor`] queued; `false` as [`Level::take`].
+    /// Claims the successors [`Level::successor`] queued, until [`Level::take`] says the
+    /// rest need not be looked at.
     fn claim_successors(
         &self,
         table: &FpTable,
         c: &mut Chunk<M::State>,
         scratch: &mut Scratch<M>,
         node: u32,
-    ) -> bool {
+    ) {
         let mut more = true;
         for s in scratch.successors.drain(..) {
-            if more && !self.take(table, c, &mut scratch.inserts, node, s) {
-                more = false;
-            }
+            more = more && self.take(table, c, &mut scratch.inserts, node, s);
         }
-        more
     }
 
     /// Claims successor `s` of state `node`: keeps it if new, records its edge; `false` when

@@ -231,24 +231,28 @@ pub fn run(
         if let Some(n) = workers {
             child.args(["--workers", &n.to_string()]);
         }
-        let out = run_child(&mut child).map_err(|e| problem(format!("cannot run ({e})")))?;
-        if out.status.code() == Some(check::EXIT_USAGE) && out.stdout.is_empty() {
+        let (status, stdout) =
+            run_child(&mut child).map_err(|e| problem(format!("cannot run ({e})")))?;
+        if status.code() == Some(check::EXIT_USAGE) && stdout.is_empty() {
             // The case's input was bad, and the child said so.
             return Err(InputError::Reported);
         }
-        let mut got: Vec<Row> = serde_json::from_slice(&out.stdout)
+        let mut got: Vec<Row> = serde_json::from_slice(&stdout)
             .map_err(|e| problem(format!("the child process printed no table ({e})")))?;
         rows.append(&mut got);
     }
     Ok(rows)
 }
 
-/// Runs a case's child process and collects its output. The child has a process group of its
+/// Runs a case's child process: its exit status and standard output (its standard error is
+/// this process's). The child has a process group of its
 /// own, so a Ctrl-C at the terminal reaches this process alone; when it is interrupted (Ctrl-C,
 /// or SIGTERM sent to it alone), it passes one SIGTERM on to the child, which stops its case
 /// and reports it as a first Ctrl-C would. A second Ctrl-C ends this process, and the child
 /// with it (`stop_with_parent`).
-fn run_child(child: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+fn run_child(
+    child: &mut std::process::Command,
+) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
     #[cfg(target_os = "linux")]
     std::os::unix::process::CommandExt::process_group(child, 0);
     let mut running = child
@@ -279,11 +283,7 @@ fn run_child(child: &mut std::process::Command) -> std::io::Result<std::process:
     let stdout = reader
         .join()
         .map_err(|_| std::io::Error::other("the child's output could not be read"))??;
-    Ok(std::process::Output {
-        status,
-        stdout,
-        stderr: Vec::new(),
-    })
+    Ok((status, stdout))
 }
 
 /// Runs the one case `id` of `path` in this process: alone, as process 0 of a distributed
